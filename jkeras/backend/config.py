@@ -1,0 +1,100 @@
+"""The jkeras config file (`jkeras.json`) and the global settings it holds.
+
+The home folder is `$JKERAS_HOME`, else `~/.jkeras`, else `/tmp/.jkeras` when
+the user's home is not writable, as Keras does with `~/.keras`.
+"""
+import json
+import os
+
+_DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax"}
+_FLOATX = ("float16", "bfloat16", "float32", "float64")
+_FORMATS = ("channels_last", "channels_first")
+_settings = dict(_DEFAULTS)
+
+
+def _writable(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK)
+
+
+def jkeras_home():
+    """The folder that holds `jkeras.json` and `models/` (weight files)."""
+    if os.environ.get("JKERAS_HOME"):
+        return os.path.expanduser(os.environ["JKERAS_HOME"])
+    home = os.path.join(os.path.expanduser("~"), ".jkeras")
+    return home if _writable(home) else os.path.join("/tmp", ".jkeras")
+
+
+def config_path():
+    return os.path.join(jkeras_home(), "jkeras.json")
+
+
+def _load():
+    """Read the config file, writing the defaults there if it does not exist yet."""
+    path = config_path()
+    try:
+        with open(path) as f:
+            stored = json.load(f)
+    except (OSError, ValueError):
+        stored = {}
+    if isinstance(stored, dict):
+        if stored.get("floatx") in _FLOATX:
+            _settings["floatx"] = stored["floatx"]
+        if isinstance(stored.get("epsilon"), (int, float)):
+            _settings["epsilon"] = float(stored["epsilon"])
+        if stored.get("image_data_format") in _FORMATS:
+            _settings["image_data_format"] = stored["image_data_format"]
+    if not os.path.exists(path) and _writable(os.path.dirname(path)):
+        try:
+            with open(path, "w") as f:
+                json.dump(_settings, f, indent=4)
+        except OSError:
+            pass
+
+
+def floatx():
+    return _settings["floatx"]
+
+
+def set_floatx(value):
+    if value not in _FLOATX:
+        raise ValueError(f"Unknown floatx type: {value!r}; expected one of {_FLOATX}.")
+    _settings["floatx"] = value
+
+
+def epsilon():
+    return _settings["epsilon"]
+
+
+def set_epsilon(value):
+    _settings["epsilon"] = float(value)
+
+
+def image_data_format():
+    return _settings["image_data_format"]
+
+
+def set_image_data_format(data_format):
+    if data_format not in _FORMATS:
+        raise ValueError(f"Unknown data_format: {data_format!r}; expected one of {_FORMATS}.")
+    _settings["image_data_format"] = data_format
+
+
+def backend():
+    return "jax"
+
+
+def standardize_data_format(data_format):
+    """`None` means the configured format; anything else must be a known one."""
+    if data_format is None:
+        return image_data_format()
+    data_format = str(data_format).lower()
+    if data_format not in _FORMATS:
+        raise ValueError(f"data_format must be one of {_FORMATS}; received {data_format!r}.")
+    return data_format
+
+
+_load()

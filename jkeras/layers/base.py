@@ -1,0 +1,530 @@
+"""The Layer protocol: pure `init`/`apply` over parameter pytrees, and the Keras facade.
+
+Pure core (what the trainer compiles):
+
+    params, state = layer.init(key, input_shape)
+    outputs, new_state = layer.apply(params, state, inputs, training=False, key=None)
+
+`params` holds the weights created trainable (kernels, gammas), `state` the
+ones created non-trainable (moving statistics, RNN carries); both are dicts
+keyed by weight name, with a sub-dict per nested layer. Built-in layers
+override `init`/`apply` directly. A Keras-style subclass instead overrides
+`build(input_shape)` (calling `add_weight`) and `call(inputs, training=None)`;
+the default `init`/`apply` map those onto the pure core by handing `call` the
+traced values in place of its weight attributes.
+
+Facade (what users touch): `layer(x)` on symbolic tensors records a graph
+node; on arrays it runs `apply` eagerly with the layer's current values.
+"""
+import inspect
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras import constraints as constraints_mod
+from jkeras import regularizers as regularizers_mod
+from jkeras.backend import config
+from jkeras.backend.function import default_training
+from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.naming import to_snake_case, unique_name
+from jkeras.backend.random import layer_key, split_by_name
+
+_SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
+_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "batch_shape")
+
+
+class Variable:
+    """A named weight of a layer. It holds the current value between compiled calls."""
+
+    def __init__(self, layer, name, value, trainable):
+        self._layer = layer
+        self.name = name
+        self._value = value
+        self._trainable = trainable
+
+    @property
+    def path(self):
+        return f"{self._layer.name}/{self.name}"
+
+    @property
+    def trainable(self):
+        return self._trainable and self._layer.trainable
+
+    @property
+    def value(self):
+        return self._value
+
+    @property
+    def shape(self):
+        return tuple(self._value.shape)
+
+    @property
+    def dtype(self):
+        return str(self._value.dtype)
+
+    def numpy(self):
+        return np.asarray(self._value)
+
+    def assign(self, value):
+        value = jnp.asarray(value, dtype=self._value.dtype)
+        if value.shape != self._value.shape:
+            raise ValueError(f"Cannot assign a value of shape {value.shape} to weight "
+                             f"'{self.path}' of shape {self._value.shape}.")
+        self._value = value
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self._value, dtype=dtype)
+
+    def __jax_array__(self):
+        return self._value
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+
+class _Scope(threading.local):
+    """Values bound to layers during a pure `apply` of a Keras-style parent layer."""
+
+    def __init__(self):
+        self.bound = {}
+
+
+_scope = _Scope()
+
+
+class _Bound:
+    """One nested layer's params/state/key/flag while its parent's `call` runs."""
+
+    def __init__(self, params, state, training, key):
+        self.params, self.state, self.training, self.key = params, state, training, key
+
+
+class Node:
+    """One call of a layer on symbolic tensors: inputs, call kwargs and outputs."""
+
+    def __init__(self, layer, inputs, kwargs, outputs):
+        self.layer, self.inputs, self.kwargs, self.outputs = layer, inputs, kwargs, outputs
+
+    @property
+    def parent_tensors(self):
+        return [t for t in jax.tree.leaves((self.inputs, self.kwargs), is_leaf=_is_kt)
+                if isinstance(t, KerasTensor)]
+
+
+def _is_kt(x):
+    return isinstance(x, KerasTensor)
+
+
+def _accepts(fn, name):
+    params = inspect.signature(fn).parameters
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def _tree_shapes(x):
+    """Input shapes as Keras passes them to `build`: a tuple, or a list/dict of tuples."""
+    return jax.tree.map(lambda t: tuple(t.shape), x, is_leaf=lambda t: hasattr(t, "shape"))
+
+
+class Layer:
+    """Base class of every jkeras layer. See the module docstring for the protocol."""
+
+    def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
+        unknown = set(kwargs) - set(_LAYER_KWARGS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}.")
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"Layer name must be a non-empty string without '/'; received {name!r}.")
+        self._layers = []
+        self._weight_attrs = {}
+        self._variables = {}
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dtype = _dtype_name(dtype)
+        self.built = False
+        self.supports_masking = False
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        self._regularizers = {}
+        self._constraints = {}
+        self._inbound_nodes = []
+        self._outbound_nodes = []
+        self._batch_input_shape = _batch_input_shape(kwargs)
+
+    # ---- attribute tracking: nested layers and Keras-style weight attributes ----
+    def __setattr__(self, name, value):
+        if not name.startswith("_") or name in ("_layers",):
+            tracked = self.__dict__.get("_layers")
+            if tracked is not None:
+                for layer in _layers_in(value):
+                    if layer is not self and all(layer is not t for t in tracked):
+                        tracked.append(layer)
+        if isinstance(value, Variable) and "_weight_attrs" in self.__dict__:
+            self._weight_attrs[name] = value.name
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        variables = self.__dict__.get("_variables")
+        if variables and name in variables:
+            return variables[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    # ---- the pure protocol ----
+    def init(self, key, input_shape):
+        """Create this layer's weights for `input_shape`; returns `(params, state)`.
+
+        The default runs a Keras-style `build` (which calls `add_weight`) and
+        builds nested layers by calling `call` once on zeros.
+        """
+        self._init_key = key
+        self.build(input_shape)
+        if any(not layer.built for layer in self._layers):
+            dummy = jax.tree.map(lambda s: jnp.zeros([_SENTINELS[0] if d is None else d for d in s]),
+                                 input_shape, is_leaf=_is_shape)
+            self._call_with_own_values(dummy, training=False, write_state=False)
+        return self._own_tree(params=True), self._own_tree(params=False)
+
+    def apply(self, params, state, inputs, *, training=False, key=None, **kwargs):
+        """Run `call` with `params`/`state` bound; returns `(outputs, new_state)`."""
+        saved = {attr: self.__dict__[attr] for attr in self._weight_attrs}
+        for attr, wname in self._weight_attrs.items():
+            tree = params if self._variables[wname]._trainable else state
+            object.__setattr__(self, attr, tree[wname])
+        bound = {}
+        for layer in self._layers:
+            bound[id(layer)] = _Bound(params.get(layer.name, {}), state.get(layer.name, {}),
+                                      training, split_by_name(key, layer.name))
+        previous = dict(_scope.bound)
+        _scope.bound.update(bound)
+        try:
+            call_kwargs = dict(kwargs)
+            if _accepts(self.call, "training"):
+                call_kwargs["training"] = training
+            outputs = self.call(inputs, **call_kwargs)
+        finally:
+            _scope.bound = previous
+            for attr, value in saved.items():
+                object.__setattr__(self, attr, value)
+        new_state = {k: v for k, v in state.items()}
+        for layer in self._layers:
+            if bound[id(layer)].state:
+                new_state[layer.name] = bound[id(layer)].state
+        return outputs, new_state
+
+    # ---- the Keras-style hooks ----
+    def build(self, input_shape):
+        """Keras-style hook: create weights with `add_weight`. Built-in layers use `init`."""
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement `call` (or `apply`).")
+
+    def add_weight(self, name=None, shape=(), dtype=None, initializer=None, regularizer=None,
+                   trainable=True, constraint=None, **kwargs):
+        """Create a named weight from `initializer`; for Keras-style `build` methods."""
+        from jkeras import initializers
+        name = name or f"variable_{len(self._variables)}"
+        if name in self._variables:
+            raise ValueError(f"Layer '{self.name}' already has a weight named '{name}'.")
+        dtype = _dtype_name(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
+        init_fn = initializers.get(initializer)
+        key = getattr(self, "_init_key", None)
+        key = layer_key(self.name) if key is None else key
+        value = jnp.asarray(init_fn(split_by_name(key, name), tuple(shape), dtype), dtype=dtype)
+        variable = Variable(self, name, value, bool(trainable))
+        self._variables[name] = variable
+        if regularizer is not None:
+            self._regularizers[name] = regularizers_mod.get(regularizer)
+        if constraint is not None:
+            self._constraints[name] = constraints_mod.get(constraint)
+        return variable
+
+    def compute_output_shape(self, input_shape):
+        """Output shape from tracing `apply` abstractly; unknown dims stay `None`."""
+        self._ensure_built(input_shape)
+        specs = [self._abstract_output(input_shape, s) for s in _SENTINELS]
+        return jax.tree.map(_merge_dims, specs[0], specs[1], is_leaf=_is_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.supports_masking else None
+
+    def get_config(self):
+        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config_["batch_input_shape"] = list(self._batch_input_shape)
+        return config_
+
+    @classmethod
+    def from_config(cls, config_):
+        return cls(**config_)
+
+    # ---- the facade ----
+    def __call__(self, inputs, *args, **kwargs):
+        if args:
+            raise TypeError(f"Layer '{self.name}' takes its inputs as one argument (a tensor, "
+                            "list or dict); pass other arguments by keyword.")
+        if any(_is_kt(t) for t in jax.tree.leaves((inputs, kwargs), is_leaf=_is_kt)):
+            return self._call_symbolic(inputs, kwargs)
+        bound = _scope.bound.get(id(self))
+        if bound is not None:
+            training = kwargs.pop("training", None)
+            training = bound.training if training is None else training
+            outputs, bound.state = self.apply(bound.params, bound.state, inputs,
+                                              training=training, key=bound.key, **kwargs)
+            return outputs
+        inputs = jax.tree.map(jnp.asarray, inputs)
+        training = kwargs.pop("training", None)
+        training = default_training() if training is None else bool(training)
+        return self._call_with_own_values(inputs, training=training, write_state=training, **kwargs)
+
+    def _call_with_own_values(self, inputs, training, write_state, key=None, **kwargs):
+        self._ensure_built(_tree_shapes(inputs))
+        key = key if key is not None else (jax.random.key(0) if training else None)
+        outputs, state = self.apply(self._own_tree(True), self._own_tree(False), inputs,
+                                    training=training, key=key, **kwargs)
+        if write_state:
+            self._assign_tree(state, params=False)
+        return outputs
+
+    def _call_symbolic(self, inputs, kwargs):
+        self._check_input_compatible(inputs)
+        input_shape = _tree_shapes(inputs)
+        self._ensure_built(input_shape)
+        out_shape = self._symbolic_output_spec(inputs, kwargs)
+        node_index = len(self._inbound_nodes)
+        flat, treedef = jax.tree.flatten(out_shape, is_leaf=_is_spec)
+        outs = [KerasTensor(shape, dtype, name=f"{self.name}/out{i}", history=(self, node_index, i))
+                for i, (shape, dtype) in enumerate(flat)]
+        outputs = jax.tree.unflatten(treedef, outs)
+        node = Node(self, inputs, kwargs, outputs)
+        self._inbound_nodes.append(node)
+        for parent in node.parent_tensors:
+            if parent._keras_history is not None:
+                parent._keras_history[0]._outbound_nodes.append(node)
+        in_mask = jax.tree.map(lambda t: t._keras_mask, inputs, is_leaf=_is_kt)
+        if self._has_mask(in_mask) or self._makes_mask():
+            masks = self.compute_mask(inputs, in_mask)
+            for out, m in zip(outs, _as_list(masks, len(outs))):
+                out._keras_mask = m
+        return outputs
+
+    def _has_mask(self, mask):
+        return any(m is not None for m in jax.tree.leaves(mask, is_leaf=lambda m: m is None))
+
+    def _makes_mask(self):
+        return type(self).compute_mask is not Layer.compute_mask
+
+    def _symbolic_output_spec(self, inputs, kwargs):
+        static = {k: v for k, v in kwargs.items() if not _is_kt(v)}
+        tensor_kw = {k: v for k, v in kwargs.items() if _is_kt(v)}
+        specs = []
+        for sentinel in _SENTINELS:
+            def run(x, kw, s=sentinel):
+                out, _ = self.apply(self._own_tree(True), self._own_tree(False), x,
+                                    training=False, key=None, **static, **kw)
+                return out
+            args = jax.tree.map(lambda t, s=sentinel: jax.ShapeDtypeStruct(
+                tuple(s if d is None else d for d in t.shape), t.dtype), (inputs, tensor_kw), is_leaf=_is_kt)
+            out = jax.eval_shape(run, *args)
+            specs.append(jax.tree.map(lambda o: (tuple(o.shape), o.dtype), out))
+        return jax.tree.map(lambda a, b: (_merge_dims(a[0], b[0]), a[1]), specs[0], specs[1],
+                            is_leaf=_is_spec)
+
+    def _abstract_output(self, input_shape, sentinel):
+        x = jax.tree.map(lambda s: jax.ShapeDtypeStruct(tuple(sentinel if d is None else d for d in s),
+                                                        self.dtype), input_shape, is_leaf=_is_shape)
+        out = jax.eval_shape(lambda x: self.apply(self._own_tree(True), self._own_tree(False), x,
+                                                  training=False)[0], x)
+        return jax.tree.map(lambda o: tuple(o.shape), out)
+
+    def _check_input_compatible(self, inputs):
+        """Hook for layers that know what input rank they need."""
+
+    def _ensure_built(self, input_shape):
+        if self.built:
+            return
+        params, state = self.init(layer_key(self.name), input_shape)
+        self._assign_tree(params, params=True)
+        self._assign_tree(state, params=False)
+        self._init_key = None
+        self._build_input_shape = input_shape
+        self.built = True
+
+    def _own_tree(self, params):
+        """This layer's current `params` (or `state`) pytree, nested layers included."""
+        tree = {n: v.value for n, v in self._variables.items() if v._trainable == params}
+        for layer in self._layers:
+            sub = layer._own_tree(params)
+            if sub:
+                tree[layer.name] = sub
+        return tree
+
+    def _assign_tree(self, tree, params):
+        """Write `tree` (from `init` or a compiled step) back into the weights."""
+        for name, value in tree.items():
+            layer = next((lyr for lyr in self._layers if lyr.name == name), None)
+            if layer is not None and isinstance(value, dict):
+                layer._assign_tree(value, params)
+            elif name in self._variables:
+                self._variables[name]._value = value
+            else:
+                self._variables[name] = Variable(self, name, value, params)
+
+    # ---- weights ----
+    @property
+    def weights(self):
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        own = [v for v in self._variables.values() if v._trainable]
+        return own + [w for layer in self._layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            own = list(self._variables.values())
+            nested = [w for layer in self._layers for w in layer.weights]
+            return [v for v in own if v._trainable] + [w for w in nested if w._trainable] + \
+                [v for v in own if not v._trainable] + [w for w in nested if not w._trainable]
+        own = [v for v in self._variables.values() if not v._trainable]
+        return own + [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    @property
+    def variables(self):
+        return self.weights
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Set all weights, in `weights` order; checks every shape before changing any."""
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}' expects {len(own)} weight arrays "
+                             f"({[w.name for w in own]}), but received {len(weights)}.")
+        values = []
+        for w, value in zip(own, weights):
+            value = np.asarray(value)
+            if value.shape != w.shape:
+                raise ValueError(f"Weight '{w.path}' has shape {w.shape}; received an array of "
+                                 f"shape {value.shape}.")
+            values.append(jnp.asarray(value, dtype=w.dtype))
+        for w, value in zip(own, values):
+            w._value = value
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"Layer '{self.name}' is not built yet, so it has no weights to count.")
+        return int(sum(np.prod(w.shape) for w in self.weights))
+
+    def regularization_losses(self, params):
+        """Penalties of this layer's own weight regularizers for `params`."""
+        return [reg(params[name]) for name, reg in self._regularizers.items() if name in params]
+
+    def apply_constraints(self, params):
+        """`params` with this layer's weight constraints applied (after an update)."""
+        if not self._constraints:
+            return params
+        return {k: self._constraints[k](v) if k in self._constraints else v for k, v in params.items()}
+
+    # ---- graph accessors ----
+    def _node_attr(self, attr):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no {attr}.")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer '{self.name}' has been called several times; use "
+                                 f"get_{attr}_at(node_index).")
+        return getattr(self._inbound_nodes[0], attr + "s")
+
+    @property
+    def input(self):
+        return self._node_attr("input")
+
+    @property
+    def output(self):
+        return self._node_attr("output")
+
+    def get_input_at(self, node_index):
+        return self._inbound_nodes[node_index].inputs
+
+    def get_output_at(self, node_index):
+        return self._inbound_nodes[node_index].outputs
+
+    @property
+    def input_shape(self):
+        return jax.tree.map(lambda t: t.shape, self.input, is_leaf=_is_kt)
+
+    @property
+    def output_shape(self):
+        return jax.tree.map(lambda t: t.shape, self.output, is_leaf=_is_kt)
+
+    @property
+    def losses(self):
+        return [r(v.value) for n, r in self._regularizers.items() for v in [self._variables[n]]]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _layers_in(value):
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Layer)]
+    return []
+
+
+def _is_shape(x):
+    return isinstance(x, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in x)
+
+
+def _is_spec(x):
+    return isinstance(x, tuple) and len(x) == 2 and _is_shape(x[0]) and not _is_shape(x[1])
+
+
+def _merge_dims(a, b):
+    return tuple(x if x == y else None for x, y in zip(a, b))
+
+
+def _as_list(x, n):
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x] * n
+
+
+def _dtype_name(dtype):
+    if dtype is None:
+        return config.floatx()
+    if isinstance(dtype, dict):  # Keras 3 DTypePolicy config
+        dtype = dtype.get("config", {}).get("name", config.floatx())
+    dtype = str(getattr(dtype, "name", dtype))
+    if dtype.startswith("mixed_"):
+        dtype = "float32"
+    return np.dtype(dtype).name if dtype != "bfloat16" else dtype
+
+
+def _batch_input_shape(kwargs):
+    """Keras 2's `input_shape`/`batch_input_shape`/`input_dim`/`batch_size` arguments."""
+    if kwargs.get("batch_input_shape") is not None:
+        return tuple(kwargs["batch_input_shape"])
+    if kwargs.get("batch_shape") is not None:
+        return tuple(kwargs["batch_shape"])
+    if kwargs.get("input_shape") is not None:
+        shape = kwargs["input_shape"]
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        return (kwargs.get("batch_size"),) + shape
+    if kwargs.get("input_dim") is not None:
+        return (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+    return None

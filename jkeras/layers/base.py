@@ -16,6 +16,7 @@ traced values in place of its weight attributes.
 Facade (what users touch): `layer(x)` on symbolic tensors records a graph
 node; on arrays it runs `apply` eagerly with the layer's current values.
 """
+import contextlib
 import inspect
 import threading
 
@@ -92,6 +93,33 @@ class _Scope(threading.local):
 
 
 _scope = _Scope()
+
+
+class _Losses(threading.local):
+    """Extra loss terms (`add_loss`, activity regularizers) gathered while a step traces."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_losses = _Losses()
+
+
+def add_loss(value):
+    """Add `value` to the loss of the step being traced; outside a step it is dropped."""
+    if _losses.stack:
+        _losses.stack[-1].append(value)
+
+
+@contextlib.contextmanager
+def collect_losses():
+    """Gather every `add_loss` made while the block runs into the yielded list."""
+    gathered = []
+    _losses.stack.append(gathered)
+    try:
+        yield gathered
+    finally:
+        _losses.stack.pop()
 
 
 class _Bound:
@@ -181,7 +209,7 @@ class Layer:
         if any(not layer.built for layer in self._layers):
             dummy = jax.tree.map(lambda s: jnp.zeros([_SENTINELS[0] if d is None else d for d in s]),
                                  input_shape, is_leaf=_is_shape)
-            self._call_with_own_values(dummy, training=False, write_state=False)
+            self.apply(self._own_tree(True), self._own_tree(False), dummy)
         return self._own_tree(params=True), self._own_tree(params=False)
 
     def apply(self, params, state, inputs, *, training=False, key=None, **kwargs):
@@ -191,7 +219,7 @@ class Layer:
             tree = params if self._variables[wname]._trainable else state
             object.__setattr__(self, attr, tree[wname])
         bound = {}
-        for layer in self._layers:
+        for layer in (lyr for lyr in self._layers if lyr.built):  # unbuilt ones build eagerly
             bound[id(layer)] = _Bound(params.get(layer.name, {}), state.get(layer.name, {}),
                                       training, split_by_name(key, layer.name))
         previous = dict(_scope.bound)
@@ -207,7 +235,7 @@ class Layer:
                 object.__setattr__(self, attr, value)
         new_state = {k: v for k, v in state.items()}
         for layer in self._layers:
-            if bound[id(layer)].state:
+            if id(layer) in bound and bound[id(layer)].state:
                 new_state[layer.name] = bound[id(layer)].state
         return outputs, new_state
 
@@ -239,6 +267,10 @@ class Layer:
         if constraint is not None:
             self._constraints[name] = constraints_mod.get(constraint)
         return variable
+
+    def add_loss(self, value):
+        """Keras-style: add a loss term (e.g. an activity penalty) to the training loss."""
+        add_loss(value)
 
     def compute_output_shape(self, input_shape):
         """Output shape from tracing `apply` abstractly; unknown dims stay `None`."""

@@ -1,0 +1,116 @@
+"""Core layers: Input, Dense, Activation, Dropout and the shape-only layers."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras import activations, constraints, initializers, regularizers
+from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.layers.base import Layer
+
+
+class InputLayer(Layer):
+    """The layer behind `Input`: it holds the model's entry shape and dtype."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
+                 input_shape=None, batch_input_shape=None, sparse=False, ragged=False, optional=False,
+                 input_tensor=None, **kwargs):
+        kwargs.pop("trainable", None)
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        shape = shape if shape is not None else input_shape
+        if batch_shape is None:
+            batch_shape = batch_input_shape
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("Input needs a `shape` (without the batch dim) or a `batch_shape`.")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            batch_shape = (batch_size,) + shape
+        self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_shape)
+        self.built = True
+        self.output_tensor = KerasTensor(self._batch_input_shape, self.dtype, name=self.name,
+                                         history=(self, 0, 0))
+        self._inbound_nodes.append(_InputNode(self, self.output_tensor))
+
+    def apply(self, params, state, inputs, *, training=False, key=None):
+        return inputs, state
+
+    def get_config(self):
+        return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype,
+                "sparse": False, "ragged": False, "name": self.name}
+
+
+class _InputNode:
+    """The node an `InputLayer` owns: no inbound tensors, one output."""
+
+    def __init__(self, layer, output):
+        self.layer, self.inputs, self.kwargs, self.outputs = layer, [], {}, output
+        self.parent_tensors = []
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, tensor=None,
+          sparse=False, ragged=False, **kwargs):
+    """A symbolic input tensor: `Input(shape=(784,))` has shape `(None, 784)`."""
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype,
+                      batch_shape=batch_shape, **kwargs).output_tensor
+
+
+class Dense(Layer):
+    """Densely connected layer: `activation(inputs @ kernel + bias)` over the last axis.
+
+    Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense `units` must be a positive int; received {units!r}.")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self._regularizers = _present(kernel=self.kernel_regularizer, bias=self.bias_regularizer)
+        self._constraints = _present(kernel=self.kernel_constraint, bias=self.bias_constraint)
+
+    def _check_input_compatible(self, inputs):
+        if len(inputs.shape) < 2 or inputs.shape[-1] is None:
+            raise ValueError(f"Dense '{self.name}' needs inputs of rank >= 2 with a known last "
+                             f"dim; received shape {inputs.shape}.")
+
+    def init(self, key, input_shape):
+        k_kernel, k_bias = jax.random.split(key)
+        params = {"kernel": self.kernel_initializer(k_kernel, (input_shape[-1], self.units), self.dtype)}
+        if self.use_bias:
+            params["bias"] = self.bias_initializer(k_bias, (self.units,), self.dtype)
+        return params, {}
+
+    def apply(self, params, state, inputs, *, training=False, key=None):
+        kernel = params["kernel"]
+        if inputs.shape[-1] != kernel.shape[0]:
+            raise ValueError(f"Dense '{self.name}' expects inputs with last dim {kernel.shape[0]}; "
+                             f"received shape {tuple(inputs.shape)}.")
+        y = jnp.matmul(inputs, kernel)
+        if self.use_bias:
+            y = y + params["bias"]
+        return self.activation(y), state
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
+
+
+def _present(**named):
+    """The entries that are set: a layer's regularizers or constraints by weight name."""
+    return {k: v for k, v in named.items() if v is not None}

@@ -1,0 +1,173 @@
+"""What `compile()` resolves: per-output losses and metrics, frozen-weight masks."""
+import jax
+import jax.numpy as jnp
+
+from jkeras import losses as losses_mod
+from jkeras import metrics as metrics_mod
+
+
+def per_output(spec, output_names, what):
+    """Spread a loss/metrics spec over the outputs: one for all, a list, or a dict by name."""
+    n = len(output_names)
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(output_names))
+        if unknown:
+            raise ValueError(f"{what} given for unknown outputs {unknown}; the model's outputs are "
+                             f"{output_names}.")
+        return [spec.get(name) for name in output_names]
+    if isinstance(spec, (list, tuple)) and what == "loss":
+        if len(spec) != n:
+            raise ValueError(f"The model has {n} outputs {output_names}, but `loss` is a list of "
+                             f"{len(spec)}.")
+        return list(spec)
+    return [spec] * n
+
+
+class CompiledLoss:
+    """The weighted sum of per-output losses, normalised as Keras's `sum_over_batch_size`."""
+
+    def __init__(self, loss, loss_weights, output_names):
+        specs = per_output(loss, output_names, "loss")
+        self.losses = [None if s is None else losses_mod.get(s) for s in specs]
+        if all(fn is None for fn in self.losses):
+            raise ValueError("compile() needs a `loss` for at least one output.")
+        if loss_weights is None:
+            weights = [1.0] * len(output_names)
+        elif isinstance(loss_weights, dict):
+            weights = [float(loss_weights.get(name, 1.0)) for name in output_names]
+        else:
+            if len(loss_weights) != len(output_names):
+                raise ValueError(f"`loss_weights` has {len(loss_weights)} entries for "
+                                 f"{len(output_names)} outputs.")
+            weights = [float(w) for w in loss_weights]
+        self.weights = weights
+        self.output_names = output_names
+
+    def __call__(self, y_true, y_pred, sample_weight):
+        """`(total, per_output)` for lists of targets and predictions; weights (batch,) or None."""
+        parts = []
+        for fn, w, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
+            if fn is None or yt is None:
+                parts.append(None)
+                continue
+            per_sample = per_sample_loss(fn, yt, yp)
+            parts.append(weighted_mean(per_sample, sw) * w)
+        total = sum(p for p in parts if p is not None)
+        return total, parts
+
+
+def per_sample_loss(fn, y_true, y_pred):
+    per_sample = getattr(fn, "per_sample", fn)
+    return per_sample(y_true, y_pred)
+
+
+def weighted_mean(values, sample_weight):
+    """`sum(values * w) / count`: Keras's sum_over_batch_size; zero weights mark padding rows."""
+    values = jnp.asarray(values, jnp.float32)
+    if sample_weight is None:
+        return jnp.mean(values)
+    w = jnp.reshape(sample_weight, sample_weight.shape + (1,) * (values.ndim - sample_weight.ndim))
+    w = jnp.broadcast_to(w, values.shape)
+    valid = jnp.broadcast_to(jnp.reshape(sample_weight != 0, w.shape[:sample_weight.ndim] +
+                                         (1,) * (values.ndim - sample_weight.ndim)), values.shape)
+    return jnp.sum(values * w) / jnp.maximum(jnp.sum(valid), 1)
+
+
+class CompiledMetrics:
+    """Every metric of every output, with Keras's log names, as one pure state tree."""
+
+    def __init__(self, metrics, weighted_metrics, compiled_loss, y_shapes, pred_shapes):
+        names = compiled_loss.output_names
+        multi = len(names) > 1
+        self.entries = []  # (log name, metric, output index, weighted)
+        self.output_loss_names = [f"{n}_loss" for n in names] if multi else []
+        for weighted, spec in ((False, metrics), (True, weighted_metrics)):
+            if spec is None:
+                continue
+            for i, out_spec in enumerate(per_output(spec, names, "metrics")):
+                if out_spec is None:
+                    continue
+                for m in out_spec if isinstance(out_spec, (list, tuple)) else [out_spec]:
+                    metric = metrics_mod.get(m, y_true_shape=y_shapes[i], y_pred_shape=pred_shapes[i],
+                                             loss=compiled_loss.losses[i])
+                    name = ("weighted_" if weighted else "") + metric.name
+                    self.entries.append((f"{names[i]}_{name}" if multi else name, metric, i, weighted))
+
+    def init(self):
+        zero = jnp.zeros((2,), jnp.float32)  # (weighted sum, count) of a batch-size-weighted mean
+        state = {name: zero for name in ["loss"] + self.output_loss_names}
+        for name, metric, _, _ in self.entries:
+            state[name] = metric.init()
+        return state
+
+    def update(self, state, total, parts, y_true, y_pred, sample_weight, mask, batch_size):
+        """New metric state after one batch; `mask` (batch,) drops padding rows.
+
+        Losses are averaged over batches weighted by their size, as Keras's loss tracker does.
+        """
+        state = dict(state)
+        count = jnp.sum(mask).astype(jnp.float32) if mask is not None else jnp.float32(batch_size)
+        state["loss"] = state["loss"] + jnp.stack([total * count, count])
+        for name, part in zip(self.output_loss_names, parts):
+            if part is not None:
+                state[name] = state[name] + jnp.stack([part * count, count])
+        for name, metric, i, weighted in self.entries:
+            if y_true[i] is None:
+                continue
+            sw = sample_weight[i] if weighted else None
+            sw = _combine(sw, mask)
+            state[name] = metric.update(state[name], y_true[i], y_pred[i], sw)
+        return state
+
+    def result(self, state):
+        out = {name: state[name][0] / jnp.maximum(state[name][1], 1.0)
+               for name in ["loss"] + self.output_loss_names}
+        for name, metric, _, _ in self.entries:
+            out[name] = metric.result(state[name])
+        return out
+
+
+def _combine(sample_weight, mask):
+    if mask is None:
+        return sample_weight
+    return mask if sample_weight is None else sample_weight * mask
+
+
+def trainable_mask(layer, parent_trainable=True):
+    """A tree like `layer`'s params with True where the weight trains (read at compile)."""
+    trainable = parent_trainable and layer.trainable
+    tree = {n: trainable for n, v in layer._variables.items() if v._trainable}
+    for sub in layer._layers:
+        sub_tree = trainable_mask(sub, trainable)
+        if sub_tree:
+            tree[sub.name] = sub_tree
+    return tree
+
+
+def split_params(params, mask):
+    """`(trainable, frozen)` subtrees of `params` by `mask`; `merge_params` undoes it."""
+    trainable, frozen = {}, {}
+    for k, v in params.items():
+        m = mask.get(k, False)
+        if isinstance(v, dict):
+            t, f = split_params(v, m if isinstance(m, dict) else {})
+            if t:
+                trainable[k] = t
+            if f:
+                frozen[k] = f
+        elif m is True:
+            trainable[k] = v
+        else:
+            frozen[k] = v
+    return trainable, frozen
+
+
+def merge_params(a, b):
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = merge_params(out[k], v) if k in out and isinstance(v, dict) else v
+    return out
+
+
+def tree_size(tree):
+    return sum(int(x.size) for x in jax.tree.leaves(tree))

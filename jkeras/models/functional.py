@@ -1,0 +1,114 @@
+"""Functional models: `Model(inputs, outputs)` over a graph of layer calls."""
+import jax
+import numpy as np
+
+from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.layers.base import Layer
+from jkeras.models.graph import flatten_tensors, map_graph, run_graph
+from jkeras.models.model import Model
+from jkeras.models.trainer import Trainer
+
+
+class Functional(Model):
+    """A model defined by its input and output tensors."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        Layer.__init__(self, trainable=trainable, name=name, **kwargs)
+        Trainer.__init__(self)
+        self._init_graph(inputs, outputs)
+
+    def _init_graph(self, inputs, outputs):
+        for t in flatten_tensors((inputs, outputs)) or [None]:
+            if not isinstance(t, KerasTensor):
+                raise ValueError(f"Model inputs and outputs must be symbolic tensors (from `Input` "
+                                 f"and layer calls); received {t!r}.")
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._nodes, layers = map_graph(inputs, outputs)
+        object.__setattr__(self, "_layers", layers)
+        self._input_tensors = flatten_tensors(inputs)
+        self._output_tensors = flatten_tensors(outputs)
+        self.built = True
+
+    # ---- graph accessors ----
+    @property
+    def inputs(self):
+        return list(self._input_tensors)
+
+    @property
+    def outputs(self):
+        return list(self._output_tensors)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self):
+        return [t._keras_history[0].name for t in self._input_tensors]
+
+    @property
+    def output_names(self):
+        return [t._keras_history[0].name for t in self._output_tensors]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # ---- the pure core ----
+    def init(self, key, input_shape):
+        return self._own_tree(True), self._own_tree(False)
+
+    def apply(self, params, state, inputs, *, training=False, key=None, mask=None):
+        values = self.flatten_inputs(inputs)
+        computed, _, new_state = run_graph(self._nodes, self._input_tensors, values, params, state,
+                                           training, key)
+        outputs = jax.tree.map(lambda t: computed[id(t)], self._outputs_struct,
+                               is_leaf=lambda t: isinstance(t, KerasTensor))
+        return outputs, new_state
+
+    def flatten_inputs(self, inputs):
+        """Input values in `self.inputs` order, from a single array, a list or a dict by name."""
+        n = len(self._input_tensors)
+        if isinstance(inputs, dict):
+            missing = [name for name in self.input_names if name not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}' expects inputs named {self.input_names}; "
+                                 f"missing {missing} (received keys {sorted(inputs)}).")
+            values = [inputs[name] for name in self.input_names]
+        elif isinstance(inputs, (list, tuple)):
+            values = list(inputs)
+        else:
+            values = [inputs]
+        if len(values) != n:
+            raise ValueError(f"Model '{self.name}' expects {n} input(s) {self.input_names}; "
+                             f"received {len(values)}.")
+        for t, v in zip(self._input_tensors, values):
+            shape = getattr(v, "shape", None)
+            if shape is None or len(shape) != len(t.shape) or any(
+                    d is not None and d != s for d, s in zip(t.shape, shape)):
+                raise ValueError(f"Input '{t._keras_history[0].name}' of model '{self.name}' expects "
+                                 f"shape {t.shape}; received {None if shape is None else tuple(shape)}.")
+        return values
+
+    def _input_spec_shapes(self):
+        return [t.shape for t in self._input_tensors]
+
+    def _standardize_batch_inputs(self, x):
+        """Numpy arrays in the input structure this model's `apply` accepts."""
+        values = self.flatten_inputs(jax.tree.map(np.asarray, x))
+        return values if len(values) > 1 else values[0]

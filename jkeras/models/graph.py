@@ -1,0 +1,127 @@
+"""The functional graph: order the nodes between inputs and outputs, then run them.
+
+The ordering follows Keras (keras/src/ops/function.py `map_graph`): nodes by
+decreasing depth from the outputs, layers by depth with ties broken by the
+depth-first traversal order, so `model.layers` and `.h5` `layer_names` match.
+"""
+import collections
+
+import jax
+
+from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.random import split_by_name
+from jkeras.layers.base import _accepts, add_loss
+
+
+def _is_kt(x):
+    return isinstance(x, KerasTensor)
+
+
+def flatten_tensors(structure):
+    return [t for t in jax.tree.leaves(structure, is_leaf=_is_kt) if _is_kt(t)]
+
+
+def map_graph(inputs, outputs):
+    """`(nodes, layers)`: the nodes to run in order, and the layers in Keras's order."""
+    flat_inputs = flatten_tensors(inputs)
+    input_ids = {id(t) for t in flat_inputs}
+    finished, in_progress, ordered, layer_index = set(), set(), [], {}
+
+    def visit(tensor):
+        layer, node_index, _ = tensor._keras_history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in finished:
+            return
+        is_input = not node.parent_tensors and not node.inputs
+        if not is_input and id(tensor) in input_ids:
+            raise ValueError(f"Model inputs must come from `Input`; {tensor} is the output of "
+                             f"layer '{layer.name}'.")
+        if id(node) in in_progress:
+            raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
+        layer_index.setdefault(id(layer), (len(layer_index), layer))
+        in_progress.add(id(node))
+        for parent in node.parent_tensors:
+            visit(parent)
+        finished.add(id(node))
+        in_progress.discard(id(node))
+        ordered.append(node)
+
+    for out in flatten_tensors(outputs):
+        if out._keras_history is None:
+            raise ValueError(f"Model outputs must be tensors made by layers; received {out}.")
+        visit(out)
+
+    node_depth, layer_depth = {}, {}
+    for node in reversed(ordered):
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = depth
+        node_depth[id(node)] = depth
+        for parent in node.parent_tensors:
+            p_layer, p_index, _ = parent._keras_history
+            p_node = p_layer._inbound_nodes[p_index]
+            node_depth[id(p_node)] = max(depth + 1, node_depth.get(id(p_node), 0))
+    for t in flat_inputs:
+        layer = t._keras_history[0]
+        if id(layer) not in layer_depth:
+            layer_depth[id(layer)] = 0
+            layer_index[id(layer)] = (-1, layer)
+            ordered.insert(0, layer._inbound_nodes[0])
+            node_depth[id(layer._inbound_nodes[0])] = 0
+
+    by_depth = collections.defaultdict(list)
+    for lid, depth in layer_depth.items():
+        by_depth[depth].append(layer_index[lid])
+    layers = [layer for d in sorted(by_depth, reverse=True) for _, layer in sorted(by_depth[d], key=lambda p: p[0])]
+    nodes = sorted(ordered, key=lambda n: -node_depth[id(n)])
+
+    known = {id(t) for t in flat_inputs}
+    for node in nodes:
+        for parent in node.parent_tensors:
+            if id(parent) not in known:
+                raise ValueError(f"Graph disconnected: cannot reach tensor {parent} (input of layer "
+                                 f"'{node.layer.name}') from the model's inputs.")
+        known.update(id(t) for t in flatten_tensors(node.outputs))
+    names = [layer.name for layer in layers]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"Layer names must be unique within a model; {dupes} appear more than once.")
+    return [n for n in nodes if n.parent_tensors or n.inputs], layers
+
+
+def run_graph(nodes, input_tensors, input_values, params, state, training, key):
+    """Evaluate `nodes` on concrete (or traced) values; returns `(values, masks, state)`."""
+    values = {id(t): v for t, v in zip(input_tensors, input_values)}
+    masks = {}
+    new_state = dict(state)
+    seen_calls = collections.Counter()
+    for node in nodes:
+        layer = node.layer
+        lookup = lambda t: values[id(t)] if _is_kt(t) else t  # noqa: E731
+        args = jax.tree.map(lookup, node.inputs, is_leaf=_is_kt)
+        kwargs = jax.tree.map(lookup, node.kwargs, is_leaf=_is_kt)
+        kwargs.pop("training", None)
+        in_mask = jax.tree.map(lambda t: masks.get(id(t)), node.inputs, is_leaf=_is_kt)
+        has_mask = any(m is not None for m in jax.tree.leaves(in_mask))
+        if has_mask and _accepts(layer.apply, "mask") and "mask" not in kwargs:
+            kwargs["mask"] = in_mask
+        layer_key = split_by_name(key, layer.name)
+        if seen_calls[id(layer)] and layer_key is not None:
+            layer_key = jax.random.fold_in(layer_key, seen_calls[id(layer)])
+        seen_calls[id(layer)] += 1
+        out, s = layer.apply(params.get(layer.name, {}), new_state.get(layer.name, {}), args,
+                             training=training, key=layer_key, **kwargs)
+        if s:
+            new_state[layer.name] = s
+        if layer.activity_regularizer is not None and training:
+            for o in jax.tree.leaves(out):  # divided by the batch size, as Keras 3 does
+                add_loss(layer.activity_regularizer(o) / (o.shape[0] if o.ndim else 1))
+        flat_out = flatten_tensors(node.outputs)
+        flat_vals = jax.tree.leaves(out)
+        for t, v in zip(flat_out, flat_vals):
+            values[id(t)] = v
+        if has_mask or layer._makes_mask():
+            out_masks = layer.compute_mask(args, in_mask)
+            out_masks = out_masks if isinstance(out_masks, (list, tuple)) else [out_masks] * len(flat_out)
+            for t, m in zip(flat_out, out_masks):
+                masks[id(t)] = m
+    return values, masks, new_state

@@ -1,0 +1,54 @@
+"""`Model`: a layer made of layers, with Keras's training API.
+
+`Model(inputs, outputs)` returns a functional model; subclassing `Model` and
+defining `call` gives a subclassed one, whose sublayers are tracked from its
+attributes and run through the Keras-style path of `Layer.apply`.
+"""
+from jkeras.layers.base import Layer
+from jkeras.models.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """A trainable group of layers. See `Functional` and `Sequential`."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from jkeras.models.functional import Functional
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
+    def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
+        Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
+        Trainer.__init__(self)
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        """The layer called `name`, or at position `index` in `model.layers`."""
+        if index is not None and name is not None:
+            raise ValueError("Pass either `name` or `index` to get_layer, not both.")
+        if index is not None:
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Asked for layer index {index}, but the model has only "
+                                 f"{len(self.layers)} layers.")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
+
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        from jkeras.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+
+    def reset_states(self):
+        """Zero every stateful layer's carried state (stateful RNNs)."""
+        for layer in self.layers:
+            if hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}

@@ -1,0 +1,77 @@
+"""`Sequential`: a plain stack of layers, each with one input and one output."""
+from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.layers.base import Layer
+from jkeras.layers.core import InputLayer
+from jkeras.models.functional import Functional
+from jkeras.models.trainer import Trainer
+
+
+class Sequential(Functional):
+    """A linear stack of layers; built as a functional graph once its input shape is known."""
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        Layer.__init__(self, trainable=trainable, name=name, **kwargs)
+        Trainer.__init__(self)
+        self._stack = []
+        self._input_layer = None
+        self.built = False
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append `layer` (or an `Input` tensor, which sets the input shape)."""
+        if isinstance(layer, KerasTensor):
+            layer = layer._keras_history[0]
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a Layer; received {type(layer).__name__}.")
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._stack:
+                raise ValueError("An InputLayer can only be the first layer of a Sequential model.")
+            self._input_layer = layer
+        else:
+            if any(existing.name == layer.name for existing in self._stack):
+                raise ValueError(f"All layers in a Sequential model must have unique names; "
+                                 f"'{layer.name}' is already in '{self.name}'.")
+            if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
+                self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype)
+            self._stack.append(layer)
+        self._rebuild()
+
+    def pop(self):
+        """Remove the last layer (the FAQ's way to drop a classifier head)."""
+        if not self._stack:
+            raise TypeError("There are no layers in the model to pop.")
+        layer = self._stack.pop()
+        self._rebuild()
+        return layer
+
+    def _rebuild(self):
+        if self._input_layer is None or not self._stack:
+            object.__setattr__(self, "_layers", list(self._stack))
+            self.built = False
+            return
+        x = self._input_layer.output_tensor
+        for layer in self._stack:
+            x = layer(x)
+        self._init_graph(self._input_layer.output_tensor, x)
+        object.__setattr__(self, "_layers", list(self._stack))
+
+    def _ensure_built(self, input_shape):
+        if self.built:
+            return
+        if not self._stack:
+            raise ValueError(f"Sequential model '{self.name}' has no layers to build.")
+        self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape[1:]))
+        self._rebuild()
+
+    def flatten_inputs(self, inputs):
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            inputs = inputs[0]
+        return super().flatten_inputs(inputs)
+
+    def _output_names_or_default(self):
+        return self.output_names if self.built else [self._stack[-1].name if self._stack else "output_1"]
+
+    def get_config(self):
+        layers = [] if self._input_layer is None else [self._input_layer]
+        return {"name": self.name, "layers": layers + list(self._stack)}

@@ -1,0 +1,355 @@
+"""compile / fit / evaluate / predict: the facade over three jitted pure functions.
+
+Everything that changes in training travels in one carry tuple
+`(trainable, frozen, state, opt_state, metrics_state, step)`; the train step is
+`value_and_grad` + optax, jitted once per batch shape with the carry donated.
+Array data lives on the device for the whole `fit`; each epoch's order is a
+permutation drawn from `(root key, epoch)` and batches are gathered inside the
+compiled loop, which runs `steps_per_execution` steps per dispatch.
+"""
+import collections
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras import callbacks as callbacks_mod
+from jkeras import optimizers as optimizers_mod
+from jkeras.backend.random import name_hash, root_seed
+from jkeras.layers.base import collect_losses
+from jkeras.models import compile_utils as cu
+from jkeras.data import adapters as data_mod
+
+
+class Trainer:
+    """Mixin giving a model Keras's training API."""
+
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.stop_training = False
+        self.history = None
+        self._opt_state = None
+        self._step = 0
+        self._trace_counts = collections.Counter()
+
+    # ---- compile ----
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile=True,
+                seed=None, **kwargs):
+        """Resolve optimizer, losses and metrics; freeze what is not `trainable` now."""
+        unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "auto_scale_loss"}
+        if unknown:
+            raise TypeError(f"compile() got unexpected keyword arguments {sorted(unknown)}.")
+        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be a positive int; received "
+                             f"{steps_per_execution!r}.")
+        optimizer = optimizers_mod.get(optimizer)
+        if loss is None:
+            raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance).")
+        output_names = self._output_names_or_default()
+        compiled_loss = cu.CompiledLoss(loss, loss_weights, output_names)
+        self._compile_args = (metrics, weighted_metrics)
+        self.optimizer = optimizer
+        self.loss = loss
+        self._compiled_loss = compiled_loss
+        self._compiled_metrics = None
+        self._steps_per_execution = steps_per_execution
+        self._compile_config = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
+                                "weighted_metrics": weighted_metrics}
+        self._trainable_mask = cu.trainable_mask(self) if self.built else None
+        self._tx = optimizer.make_transform()
+        self._opt_state = None
+        self._seed = root_seed() if seed is None else int(seed)
+        self._jitted = {}
+        self.compiled = True
+
+    def _output_names_or_default(self):
+        names = getattr(self, "output_names", None)
+        return list(names) if names else ["output_1"]
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must compile the model before calling {what}(); call "
+                               "model.compile(optimizer, loss) first.")
+
+    @property
+    def metrics_names(self):
+        if getattr(self, "_compiled_metrics", None) is None:
+            return ["loss"] if self.compiled else []
+        cm = self._compiled_metrics
+        return ["loss"] + cm.output_loss_names + [e[0] for e in cm.entries]
+
+    # ---- building what the compiled functions need ----
+    def _prepare(self, sample_x, sample_y):
+        """Build the model and metrics from one batch's shapes, before the first step."""
+        if not self.built:
+            self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), sample_x))
+        if self._trainable_mask is None:
+            self._trainable_mask = cu.trainable_mask(self)
+        if self._compiled_metrics is None:
+            preds = self._abstract_outputs(sample_x)
+            y_shapes = [None if y is None else tuple(y.shape) for y in sample_y]
+            self._compiled_metrics = cu.CompiledMetrics(*self._compile_args, self._compiled_loss,
+                                                        y_shapes, [tuple(p.shape) for p in preds])
+        if self._opt_state is None:
+            trainable, _ = cu.split_params(self._own_tree(True), self._trainable_mask)
+            self._opt_state = jax.jit(self._tx.init)(trainable)
+
+    def _abstract_outputs(self, x):
+        spec = jax.eval_shape(lambda p, s, x: self.apply(p, s, x, training=False)[0],
+                              self._own_tree(True), self._own_tree(False), x)
+        return self._as_output_list(spec)
+
+    def _as_output_list(self, y):
+        return list(y) if isinstance(y, (list, tuple)) else [y]
+
+    def _root_key(self):
+        return jax.random.fold_in(jax.random.key(self._seed), name_hash(self.name))
+
+    # ---- the pure steps ----
+    def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training):
+        params = cu.merge_params(trainable, frozen)
+        with collect_losses() as extra:
+            y_pred, new_state = self.apply(params, state, x, training=training, key=key)
+        y_pred = self._as_output_list(y_pred)
+        total, parts = self._compiled_loss(y, y_pred, sw)
+        if training:
+            penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
+            total = total + sum(penalties) + sum(extra)
+        return total, (parts, y_pred, new_state)
+
+    def _train_step(self, carry, batch, root_key):
+        trainable, frozen, state, opt_state, mstate, step = carry
+        x, y, sw = batch
+        key = jax.random.fold_in(root_key, step)
+        grad_fn = jax.value_and_grad(self._loss_and_updates, has_aux=True)
+        (total, (parts, y_pred, new_state)), grads = grad_fn(trainable, frozen, state, x, y, sw, key, True)
+        updates, opt_state = self._tx.update(grads, opt_state, trainable)
+        trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
+        trainable = _apply_constraints(self, trainable)
+        batch_size = jax.tree.leaves(x)[0].shape[0]
+        mstate = self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, None, batch_size)
+        return trainable, frozen, new_state, opt_state, mstate, step + 1
+
+    def _train_fn(self, batch_size):
+        """Jitted: run `n` train steps on batches gathered from device data by `perm`."""
+        key = ("train", batch_size)
+        if key not in self._jitted:
+            def run(carry, data, perm, start, n, root_key):
+                self._trace_counts["train"] += 1
+
+                def body(i, carry):
+                    idx = jax.lax.dynamic_slice_in_dim(perm, start + i * batch_size, batch_size)
+                    batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data)
+                    return self._train_step(carry, batch, root_key)
+                return jax.lax.fori_loop(0, n, body, carry)
+            self._jitted[key] = jax.jit(run, donate_argnums=(0,))
+        return self._jitted[key]
+
+    def _train_batch_fn(self):
+        if "train_batch" not in self._jitted:
+            def run(carry, batch, root_key):
+                self._trace_counts["train_batch"] += 1
+                return self._train_step(carry, batch, root_key)
+            self._jitted["train_batch"] = jax.jit(run)
+        return self._jitted["train_batch"]
+
+    def _test_fn(self):
+        if "test" not in self._jitted:
+            def run(params, state, mstate, batch, mask):
+                self._trace_counts["test"] += 1
+                x, y, sw = batch
+                sw = [cu._combine(w, mask) for w in sw]
+                total, (parts, y_pred, _) = self._loss_and_updates(params, {}, state, x, y, sw, None, False)
+                batch_size = jax.tree.leaves(x)[0].shape[0]
+                return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
+            self._jitted["test"] = jax.jit(run)
+        return self._jitted["test"]
+
+    def _predict_fn(self):
+        if "predict" not in self._jitted:
+            def run(params, state, x):
+                self._trace_counts["predict"] += 1
+                return self.apply(params, state, x, training=False)[0]
+            self._jitted["predict"] = jax.jit(run)
+        return self._jitted["predict"]
+
+    def _results_fn(self):
+        if "results" not in self._jitted:
+            self._jitted["results"] = jax.jit(self._compiled_metrics.result)
+        return self._jitted["results"]
+
+    # ---- carry <-> facade ----
+    def _make_carry(self, mstate):
+        """A fresh copy of the current values, safe to donate to the train step."""
+        trainable, frozen = cu.split_params(self._own_tree(True), self._trainable_mask)
+        carry = (trainable, frozen, self._own_tree(False), self._opt_state, mstate,
+                 jnp.asarray(self._step, jnp.int32))
+        return jax.tree.map(jnp.copy, carry)
+
+    def _write_back(self, carry):
+        trainable, frozen, state, opt_state, _, step = carry
+        self._assign_tree(cu.merge_params(trainable, frozen), params=True)
+        self._assign_tree(state, params=False)
+        self._opt_state = opt_state
+        self._step = step
+
+    # ---- fit ----
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, **kwargs):
+        """Train for `epochs` epochs; returns a `History`. See the Keras docs for arguments."""
+        self._require_compiled("fit")
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
+        if not 0.0 <= float(validation_split) < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1); received {validation_split}.")
+        batch_size = data_mod.check_batch_size(batch_size, 32)
+        train = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+        val = None
+        if validation_data is not None:
+            val = data_mod.ArrayData.from_validation(self, validation_data)
+        elif validation_split:
+            train, val = train.split_last(validation_split)
+        self._prepare(train.sample_x(), train.y)
+        n = train.num_samples
+        steps = math.ceil(n / batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        cbs = callbacks_mod.configure(callbacks, self, verbose=verbose, epochs=epochs, steps=steps)
+        device_data = jax.device_put(train.arrays())
+        root_key = self._root_key()
+        full, rest = divmod(n, batch_size)
+        spe = self._steps_per_execution
+        self.stop_training = False
+        cbs.on_train_begin()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            perm = data_mod.epoch_order(root_key, epoch, n, shuffle)
+            carry = self._make_carry(self._compiled_metrics.init())
+            done = 0
+            while done < min(full, steps) and not self.stop_training:
+                k = min(spe, min(full, steps) - done)
+                cbs.on_train_batch_begin(done)
+                carry = self._train_fn(batch_size)(carry, device_data, perm, done * batch_size, k, root_key)
+                done += k
+                cbs.on_train_batch_end(done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+            if rest and done < steps and not self.stop_training:
+                cbs.on_train_batch_begin(done)
+                carry = self._train_fn(rest)(carry, device_data, perm, full * batch_size, 1, root_key)
+                done += 1
+                cbs.on_train_batch_end(done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+            self._write_back(carry)
+            epoch_logs = {k: float(v) for k, v in self._results_fn()(carry[4]).items()}
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_data(val, validation_batch_size or batch_size)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+        return self.history
+
+    # ---- evaluate / predict ----
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics in inference mode; a scalar, a list, or a dict (`return_dict`)."""
+        self._require_compiled("evaluate")
+        batch_size = data_mod.check_batch_size(batch_size, 32)
+        data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
+        self._prepare(data.sample_x(), data.y)
+        logs = self._evaluate_data(data, batch_size)
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names if k in logs]
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_data(self, data, batch_size):
+        params, state = self._own_tree(True), self._own_tree(False)
+        mstate = self._compiled_metrics.init()
+        fn = self._test_fn()
+        for batch, mask in data.padded_batches(batch_size):
+            mstate = fn(params, state, mstate, batch, mask)
+        return {k: float(v) for k, v in self._results_fn()(mstate).items()}
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
+        """Outputs in inference mode, as numpy; the last batch is padded, not recompiled."""
+        batch_size = data_mod.check_batch_size(batch_size, 32)
+        values = data_mod.input_values(self, x)
+        if not self.built:
+            self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
+        n = data_mod.num_samples(values)
+        params, state = self._own_tree(True), self._own_tree(False)
+        fn = self._predict_fn()
+        outs = []
+        for batch, valid in data_mod.padded_slices(values, n, min(batch_size, max(n, 1))):
+            outs.append(jax.tree.map(lambda o, v=valid: o[:v], fn(params, state, batch)))
+        if not outs:
+            raise ValueError("predict() received no samples.")
+        return jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outs)
+
+    def predict_on_batch(self, x):
+        values = data_mod.input_values(self, x)
+        if not self.built:
+            self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
+        out = self._predict_fn()(self._own_tree(True), self._own_tree(False), values)
+        return jax.tree.map(np.asarray, out)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
+        """One gradient step on this batch; returns the loss (and metrics) of the batch."""
+        self._require_compiled("train_on_batch")
+        data = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+        self._prepare(data.sample_x(), data.y)
+        carry = self._make_carry(self._compiled_metrics.init())
+        carry = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
+        self._write_back(carry)
+        return self._batch_result(carry[4], return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        self._require_compiled("test_on_batch")
+        data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
+        self._prepare(data.sample_x(), data.y)
+        mstate = self._test_fn()(self._own_tree(True), self._own_tree(False),
+                                 self._compiled_metrics.init(), jax.device_put(data.arrays()), None)
+        return self._batch_result(mstate, return_dict)
+
+    def _batch_result(self, mstate, return_dict):
+        logs = {k: float(v) for k, v in self._results_fn()(mstate).items()}
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names if k in logs]
+        return values[0] if len(values) == 1 else values
+
+    # ---- Keras 2 generator aliases ----
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, **kwargs):
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
+
+    def evaluate_generator(self, generator, steps=None, **kwargs):
+        return self.evaluate(generator, steps=steps, **kwargs)
+
+    def predict_generator(self, generator, steps=None, **kwargs):
+        return self.predict(generator, steps=steps, **kwargs)
+
+
+def _walk(layer, params):
+    """`(layer, its params)` for `layer` and every nested layer."""
+    yield layer, params
+    for sub in layer._layers:
+        yield from _walk(sub, params.get(sub.name, {}))
+
+
+def _apply_constraints(model, trainable):
+    def fix(layer, tree):
+        if not tree:
+            return tree
+        tree = dict(tree)
+        own = {k: v for k, v in tree.items() if not isinstance(v, dict)}
+        tree.update(layer.apply_constraints(own))
+        for sub in layer._layers:
+            if sub.name in tree:
+                tree[sub.name] = fix(sub, tree[sub.name])
+        return tree
+    return fix(model, trainable)

@@ -1,0 +1,129 @@
+"""Keras activation functions in `jax.numpy`, with Keras 3's formulas and names."""
+import jax
+import jax.numpy as jnp
+
+from jkeras.utils import registry
+
+
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    """`x` above `threshold` (else `alpha * (x - threshold)`), clipped at `max_value`."""
+    x = jnp.asarray(x)
+    if alpha != 0.0 and max_value is None and threshold == 0:
+        return jax.nn.leaky_relu(x, negative_slope=alpha)
+    y = jnp.where(x > threshold, x, 0) if threshold != 0 else jax.nn.relu(x)
+    if max_value is not None:
+        y = jnp.clip(y, 0, max_value)
+    if alpha != 0.0:
+        y = y - alpha * jax.nn.relu(threshold - x)
+    return y
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """`x` for positive inputs, `negative_slope * x` otherwise."""
+    return jax.nn.leaky_relu(jnp.asarray(x), negative_slope=negative_slope)
+
+
+def relu6(x):
+    """ReLU capped at 6: `min(max(x, 0), 6)`."""
+    return jax.nn.relu6(jnp.asarray(x))
+
+
+def sigmoid(x):
+    """`1 / (1 + exp(-x))`."""
+    return jax.nn.sigmoid(jnp.asarray(x))
+
+
+def hard_sigmoid(x):
+    """Keras 3's piecewise-linear sigmoid: `relu6(x + 3) / 6`."""
+    return jax.nn.hard_sigmoid(jnp.asarray(x))
+
+
+def softmax(x, axis=-1):
+    """`exp(x) / sum(exp(x))` along `axis`."""
+    return jax.nn.softmax(jnp.asarray(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """`log(softmax(x))` along `axis`, computed stably."""
+    return jax.nn.log_softmax(jnp.asarray(x), axis=axis)
+
+
+def softplus(x):
+    """`log(exp(x) + 1)`."""
+    return jax.nn.softplus(jnp.asarray(x))
+
+
+def softsign(x):
+    """`x / (abs(x) + 1)`."""
+    return jax.nn.soft_sign(jnp.asarray(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return jnp.tanh(x)
+
+
+def elu(x, alpha=1.0):
+    """`x` for positive inputs, `alpha * (exp(x) - 1)` otherwise."""
+    return jax.nn.elu(jnp.asarray(x), alpha=alpha)
+
+
+def selu(x):
+    """ELU scaled by Klambauer et al.'s constants (scale 1.0507..., alpha 1.6732...)."""
+    return jax.nn.selu(jnp.asarray(x))
+
+
+def gelu(x, approximate=False):
+    """`x * P(X <= x)` for standard normal X; the tanh approximation if `approximate`."""
+    return jax.nn.gelu(jnp.asarray(x), approximate=approximate)
+
+
+def silu(x):
+    """`x * sigmoid(x)`."""
+    return jax.nn.silu(jnp.asarray(x))
+
+
+def swish(x):
+    """Keras 2's name for `silu`; a separate function so it serializes as "swish"."""
+    return jax.nn.silu(jnp.asarray(x))
+
+
+def exponential(x):
+    """`exp(x)`."""
+    return jnp.exp(x)
+
+
+def linear(x):
+    """The identity: what `activation=None` means."""
+    return x
+
+
+def mish(x):
+    """`x * tanh(softplus(x))`."""
+    x = jnp.asarray(x)
+    return x * jnp.tanh(jax.nn.softplus(x))
+
+
+_OBJECTS = {fn.__name__: fn for fn in (
+    relu, leaky_relu, relu6, sigmoid, hard_sigmoid, softmax, log_softmax, softplus, softsign,
+    tanh, elu, selu, gelu, silu, swish, exponential, linear, mish)}
+
+
+def get(identifier):
+    """The activation for a name, a Keras config dict or a callable; None means `linear`."""
+    if identifier is None:
+        return linear
+    return deserialize(identifier)
+
+
+def deserialize(config, custom_objects=None):
+    """The activation named by `config` (a name or a Keras config dict)."""
+    return registry.deserialize_keras_object(config, _OBJECTS, "activation function", custom_objects)
+
+
+def serialize(activation):
+    """The Keras name of a built-in activation ("relu"); a Keras 3 dict for any other."""
+    name = getattr(activation, "__name__", None)
+    if _OBJECTS.get(name) is activation:
+        return name
+    return registry.serialize_keras_object(activation, "keras.activations")

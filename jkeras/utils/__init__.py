@@ -1,0 +1,1 @@
+"""Helpers shared across jkeras: the identifier registry, data adapters and array utilities."""

@@ -1,0 +1,434 @@
+"""The Keras 3 optimizer machinery as one optax `GradientTransformation`.
+
+Each update does what Keras 3's `apply_gradients` does, in its order: unscale
+by `loss_scale_factor`, accumulate (`gradient_accumulation_steps`), clip
+(`clipnorm` per variable, `global_clipnorm`, `clipvalue`), decay weights
+(`p -= p * weight_decay * lr`), run the optimizer's own rule, then update the
+EMA of the weights (`use_ema`). Clipping sits inside the one transformation,
+not in an `optax.chain` before it, because Keras clips the *accumulated*
+gradient.
+
+The state is one `OptimizerState`. The learning rate lives in it as a traced
+value, so callbacks change it between steps without recompiling, through the
+pure functions `get_learning_rate` and `set_learning_rate`.
+"""
+import numbers
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jkeras.backend import floatx
+from jkeras.backend.naming import to_snake_case, unique_name
+from jkeras.optimizers import schedules
+
+# Keys of tf.keras 2.11+ configs (and old Keras Nadam's) that mean nothing here.
+_IGNORED_ARGS = ("jit_compile", "is_legacy_optimizer", "schedule_decay")
+
+
+class OptimizerState(NamedTuple):
+    """A Keras optimizer's state.
+
+    Attributes:
+        iterations: updates applied so far, an int32 scalar (Keras's `iterations`).
+        learning_rate: the rate the next update uses; with a schedule,
+            `schedule(iterations)`.
+        slots: slot name -> tree shaped like the params (Nadam's `u_product`
+            is one scalar).
+    """
+    iterations: jax.Array
+    learning_rate: jax.Array
+    slots: dict
+
+
+class CountedState(NamedTuple):
+    """A raw optax transformation's state, with the update count beside it."""
+    inner: Any
+    iterations: jax.Array
+
+
+def _find(state, test):
+    """The first node of a (possibly nested) optax state for which `test` holds, else None."""
+    if test(state):
+        return state
+    if isinstance(state, tuple):
+        for child in state:
+            found = _find(child, test)
+            if found is not None:
+                return found
+    return None
+
+
+def _replace(state, test, fn):
+    """`state` with each node for which `test` holds replaced by `fn(node)`."""
+    if test(state):
+        return fn(state)
+    if isinstance(state, tuple):
+        children = [_replace(child, test, fn) for child in state]
+        return type(state)(*children) if hasattr(state, "_fields") else tuple(children)
+    return state
+
+
+def _counts(node):
+    return isinstance(node, (OptimizerState, CountedState))
+
+
+def _holds_lr(node):
+    if isinstance(node, OptimizerState):
+        return True
+    injected = isinstance(node, (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState))
+    return injected and "learning_rate" in node.hyperparams
+
+
+def _lr_node(opt_state):
+    node = _find(opt_state, _holds_lr)
+    if node is None:
+        raise ValueError("This optimizer state holds no learning rate. Wrap a raw optax "
+                         "transformation in `optax.inject_hyperparams` to make it settable.")
+    return node
+
+
+def iterations(opt_state):
+    """The number of updates applied (Keras's `optimizer.iterations`), an int32 scalar."""
+    node = _find(opt_state, _counts)
+    if node is None:
+        raise ValueError("This optimizer state does not count its updates; build it with a "
+                         "jkeras optimizer's make_transform().")
+    return node.iterations
+
+
+def get_learning_rate(opt_state):
+    """The learning rate the next update uses, a float scalar."""
+    node = _lr_node(opt_state)
+    return node.learning_rate if isinstance(node, OptimizerState) else node.hyperparams["learning_rate"]
+
+
+def set_learning_rate(opt_state, value):
+    """`opt_state` with a new learning rate, same dtype, so a jitted step does not retrace.
+
+    With a schedule the schedule wins: the next update uses `schedule(iterations)`.
+    """
+    def put(node):
+        if isinstance(node, OptimizerState):
+            return node._replace(learning_rate=jnp.asarray(value, node.learning_rate.dtype))
+        old = node.hyperparams["learning_rate"]
+        return node._replace(hyperparams={**node.hyperparams,
+                                          "learning_rate": jnp.asarray(value, jnp.asarray(old).dtype)})
+    _lr_node(opt_state)  # raises if there is none
+    return _replace(opt_state, _holds_lr, put)
+
+
+def slots(opt_state):
+    """Slot name -> tree shaped like the params; `{}` for a raw optax transformation."""
+    node = _find(opt_state, lambda n: isinstance(n, OptimizerState))
+    return {} if node is None else dict(node.slots)
+
+
+def with_slots(opt_state, new_slots, iterations=None):
+    """`opt_state` with the given slots (and the update count) replaced, e.g. from a file.
+
+    Each tree must have the structure and shapes of the slot it replaces; it is cast
+    to that slot's dtype. Slots not named keep their values.
+    """
+    def put_slots(node):
+        unknown = sorted(set(new_slots) - set(node.slots))
+        if unknown:
+            raise ValueError(f"Unknown optimizer slot(s) {unknown}; this optimizer has {sorted(node.slots)}.")
+        return node._replace(slots={**node.slots, **{name: _conform(name, tree, node.slots[name])
+                                                     for name, tree in new_slots.items()}})
+
+    def put_count(node):
+        return node._replace(iterations=jnp.asarray(iterations, node.iterations.dtype))
+
+    if new_slots:
+        if _find(opt_state, lambda n: isinstance(n, OptimizerState)) is None:
+            raise ValueError("This optimizer state has no slots (a raw optax transformation).")
+        opt_state = _replace(opt_state, lambda n: isinstance(n, OptimizerState), put_slots)
+    if iterations is not None:
+        opt_state = _replace(opt_state, _counts, put_count)
+    return opt_state
+
+
+def _conform(name, tree, like):
+    if jax.tree.structure(tree) != jax.tree.structure(like):
+        raise ValueError(f"Optimizer slot {name!r}: expected a tree {jax.tree.structure(like)}, "
+                         f"received {jax.tree.structure(tree)}.")
+    expected = [jnp.shape(x) for x in jax.tree.leaves(like)]
+    received = [jnp.shape(x) for x in jax.tree.leaves(tree)]
+    if expected != received:
+        raise ValueError(f"Optimizer slot {name!r}: expected shapes {expected}, received {received}.")
+    return jax.tree.map(lambda x, old: jnp.asarray(x, old.dtype), tree, like)
+
+
+def _clip_by_norm(g, clipnorm):
+    """Keras's per-variable clip: `g * clipnorm / max(||g||, clipnorm)`, NaN-safe at zero."""
+    l2sum = jnp.sum(jnp.square(g), keepdims=True)
+    nonzero = l2sum > 0
+    l2norm = jnp.where(nonzero, jnp.sqrt(jnp.where(nonzero, l2sum, 1.0)), l2sum)
+    return g * clipnorm / jnp.maximum(l2norm, clipnorm)
+
+
+def _clip_by_global_norm(grads, clipnorm):
+    """Keras's global clip; a non-finite norm makes every gradient NaN, as in Keras."""
+    leaves = jax.tree.leaves(grads)
+    norm = jnp.sqrt(jnp.sum(jnp.stack([jnp.sum(jnp.square(g)) for g in leaves])))
+    scale = clipnorm * jnp.minimum(1.0 / norm, 1.0 / clipnorm) + (norm - norm)
+    return jax.tree.map(lambda g: g * scale, grads)
+
+
+def _learning_rate(learning_rate, decay):
+    """A float or a schedule; Keras 2's `decay` becomes the schedule it meant."""
+    if callable(learning_rate):
+        if decay:
+            raise ValueError(f"`decay={decay}` cannot be combined with a learning-rate schedule.")
+        return learning_rate
+    if not (isinstance(learning_rate, numbers.Real) or getattr(learning_rate, "shape", None) == ()):
+        raise ValueError("Argument `learning_rate` should be a float or a schedule "
+                         f"(step -> learning rate). Received: learning_rate={learning_rate!r}")
+    if decay:
+        # Keras 2's time-based decay, `lr / (1 + decay * iterations)`.
+        return schedules.InverseTimeDecay(float(learning_rate), 1, decay)
+    return float(learning_rate)
+
+
+class Optimizer:
+    """Base of the Keras-named optimizers.
+
+    A subclass declares `_slots` (its own slot names, in Keras's order),
+    `_own_config` (its own config keys, stored as attributes of the same name)
+    and `_leaf_update(g, slots, lr, step) -> (update, new_slots)` for one
+    parameter, where `step` is Keras's `iterations + 1` and `update` is added
+    to the parameter.
+    """
+    _slots = ()
+    _own_config = ()
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
+                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
+        learning_rate = kwargs.pop("lr", learning_rate)  # Keras 2's spelling
+        decay = kwargs.pop("decay", None)
+        for key in _IGNORED_ARGS:
+            kwargs.pop(key, None)
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                             f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                             f"global_clipnorm={global_clipnorm}")
+        if gradient_accumulation_steps is not None and not gradient_accumulation_steps >= 2:
+            raise ValueError("`gradient_accumulation_steps` must be an integer >= 2. "
+                             f"Received: gradient_accumulation_steps={gradient_accumulation_steps}")
+        if use_ema and not 0 <= ema_momentum <= 1:
+            raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                             f"Received: ema_momentum={ema_momentum}")
+        if use_ema and ema_overwrite_frequency is not None and (
+                not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
+            raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                             f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
+        self._live = None
+        self.learning_rate = _learning_rate(learning_rate, decay)
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.global_clipnorm = global_clipnorm
+        self.clipvalue = clipvalue
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+
+    def bind(self, get_state, set_state):
+        """Let `learning_rate` read and write a model's live optimizer state (set by compile)."""
+        self._live = (get_state, set_state)
+
+    @property
+    def learning_rate(self):
+        """The current rate (a float) once training has started, else the configured one."""
+        state = self._live[0]() if self._live else None
+        if state is None or callable(self._learning_rate):
+            return self._learning_rate
+        return float(get_learning_rate(state))
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        state = self._live[0]() if self._live else None
+        if state is not None:
+            self._live[1](self.set_learning_rate(state, value))
+        self._learning_rate = value
+
+    lr = learning_rate  # Keras 2's name
+
+    def slot_names(self):
+        """Per-parameter slot names in Keras 3's order (file names are `<param path>_<slot>`)."""
+        return (("average",) if self.use_ema else ()) + (
+            ("gradient_accumulator",) if self.gradient_accumulation_steps else ()) + self._slots
+
+    def set_learning_rate(self, opt_state, value):
+        """`set_learning_rate(opt_state, value)`; a TypeError with a schedule, as in Keras."""
+        if callable(self.learning_rate):
+            raise TypeError("This optimizer was created with a learning-rate schedule, hence its "
+                            "learning rate is not settable. Use a float `learning_rate` instead.")
+        return set_learning_rate(opt_state, value)
+
+    def _initial_slot(self, name, p):
+        return jnp.zeros_like(p)
+
+    def _init_scalars(self, params):
+        """Slots that are one scalar for all parameters (Nadam's `u_product`)."""
+        return {}
+
+    def _apply_rule(self, grads, slots, lr, step):
+        """`_leaf_update` over the tree: (updates, new values of `self._slots`)."""
+        leaves, treedef = jax.tree.flatten(grads)
+        scalars = {k: v for k, v in slots.items() if k not in self._slots}
+        columns = [treedef.flatten_up_to(slots[name]) for name in self._slots]
+        outs = [self._leaf_update(g, {**scalars, **dict(zip(self._slots, s))}, lr.astype(g.dtype), step)
+                for g, *s in zip(leaves, *columns)]
+        updates = treedef.unflatten([u for u, _ in outs])
+        return updates, {name: treedef.unflatten([s[name] for _, s in outs]) for name in self._slots}
+
+    def _lr_at(self, state_lr, n):
+        if callable(self.learning_rate):
+            return jnp.asarray(self.learning_rate(n), floatx())
+        return state_lr
+
+    def make_transform(self):
+        """This optimizer as an `optax.GradientTransformation` over any params tree."""
+        accumulate = self.gradient_accumulation_steps
+
+        def init(params):
+            zero = jnp.zeros([], jnp.int32)
+            lr = jnp.asarray(self.learning_rate(zero) if callable(self.learning_rate)
+                             else self.learning_rate, floatx())
+            slots = {name: jax.tree.map(lambda p: self._initial_slot(name, jnp.asarray(p)), params)
+                     for name in self.slot_names()}
+            return OptimizerState(zero, lr, {**slots, **self._init_scalars(params)})
+
+        def update(grads, state, params=None):
+            if params is None and (self.weight_decay or self.use_ema):
+                raise ValueError(f"{type(self).__name__} with weight decay or EMA needs `params` "
+                                 "in update(grads, state, params).")
+            n, slots = state.iterations, dict(state.slots)
+            if self.loss_scale_factor is not None:
+                grads = jax.tree.map(lambda g: g / self.loss_scale_factor, grads)
+            if params is not None:
+                grads = jax.tree.map(lambda g, p: jnp.asarray(g, jnp.asarray(p).dtype), grads, params)
+            lr = self._lr_at(state.learning_rate, n)
+            if accumulate:
+                is_update = (n + 1) % accumulate == 0
+                summed = jax.tree.map(jnp.add, grads, slots["gradient_accumulator"])
+                grads = jax.tree.map(lambda s, g: jnp.where(is_update, s / accumulate, g), summed, grads)
+                slots["gradient_accumulator"] = jax.tree.map(
+                    lambda s: jnp.where(is_update, jnp.zeros_like(s), s), summed)
+                applied = n // accumulate
+            else:
+                applied = n
+            grads = self._clip(grads)
+            rule_slots = {k: v for k, v in slots.items() if k not in ("average", "gradient_accumulator")}
+            updates, new_rule_slots = self._apply_rule(grads, rule_slots, lr, applied + 1)
+            new_rule_slots = {**rule_slots, **new_rule_slots}
+            if self.weight_decay:
+                updates = jax.tree.map(
+                    lambda u, p: u - p * jnp.asarray(self.weight_decay, p.dtype) * lr.astype(p.dtype),
+                    updates, params)
+            if accumulate:
+                updates = jax.tree.map(lambda u: jnp.where(is_update, u, jnp.zeros_like(u)), updates)
+                new_rule_slots = jax.tree.map(lambda new, old: jnp.where(is_update, new, old),
+                                              new_rule_slots, rule_slots)
+            slots.update(new_rule_slots)
+            if self.use_ema:
+                updates, slots["average"] = self._ema(params, updates, slots["average"], applied)
+            new_lr = self._lr_at(state.learning_rate, n + 1)
+            return updates, OptimizerState(n + 1, new_lr, slots)
+
+        return optax.GradientTransformation(init, update)
+
+    def _clip(self, grads):
+        if self.clipnorm and self.clipnorm > 0:
+            return jax.tree.map(lambda g: _clip_by_norm(g, self.clipnorm), grads)
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return _clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue and self.clipvalue > 0:
+            return jax.tree.map(lambda g: jnp.clip(g, -self.clipvalue, self.clipvalue), grads)
+        return grads
+
+    def _ema(self, params, updates, average, applied):
+        """Keras's weight EMA after the update, and its periodic overwrite of the weights."""
+        new_params = optax.apply_updates(params, updates)
+
+        def mix(avg, p):
+            momentum = (applied != 0).astype(p.dtype) * self.ema_momentum
+            return momentum * avg + (1 - momentum) * p
+
+        average = jax.tree.map(mix, average, new_params)
+        if self.ema_overwrite_frequency:
+            overwrite = (applied + 1) % self.ema_overwrite_frequency == 0
+            updates = jax.tree.map(lambda u, avg, p: jnp.where(overwrite, avg - p, u),
+                                   updates, average, params)
+        return updates, average
+
+    def get_config(self):
+        """Keras 3's config keys and values for this optimizer."""
+        lr = self.learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        elif callable(lr):
+            raise ValueError(f"Cannot serialize the learning rate {lr!r}: only a float or a "
+                             "jkeras.optimizers.schedules.LearningRateSchedule can be written.")
+        config = {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+                  "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                  "clipvalue": self.clipvalue, "use_ema": self.use_ema,
+                  "ema_momentum": self.ema_momentum,
+                  "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                  "loss_scale_factor": self.loss_scale_factor,
+                  "gradient_accumulation_steps": self.gradient_accumulation_steps}
+        config.update({key: getattr(self, key) for key in self._own_config})
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """An optimizer from a Keras 3 or tf.keras 2 config (tf.keras-only keys are ignored)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<jkeras.optimizers.{type(self).__name__} name={self.name!r}>"
+
+
+class OptaxOptimizer:
+    """A raw optax transformation used as a jkeras optimizer: updates are counted, there are
+    no Keras slot names, and it has no Keras config."""
+
+    def __init__(self, transform, name=None):
+        self.transform = transform
+        self.name = name or unique_name("optax_optimizer")
+
+    def slot_names(self):
+        return ()
+
+    def set_learning_rate(self, opt_state, value):
+        return set_learning_rate(opt_state, value)
+
+    def make_transform(self):
+        tx = self.transform
+
+        def init(params):
+            return CountedState(tx.init(params), jnp.zeros([], jnp.int32))
+
+        def update(grads, state, params=None):
+            updates, inner = tx.update(grads, state.inner, params)
+            return updates, CountedState(inner, state.iterations + 1)
+
+        return optax.GradientTransformation(init, update)
+
+    def get_config(self):
+        raise ValueError(f"{self!r} wraps a raw optax transformation, which has no Keras config; "
+                         "use a jkeras optimizer (e.g. jkeras.optimizers.Adam) to save it.")
+
+    def __repr__(self):
+        return f"<jkeras.optimizers.OptaxOptimizer name={self.name!r}>"

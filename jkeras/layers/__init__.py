@@ -1,3 +1,23 @@
-"""Keras layers, one module per family."""
+"""Keras layers, one module per family; every public name of each family is exported here."""
+import importlib
+
 from jkeras.layers.base import Layer, Variable
 from jkeras.layers.core import Dense, Input, InputLayer
+
+_FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "embeddings",
+             "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",
+             "recurrent")
+
+
+def _export(module):
+    for name, obj in vars(module).items():
+        if not name.startswith("_") and getattr(obj, "__module__", None) == module.__name__:
+            globals()[name] = obj
+
+
+for _family in _FAMILIES:
+    try:
+        _export(importlib.import_module(f"jkeras.layers.{_family}"))
+    except ModuleNotFoundError as error:
+        if error.name != f"jkeras.layers.{_family}":
+            raise

@@ -473,11 +473,9 @@ class Layer:
 
     # ---- graph accessors ----
     def _node_attr(self, attr):
+        """The first call's inputs/outputs, as Keras 3 gives for a layer called several times."""
         if not self._inbound_nodes:
             raise AttributeError(f"Layer '{self.name}' has never been called, so it has no {attr}.")
-        if len(self._inbound_nodes) > 1:
-            raise AttributeError(f"Layer '{self.name}' has been called several times; use "
-                                 f"get_{attr}_at(node_index).")
         return getattr(self._inbound_nodes[0], attr + "s")
 
     @property

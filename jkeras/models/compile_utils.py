@@ -43,16 +43,20 @@ class CompiledLoss:
         self.weights = weights
         self.output_names = output_names
 
-    def __call__(self, y_true, y_pred, sample_weight):
-        """`(total, per_output)` for lists of targets and predictions; weights (batch,) or None."""
+    def __call__(self, y_true, y_pred, sample_weight, mask=None):
+        """`(total, unweighted per-output losses)` for lists of targets and predictions.
+
+        `sample_weight` is a list of (batch,) arrays or None; `mask` (batch,) marks real rows
+        when the batch was padded.
+        """
         parts = []
-        for fn, w, yt, yp, sw in zip(self.losses, self.weights, y_true, y_pred, sample_weight):
+        for fn, yt, yp, sw in zip(self.losses, y_true, y_pred, sample_weight):
             if fn is None or yt is None:
                 parts.append(None)
                 continue
-            per_sample = per_sample_loss(fn, yt, yp)
-            parts.append(weighted_mean(per_sample, sw) * w)
-        total = sum(p for p in parts if p is not None)
+            parts.append(weighted_mean(per_sample_loss(fn, yt, yp), sw, mask))
+        # Per-output losses are logged unweighted, as Keras does; the total is weighted.
+        total = sum(p * w for p, w in zip(parts, self.weights) if p is not None)
         return total, parts
 
 
@@ -61,16 +65,31 @@ def per_sample_loss(fn, y_true, y_pred):
     return per_sample(y_true, y_pred)
 
 
-def weighted_mean(values, sample_weight):
-    """`sum(values * w) / count`: Keras's sum_over_batch_size; zero weights mark padding rows."""
+def weighted_mean(values, sample_weight, mask=None):
+    """Keras's sum_over_batch_size: `sum(values * weight) / number of values`.
+
+    Rows where `mask` is 0 (padding) count neither in the sum nor in the number.
+    """
     values = jnp.asarray(values, jnp.float32)
-    if sample_weight is None:
+    if sample_weight is None and mask is None:
         return jnp.mean(values)
-    w = jnp.reshape(sample_weight, sample_weight.shape + (1,) * (values.ndim - sample_weight.ndim))
-    w = jnp.broadcast_to(w, values.shape)
-    valid = jnp.broadcast_to(jnp.reshape(sample_weight != 0, w.shape[:sample_weight.ndim] +
-                                         (1,) * (values.ndim - sample_weight.ndim)), values.shape)
-    return jnp.sum(values * w) / jnp.maximum(jnp.sum(valid), 1)
+    w = jnp.ones(values.shape[:1], jnp.float32) if mask is None else mask
+    if sample_weight is not None:
+        w = w * sample_weight.astype(jnp.float32)
+    w = jnp.reshape(w, w.shape + (1,) * (values.ndim - w.ndim))
+    count = values.size if mask is None else jnp.sum(mask) * (values.size // values.shape[0])
+    return jnp.sum(values * w) / jnp.maximum(count, 1)
+
+
+def check_metrics(metrics, weighted_metrics, output_names):
+    """Resolve every metric identifier once, so that a bad name fails at compile()."""
+    for spec in (metrics, weighted_metrics):
+        if spec is None:
+            continue
+        for out_spec in per_output(spec, output_names, "metrics"):
+            for m in out_spec if isinstance(out_spec, (list, tuple)) else [out_spec]:
+                if m is not None:
+                    metrics_mod.get(m)
 
 
 class CompiledMetrics:

@@ -14,6 +14,7 @@ class Sequential(Functional):
         Trainer.__init__(self)
         self._stack = []
         self._input_layer = None
+        self._chain = []
         self.built = False
         for layer in layers or []:
             self.add(layer)
@@ -42,18 +43,23 @@ class Sequential(Functional):
         if not self._stack:
             raise TypeError("There are no layers in the model to pop.")
         layer = self._stack.pop()
+        if self._chain:
+            self._chain.pop()
         self._rebuild()
         return layer
 
     def _rebuild(self):
+        """Extend the graph to the layers added since the last build: one call per layer."""
+        object.__setattr__(self, "_layers", list(self._stack))
         if self._input_layer is None or not self._stack:
-            object.__setattr__(self, "_layers", list(self._stack))
+            self._chain = []
             self.built = False
             return
-        x = self._input_layer.output_tensor
-        for layer in self._stack:
-            x = layer(x)
-        self._init_graph(self._input_layer.output_tensor, x)
+        if not self._chain:
+            self._chain = [self._input_layer.output_tensor]
+        for layer in self._stack[len(self._chain) - 1:]:
+            self._chain.append(layer(self._chain[-1]))
+        self._init_graph(self._chain[0], self._chain[-1])
         object.__setattr__(self, "_layers", list(self._stack))
 
     def _ensure_built(self, input_shape):

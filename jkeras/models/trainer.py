@@ -33,6 +33,7 @@ class Trainer:
         self._opt_state = None
         self._step = 0
         self._trace_counts = collections.Counter()
+        self._jitted = {}
 
     # ---- compile ----
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -50,6 +51,7 @@ class Trainer:
             raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance).")
         output_names = self._output_names_or_default()
         compiled_loss = cu.CompiledLoss(loss, loss_weights, output_names)
+        cu.check_metrics(metrics, weighted_metrics, output_names)
         self._compile_args = (metrics, weighted_metrics)
         self.optimizer = optimizer
         self.loss = loss
@@ -61,6 +63,8 @@ class Trainer:
         self._trainable_mask = cu.trainable_mask(self) if self.built else None
         self._tx = optimizer.make_transform()
         self._opt_state = None
+        if hasattr(optimizer, "bind"):
+            optimizer.bind(lambda: self._opt_state, lambda s: setattr(self, "_opt_state", s))
         self._seed = root_seed() if seed is None else int(seed)
         self._jitted = {}
         self.compiled = True
@@ -109,12 +113,12 @@ class Trainer:
         return jax.random.fold_in(jax.random.key(self._seed), name_hash(self.name))
 
     # ---- the pure steps ----
-    def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training):
+    def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
         params = cu.merge_params(trainable, frozen)
         with collect_losses() as extra:
             y_pred, new_state = self.apply(params, state, x, training=training, key=key)
         y_pred = self._as_output_list(y_pred)
-        total, parts = self._compiled_loss(y, y_pred, sw)
+        total, parts = self._compiled_loss(y, y_pred, sw, mask)
         if training:
             penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
             total = total + sum(penalties) + sum(extra)
@@ -161,8 +165,8 @@ class Trainer:
             def run(params, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
                 x, y, sw = batch
-                sw = [cu._combine(w, mask) for w in sw]
-                total, (parts, y_pred, _) = self._loss_and_updates(params, {}, state, x, y, sw, None, False)
+                total, (parts, y_pred, _) = self._loss_and_updates(params, {}, state, x, y, sw, None,
+                                                                   False, mask)
                 batch_size = jax.tree.leaves(x)[0].shape[0]
                 return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
             self._jitted["test"] = jax.jit(run)
@@ -177,8 +181,11 @@ class Trainer:
         return self._jitted["predict"]
 
     def _results_fn(self):
+        """Jitted metric results, as a dict in `metrics_names` order (jit would sort keys)."""
         if "results" not in self._jitted:
-            self._jitted["results"] = jax.jit(self._compiled_metrics.result)
+            names = self.metrics_names
+            compiled = jax.jit(lambda m: [self._compiled_metrics.result(m)[k] for k in names])
+            self._jitted["results"] = lambda m: dict(zip(names, compiled(m)))
         return self._jitted["results"]
 
     # ---- carry <-> facade ----

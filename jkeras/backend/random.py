@@ -8,14 +8,21 @@ import zlib
 
 import jax
 
+from jkeras.backend.naming import reset_names
+
 _root = {"seed": None}
 
 
 def set_random_seed(seed):
-    """Fix the root seed, so the same model-building code gives the same weights."""
+    """Fix the root seed, so the same model-building code gives the same weights.
+
+    Init keys come from layer names, so the auto-name counters restart too:
+    running the same code again after this call gives the same names and bits.
+    """
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int; received {seed!r}.")
     _root["seed"] = seed
+    reset_names()
 
 
 def root_seed():

@@ -306,6 +306,7 @@ class Layer:
                                               training=training, key=bound.key, **kwargs)
             return outputs
         inputs = jax.tree.map(jnp.asarray, inputs)
+        self._check_input_compatible(inputs)
         training = kwargs.pop("training", None)
         training = default_training() if training is None else bool(training)
         return self._call_with_own_values(inputs, training=training, write_state=training, **kwargs)

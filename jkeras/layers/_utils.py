@@ -1,0 +1,67 @@
+"""Argument normalisation and layout helpers shared by the spatial layer families."""
+import numpy as np
+
+
+def normalize_tuple(value, n, name, allow_zero=False):
+    """`value` (an int or `n` ints) as a tuple of `n` ints, as Keras's `standardize_tuple`."""
+    message = f"The `{name}` argument must be an int or a tuple of {n} ints; received {name}={value!r}"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        values = (int(value),) * n
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            raise ValueError(message + ".") from None
+        if len(values) != n or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                       for v in values):
+            raise ValueError(message + ".")
+        values = tuple(int(v) for v in values)
+    if any(v < 0 or (v == 0 and not allow_zero) for v in values):
+        raise ValueError(message + f", but every value must be {'>= 0' if allow_zero else '> 0'}.")
+    return values
+
+
+def normalize_padding(value, allow_causal=False):
+    """A lower-case padding mode: 'valid', 'same' (and 'causal' where allowed)."""
+    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in allowed:
+        raise ValueError(f"The `padding` argument must be one of {allowed}; received {value!r}.")
+    return padding
+
+
+def channel_axis(data_format):
+    """The channel axis of a batched tensor in `data_format`."""
+    return -1 if data_format == "channels_last" else 1
+
+
+def spatial_shape(shape, data_format):
+    """The spatial dims of a batched `shape` (everything but batch and channels)."""
+    return tuple(shape[1:-1]) if data_format == "channels_last" else tuple(shape[2:])
+
+
+def with_spatial(shape, data_format, spatial):
+    """`shape` with its spatial dims replaced by `spatial`."""
+    if data_format == "channels_last":
+        return (shape[0],) + tuple(spatial) + (shape[-1],)
+    return (shape[0], shape[1]) + tuple(spatial)
+
+
+def window(values, data_format, fill=1):
+    """Per-axis `values` for the spatial dims, `fill` on batch and channels (reduce_window args)."""
+    if data_format == "channels_last":
+        return (fill,) + tuple(values) + (fill,)
+    return (fill, fill) + tuple(values)
+
+
+def check_rank(layer, shape, ndim, what):
+    """Raise a clear ValueError when `shape` is not of rank `ndim`."""
+    shape = tuple(shape)
+    if len(shape) != ndim:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}' expects inputs of rank {ndim} "
+                         f"({what}); received shape {shape}.")
+
+
+def present(**named):
+    """The entries that are set: a layer's regularizers or constraints by weight name."""
+    return {k: v for k, v in named.items() if v is not None}

@@ -1,0 +1,208 @@
+"""Pooling layers: windowed max/average pooling and global pooling over 1, 2 or 3 spatial dims."""
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from jkeras.backend import config
+from jkeras.layers._utils import (check_rank, normalize_padding, normalize_tuple, spatial_shape,
+                                  window)
+from jkeras.layers.base import Layer
+
+
+def _lowest(dtype):
+    """The identity of `max` for `dtype`: -inf for floats, the minimum for integers."""
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.array(-jnp.inf, dtype)
+    return jnp.array(jnp.iinfo(dtype).min, dtype)
+
+
+class _Pooling(Layer):
+    """Windowed pooling: `pool_size` windows every `strides` steps, reduced by max or mean."""
+
+    rank = None
+    mode = None
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
+        self.strides = normalize_tuple(pool_size if strides is None else strides, self.rank, "strides")
+        self.padding = normalize_padding(padding)
+        self.data_format = config.standardize_data_format(data_format)
+
+    def _check_input_compatible(self, inputs):
+        check_rank(self, inputs.shape, self.rank + 2, f"batch, {self.rank} spatial dims, channels")
+
+    def init(self, key, input_shape):
+        return {}, {}
+
+    def apply(self, params, state, inputs, *, training=False, key=None):
+        x = jnp.asarray(inputs)
+        check_rank(self, x.shape, self.rank + 2, f"batch, {self.rank} spatial dims, channels")
+        if self.padding == "valid" and any(n < p for n, p in zip(spatial_shape(x.shape, self.data_format),
+                                                                  self.pool_size)):
+            raise ValueError(f"{type(self).__name__} '{self.name}': computed output size would be zero "
+                             f"or negative for input shape {tuple(x.shape)} and pool_size={self.pool_size}.")
+        dims = window(self.pool_size, self.data_format)
+        steps = window(self.strides, self.data_format)
+        pad = self.padding.upper()
+        if self.mode == "max":
+            return lax.reduce_window(x, _lowest(x.dtype), lax.max, dims, steps, pad), state
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            x = x.astype(config.floatx())
+        total = lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, dims, steps, pad)
+        if self.padding == "valid":
+            return total / np.prod(self.pool_size), state
+        # 'same': divide by the number of real (unpadded) elements in each window, as Keras does.
+        ones = jnp.ones([n if d != 1 else 1 for n, d in zip(x.shape, dims)], x.dtype)
+        counts = lax.reduce_window(ones, jnp.array(0, x.dtype), lax.add, dims, steps, pad)
+        return total / counts, state
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling):
+    """Max over windows of `pool_size` steps of a sequence."""
+
+    rank, mode = 1, "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling2D(_Pooling):
+    """Max over `pool_size` windows of an image."""
+
+    rank, mode = 2, "max"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling3D(_Pooling):
+    """Max over `pool_size` windows of a volume."""
+
+    rank, mode = 3, "max"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(_Pooling):
+    """Mean over windows of `pool_size` steps; 'same' padding is left out of the mean."""
+
+    rank, mode = 1, "average"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling2D(_Pooling):
+    """Mean over `pool_size` windows of an image; 'same' padding is left out of the mean."""
+
+    rank, mode = 2, "average"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    """Mean over `pool_size` windows of a volume; 'same' padding is left out of the mean."""
+
+    rank, mode = 3, "average"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class _GlobalPooling(Layer):
+    """Max or mean over all spatial dims; `keepdims` keeps them with length 1."""
+
+    rank = None
+    mode = None
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = config.standardize_data_format(data_format)
+        self.keepdims = bool(keepdims)
+
+    def _check_input_compatible(self, inputs):
+        check_rank(self, inputs.shape, self.rank + 2, f"batch, {self.rank} spatial dims, channels")
+
+    def _axes(self):
+        first = 1 if self.data_format == "channels_last" else 2
+        return tuple(range(first, first + self.rank))
+
+    def init(self, key, input_shape):
+        return {}, {}
+
+    def apply(self, params, state, inputs, *, training=False, key=None):
+        x = jnp.asarray(inputs)
+        check_rank(self, x.shape, self.rank + 2, f"batch, {self.rank} spatial dims, channels")
+        if self.mode == "max":
+            return jnp.max(x, axis=self._axes(), keepdims=self.keepdims), state
+        return jnp.mean(x, axis=self._axes(), keepdims=self.keepdims), state
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """Mean over the steps of a sequence; masked steps (a `mask` argument) are left out."""
+
+    rank, mode = 1, "average"
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format, keepdims, **kwargs)
+        self.supports_masking = True
+
+    def apply(self, params, state, inputs, *, training=False, key=None, mask=None):
+        if mask is None:
+            return super().apply(params, state, inputs)
+        x = jnp.asarray(inputs)
+        axis = self._axes()[0]
+        weights = jnp.expand_dims(jnp.asarray(mask, bool), 2 if axis == 1 else 1).astype(x.dtype)
+        total = jnp.sum(jnp.where(weights > 0, x, 0), axis=axis, keepdims=self.keepdims)
+        return total / jnp.sum(weights, axis=axis, keepdims=self.keepdims), state
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Mean over the rows and columns of an image."""
+
+    rank, mode = 2, "average"
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """Mean over the three spatial dims of a volume."""
+
+    rank, mode = 3, "average"
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    """Max over the steps of a sequence."""
+
+    rank, mode = 1, "max"
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Max over the rows and columns of an image."""
+
+    rank, mode = 2, "max"
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    """Max over the three spatial dims of a volume."""
+
+    rank, mode = 3, "max"
+
+
+# Keras's other names for the same layers.
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
+    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D)
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D

@@ -165,20 +165,31 @@ class Trainer:
             def run(params, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
                 x, y, sw = batch
-                total, (parts, y_pred, _) = self._loss_and_updates(params, {}, state, x, y, sw, None,
-                                                                   False, mask)
+                total, (parts, y_pred, state) = self._loss_and_updates(params, {}, state, x, y, sw,
+                                                                       None, False, mask)
                 batch_size = jax.tree.leaves(x)[0].shape[0]
-                return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
+                return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask,
+                                                     batch_size), state
             self._jitted["test"] = jax.jit(run)
         return self._jitted["test"]
 
     def _predict_fn(self):
+        """Jitted inference: `(outputs, new_state)`; the state matters for stateful RNNs."""
         if "predict" not in self._jitted:
             def run(params, state, x):
                 self._trace_counts["predict"] += 1
-                return self.apply(params, state, x, training=False)[0]
+                return self.apply(params, state, x, training=False)
             self._jitted["predict"] = jax.jit(run)
         return self._jitted["predict"]
+
+    @property
+    def _is_stateful(self):
+        """Whether inference carries state between calls (a layer has `stateful=True`)."""
+        return any(getattr(layer, "stateful", False) for layer in self.layers)
+
+    def _keep_state(self, state):
+        if self._is_stateful:
+            self._assign_tree(state, params=False)
 
     def _results_fn(self):
         """Jitted metric results, as a dict in `metrics_names` order (jit would sort keys)."""
@@ -278,7 +289,8 @@ class Trainer:
         mstate = self._compiled_metrics.init()
         fn = self._test_fn()
         for batch, mask in data.padded_batches(batch_size):
-            mstate = fn(params, state, mstate, batch, mask)
+            mstate, state = fn(params, state, mstate, batch, mask)
+        self._keep_state(state)
         return {k: float(v) for k, v in self._results_fn()(mstate).items()}
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
@@ -292,16 +304,19 @@ class Trainer:
         fn = self._predict_fn()
         outs = []
         for batch, valid in data_mod.padded_slices(values, n, min(batch_size, max(n, 1))):
-            outs.append(jax.tree.map(lambda o, v=valid: o[:v], fn(params, state, batch)))
+            out, state = fn(params, state, batch)
+            outs.append(jax.tree.map(lambda o, v=valid: o[:v], out))
         if not outs:
             raise ValueError("predict() received no samples.")
+        self._keep_state(state)
         return jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outs)
 
     def predict_on_batch(self, x):
         values = data_mod.input_values(self, x)
         if not self.built:
             self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-        out = self._predict_fn()(self._own_tree(True), self._own_tree(False), values)
+        out, state = self._predict_fn()(self._own_tree(True), self._own_tree(False), values)
+        self._keep_state(state)
         return jax.tree.map(np.asarray, out)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
@@ -319,8 +334,11 @@ class Trainer:
         self._require_compiled("test_on_batch")
         data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
         self._prepare(data.sample_x(), data.y)
-        mstate = self._test_fn()(self._own_tree(True), self._own_tree(False),
-                                 self._compiled_metrics.init(), jax.device_put(data.arrays()), None)
+        rows = data.num_samples
+        mstate, state = self._test_fn()(self._own_tree(True), self._own_tree(False),
+                                        self._compiled_metrics.init(), jax.device_put(data.arrays()),
+                                        np.ones(rows, np.float32))
+        self._keep_state(state)
         return self._batch_result(mstate, return_dict)
 
     def _batch_result(self, mstate, return_dict):

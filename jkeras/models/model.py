@@ -52,3 +52,36 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
+
+    # ---- files (the saving package sits above models, hence the deferred imports) ----
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
+        """The whole model to one Keras `.h5` file (architecture, weights, optimizer state)."""
+        from jkeras.saving import hdf5
+        _check_h5(filepath, save_format, "save")
+        hdf5.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True, save_format=None):
+        """Weights only, in Keras's legacy `.h5` layout."""
+        from jkeras.saving import hdf5
+        _check_h5(filepath, save_format, "save_weights")
+        hdf5.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Weights from a Keras `.h5` (weights-only or whole-model), by order or by layer name."""
+        from jkeras.saving import hdf5
+        hdf5.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        from jkeras.saving import serialization
+        return serialization.to_json(self, **kwargs)
+
+    def to_yaml(self, **kwargs):
+        from jkeras.saving import serialization
+        return serialization.to_yaml(self, **kwargs)
+
+
+def _check_h5(filepath, save_format, what):
+    path = str(filepath)
+    if save_format not in (None, "h5") or not path.endswith((".h5", ".hdf5", ".keras")):
+        raise ValueError(f"{what}() writes Keras's HDF5 format: give a path ending in .h5 or "
+                         f".hdf5; received {path!r} (save_format={save_format!r}).")

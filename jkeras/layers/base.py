@@ -209,7 +209,7 @@ class Layer:
         if any(not layer.built for layer in self._layers):
             dummy = jax.tree.map(lambda s: jnp.zeros([_SENTINELS[0] if d is None else d for d in s]),
                                  input_shape, is_leaf=_is_shape)
-            self.apply(self._own_tree(True), self._own_tree(False), dummy)
+            self._run(self._own_tree(True), self._own_tree(False), dummy)
         return self._own_tree(params=True), self._own_tree(params=False)
 
     def apply(self, params, state, inputs, *, training=False, key=None, **kwargs):
@@ -238,6 +238,10 @@ class Layer:
             if id(layer) in bound and bound[id(layer)].state:
                 new_state[layer.name] = bound[id(layer)].state
         return outputs, new_state
+
+    def _run(self, *args, **kwargs):
+        """`apply` looked up on the class: a user attribute named `apply` (or `init`) cannot shadow it."""
+        return type(self).apply(self, *args, **kwargs)
 
     # ---- the Keras-style hooks ----
     def build(self, input_shape):
@@ -302,7 +306,7 @@ class Layer:
         if bound is not None:
             training = kwargs.pop("training", None)
             training = bound.training if training is None else training
-            outputs, bound.state = self.apply(bound.params, bound.state, inputs,
+            outputs, bound.state = self._run(bound.params, bound.state, inputs,
                                               training=training, key=bound.key, **kwargs)
             return outputs
         inputs = jax.tree.map(jnp.asarray, inputs)
@@ -314,7 +318,7 @@ class Layer:
     def _call_with_own_values(self, inputs, training, write_state, key=None, **kwargs):
         self._ensure_built(_tree_shapes(inputs))
         key = key if key is not None else (jax.random.key(0) if training else None)
-        outputs, state = self.apply(self._own_tree(True), self._own_tree(False), inputs,
+        outputs, state = self._run(self._own_tree(True), self._own_tree(False), inputs,
                                     training=training, key=key, **kwargs)
         if write_state:
             self._assign_tree(state, params=False)
@@ -349,12 +353,12 @@ class Layer:
         return type(self).compute_mask is not Layer.compute_mask
 
     def _symbolic_output_spec(self, inputs, kwargs):
-        static = {k: v for k, v in kwargs.items() if not _is_kt(v)}
+        static = {k: v for k, v in kwargs.items() if not _is_kt(v) and k != "training"}
         tensor_kw = {k: v for k, v in kwargs.items() if _is_kt(v)}
         specs = []
         for sentinel in _SENTINELS:
             def run(x, kw, s=sentinel):
-                out, _ = self.apply(self._own_tree(True), self._own_tree(False), x,
+                out, _ = self._run(self._own_tree(True), self._own_tree(False), x,
                                     training=False, key=None, **static, **kw)
                 return out
             args = jax.tree.map(lambda t, s=sentinel: jax.ShapeDtypeStruct(
@@ -367,7 +371,7 @@ class Layer:
     def _abstract_output(self, input_shape, sentinel):
         x = jax.tree.map(lambda s: jax.ShapeDtypeStruct(tuple(sentinel if d is None else d for d in s),
                                                         self.dtype), input_shape, is_leaf=_is_shape)
-        out = jax.eval_shape(lambda x: self.apply(self._own_tree(True), self._own_tree(False), x,
+        out = jax.eval_shape(lambda x: self._run(self._own_tree(True), self._own_tree(False), x,
                                                   training=False)[0], x)
         return jax.tree.map(lambda o: tuple(o.shape), out)
 
@@ -377,7 +381,7 @@ class Layer:
     def _ensure_built(self, input_shape):
         if self.built:
             return
-        params, state = self.init(layer_key(self.name), input_shape)
+        params, state = type(self).init(self, layer_key(self.name), input_shape)
         self._assign_tree(params, params=True)
         self._assign_tree(state, params=False)
         self._init_key = None

@@ -27,7 +27,7 @@ class GraphFunction:
         if training not in self._jitted:
             model = self._model
             self._jitted[training] = jax.jit(
-                lambda p, s, x, key: model.apply(p, s, x, training=training, key=key)[0])
+                lambda p, s, x, key: model._run(p, s, x, training=training, key=key)[0])
         key = jax.random.key(0) if training else None
         outs = self._jitted[training](self._model._own_tree(True), self._model._own_tree(False),
                                       [np.asarray(v) for v in values], key)

@@ -9,7 +9,7 @@ from jkeras import metrics as metrics_mod
 def per_output(spec, output_names, what):
     """Spread a loss/metrics spec over the outputs: one for all, a list, or a dict by name."""
     n = len(output_names)
-    if isinstance(spec, dict):
+    if isinstance(spec, dict) and "class_name" not in spec:  # a config dict is one spec
         unknown = sorted(set(spec) - set(output_names))
         if unknown:
             raise ValueError(f"{what} given for unknown outputs {unknown}; the model's outputs are "

@@ -99,7 +99,9 @@ def run_graph(nodes, input_tensors, input_values, params, state, training, key):
         lookup = lambda t: values[id(t)] if _is_kt(t) else t  # noqa: E731
         args = jax.tree.map(lookup, node.inputs, is_leaf=_is_kt)
         kwargs = jax.tree.map(lookup, node.kwargs, is_leaf=_is_kt)
-        kwargs.pop("training", None)
+        forced = kwargs.pop("training", None)  # `layer(x, training=True)` pins the mode
+        if kwargs.get("mask", 0) is None:
+            kwargs.pop("mask")
         in_mask = jax.tree.map(lambda t: masks.get(id(t)), node.inputs, is_leaf=_is_kt)
         has_mask = any(m is not None for m in jax.tree.leaves(in_mask))
         if has_mask and _accepts(layer.apply, "mask") and "mask" not in kwargs:
@@ -108,8 +110,9 @@ def run_graph(nodes, input_tensors, input_values, params, state, training, key):
         if seen_calls[id(layer)] and layer_key is not None:
             layer_key = jax.random.fold_in(layer_key, seen_calls[id(layer)])
         seen_calls[id(layer)] += 1
-        out, s = layer.apply(params.get(layer.name, {}), new_state.get(layer.name, {}), args,
-                             training=training, key=layer_key, **kwargs)
+        out, s = layer._run(params.get(layer.name, {}), new_state.get(layer.name, {}), args,
+                            training=training if forced is None else bool(forced), key=layer_key,
+                            **kwargs)
         if s:
             new_state[layer.name] = s
         if layer.activity_regularizer is not None and training:

@@ -102,7 +102,7 @@ class Trainer:
             self._opt_state = jax.jit(self._tx.init)(trainable)
 
     def _abstract_outputs(self, x):
-        spec = jax.eval_shape(lambda p, s, x: self.apply(p, s, x, training=False)[0],
+        spec = jax.eval_shape(lambda p, s, x: self._run(p, s, x, training=False)[0],
                               self._own_tree(True), self._own_tree(False), x)
         return self._as_output_list(spec)
 
@@ -116,7 +116,7 @@ class Trainer:
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
         params = cu.merge_params(trainable, frozen)
         with collect_losses() as extra:
-            y_pred, new_state = self.apply(params, state, x, training=training, key=key)
+            y_pred, new_state = self._run(params, state, x, training=training, key=key)
         y_pred = self._as_output_list(y_pred)
         total, parts = self._compiled_loss(y, y_pred, sw, mask)
         if training:
@@ -178,7 +178,7 @@ class Trainer:
         if "predict" not in self._jitted:
             def run(params, state, x):
                 self._trace_counts["predict"] += 1
-                return self.apply(params, state, x, training=False)
+                return self._run(params, state, x, training=False)
             self._jitted["predict"] = jax.jit(run)
         return self._jitted["predict"]
 

@@ -1,0 +1,99 @@
+"""Lambda: wraps a jax function of the inputs as a layer without weights."""
+import inspect
+
+from jkeras.layers.base import Layer
+from jkeras.utils import registry
+
+_LAMBDA = "__lambda__"
+
+
+class Lambda(Layer):
+    """Runs `function(inputs, **arguments)`; the function must be pure jax (it is traced and jitted).
+
+    Args:
+        function: the function; it also gets `mask=` and `training=` if its
+            signature names them.
+        output_shape: optional; the output shape is inferred by tracing, so
+            it is only kept for the config.
+        mask: the output mask: a fixed mask, or `mask(inputs, input_mask)`.
+        arguments: extra keyword arguments for `function`.
+
+    The config names a named function (load it with `custom_objects`); a
+    Python lambda is stored as a marker that loads only with
+    `safe_mode=False` and stored code.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise ValueError(f"Lambda needs a callable `function`; received {function!r}.")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.mask = mask
+        self.supports_masking = mask is not None
+        self._output_shape = output_shape
+        params = inspect.signature(function).parameters
+        self._fn_takes_mask = "mask" in params
+        self._fn_takes_training = "training" in params
+
+    def apply(self, params, state, inputs, *, training=False, key=None, mask=None):
+        kwargs = dict(self.arguments)
+        if self._fn_takes_mask:
+            kwargs["mask"] = mask
+        if self._fn_takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs), state
+
+    def compute_mask(self, inputs, mask=None):
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
+
+    def get_config(self):
+        config_ = {**super().get_config(), "function": _serialize_function(self.function)}
+        if self._output_shape is not None:
+            config_["output_shape"] = (_serialize_function(self._output_shape)
+                                       if callable(self._output_shape) else self._output_shape)
+        if self.mask is not None:
+            config_["mask"] = _serialize_function(self.mask) if callable(self.mask) else self.mask
+        config_["arguments"] = self.arguments
+        return config_
+
+    @classmethod
+    def from_config(cls, config_, custom_objects=None, safe_mode=True):
+        config_ = dict(config_)
+        config_.pop("module", None)
+        config_.pop("output_shape_module", None)
+        for field in ("function", "output_shape"):  # tf.keras 2 wrote `<field>_type` beside the value
+            kind = config_.pop(f"{field}_type", None)
+            if kind in ("function", "lambda"):
+                config_[field] = {"class_name": "function" if kind == "function" else _LAMBDA,
+                                  "config": config_[field]}
+        for field in ("function", "output_shape", "mask"):
+            value = config_.get(field)
+            if isinstance(value, dict) and "class_name" in value:
+                config_[field] = _deserialize_function(value, custom_objects, safe_mode)
+        if isinstance(config_.get("output_shape"), list):
+            config_["output_shape"] = tuple(config_["output_shape"])
+        return cls(**config_)
+
+
+def _serialize_function(fn):
+    """Keras 3's form for a named function; a marker without code for a Python lambda."""
+    name = getattr(fn, "__name__", None)
+    if name == "<lambda>":
+        return {"class_name": _LAMBDA, "config": {"code": None, "defaults": None, "closure": None}}
+    if name is None:
+        raise ValueError(f"Cannot serialize the Lambda function {fn!r}: it has no name.")
+    return {"module": getattr(fn, "__module__", None), "class_name": "function", "config": name,
+            "registered_name": "function"}
+
+
+def _deserialize_function(config_, custom_objects, safe_mode):
+    if config_["class_name"] != _LAMBDA:
+        return registry.deserialize_keras_object(config_, {}, "Lambda function", custom_objects)
+    if safe_mode:
+        raise ValueError("Requested the deserialization of a `Lambda` layer whose `function` is a Python "
+                         "lambda. This carries a potential risk of arbitrary code execution and thus it "
+                         "is disallowed by default. If you trust the source of the artifact, pass "
+                         "`safe_mode=False` to the loading function.")
+    raise ValueError("jkeras cannot rebuild a `Lambda` layer's Python lambda from its config; define "
+                     "the function with `def` and pass it by name through `custom_objects`.")

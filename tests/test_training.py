@@ -188,3 +188,35 @@ def test_predict_on_batch_and_eager_call():
     model = _mlp()
     np.testing.assert_allclose(model.predict_on_batch(x[:7]), np.asarray(model(x[:7])), rtol=1e-6)
     np.testing.assert_allclose(model.predict(x, batch_size=10), model.predict_on_batch(x), rtol=1e-6)
+
+
+def test_generators_and_sequences_train_like_arrays():
+    x, y = _data(n=64)
+
+    class Batches(jkeras.utils.Sequence):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            return x[i * 8:(i + 1) * 8], y[i * 8:(i + 1) * 8]
+
+    def generator():
+        while True:
+            for i in range(8):
+                yield x[i * 8:(i + 1) * 8], y[i * 8:(i + 1) * 8]
+
+    results = []
+    for data, kwargs in ((x, dict(y=y, batch_size=8, shuffle=False)), (Batches(), dict(shuffle=False)),
+                         (generator(), dict(steps_per_epoch=8))):
+        K.set_random_seed(5)
+        model = _mlp()
+        model.compile("sgd", "categorical_crossentropy")
+        h = model.fit(data, epochs=2, verbose=0, **kwargs)
+        results.append(h.history["loss"])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5)
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-5)
+    assert model.evaluate(Batches(), verbose=0) == pytest.approx(model.evaluate(x, y, batch_size=8,
+                                                                                verbose=0), rel=1e-5)
+    np.testing.assert_allclose(model.predict(Batches()), model.predict(x), rtol=1e-5)
+    model.fit_generator(generator(), steps_per_epoch=4, epochs=1, verbose=0,
+                        validation_data=Batches(), workers=2)

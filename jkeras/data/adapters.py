@@ -20,6 +20,9 @@ def check_batch_size(batch_size, default):
 
 
 def _to_numpy(x):
+    """Host arrays as numpy; device arrays stay where they are (no copy back to the host)."""
+    if isinstance(x, jax.Array):
+        return x
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return np.asarray(x)
     raise TypeError(f"Expected numpy or jax arrays as model data; received {type(x).__name__}. "
@@ -134,7 +137,7 @@ class ArrayData:
 
 def padded_slices(tree, n, batch_size):
     """`(batch, valid_rows)` over `tree`; the last batch is padded to `batch_size` rows."""
-    size = min(batch_size, n) if n else batch_size
+    size = batch_size
     for start in range(0, n, size):
         batch = jax.tree.map(lambda a: a[start:start + size], tree)
         valid = min(size, n - start)

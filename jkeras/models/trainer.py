@@ -20,6 +20,7 @@ from jkeras.backend.random import name_hash, root_seed
 from jkeras.layers.base import collect_losses
 from jkeras.models import compile_utils as cu
 from jkeras.data import adapters as data_mod
+from jkeras.data import sources
 
 
 class Trainer:
@@ -153,11 +154,12 @@ class Trainer:
         return self._jitted[key]
 
     def _train_batch_fn(self):
+        """Jitted: one train step on a batch that arrives from the host."""
         if "train_batch" not in self._jitted:
             def run(carry, batch, root_key):
                 self._trace_counts["train_batch"] += 1
                 return self._train_step(carry, batch, root_key)
-            self._jitted["train_batch"] = jax.jit(run)
+            self._jitted["train_batch"] = jax.jit(run, donate_argnums=(0,))
         return self._jitted["train_batch"]
 
     def _test_fn(self):
@@ -218,47 +220,48 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, **kwargs):
-        """Train for `epochs` epochs; returns a `History`. See the Keras docs for arguments."""
+            validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+            use_multiprocessing=False, **kwargs):
+        """Train for `epochs` epochs; returns a `History`. See the Keras docs for arguments.
+
+        `x` may be arrays (kept on the device for the whole call, batches gathered inside
+        the compiled loop), or a generator / `Sequence` / HDF5 data read batch by batch.
+        """
         self._require_compiled("fit")
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"validation_split must be in [0, 1); received {validation_split}.")
         batch_size = data_mod.check_batch_size(batch_size, 32)
-        train = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
-        val = None
-        if validation_data is not None:
-            val = data_mod.ArrayData.from_validation(self, validation_data)
-        elif validation_split:
-            train, val = train.split_last(validation_split)
-        self._prepare(train.sample_x(), train.y)
-        n = train.num_samples
-        steps = math.ceil(n / batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        stream = dict(max_queue_size=max_queue_size, workers=workers,
+                      use_multiprocessing=use_multiprocessing)
+        if sources.is_batch_source(x):
+            if validation_split:
+                raise ValueError("validation_split needs array data; with a generator or Sequence "
+                                 "pass validation_data instead.")
+            train = sources.make_source(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                                        steps=steps_per_epoch, seed_key=self._root_key(), **stream)
+            first = train.peek()
+            self._prepare(*self._sample_of(first, class_weight))
+            steps = train.steps
+        else:
+            train = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+            if validation_split:
+                train, validation_data = train.split_last(validation_split)
+            self._prepare(train.sample_x(), train.y)
+            n = train.num_samples
+            steps = math.ceil(n / batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        val = self._validation_source(validation_data, validation_batch_size or batch_size,
+                                      validation_steps, stream)
         cbs = callbacks_mod.configure(callbacks, self, verbose=verbose, epochs=epochs, steps=steps)
-        device_data = jax.device_put(train.arrays())
-        root_key = self._root_key()
-        full, rest = divmod(n, batch_size)
-        spe = self._steps_per_execution
+        run_epoch = (self._source_epoch(train, class_weight) if sources.is_source_object(train)
+                     else self._array_epoch(train, batch_size, steps, shuffle))
         self.stop_training = False
         cbs.on_train_begin()
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            perm = data_mod.epoch_order(root_key, epoch, n, shuffle)
-            carry = self._make_carry(self._compiled_metrics.init())
-            done = 0
-            while done < min(full, steps) and not self.stop_training:
-                k = min(spe, min(full, steps) - done)
-                cbs.on_train_batch_begin(done)
-                carry = self._train_fn(batch_size)(carry, device_data, perm, done * batch_size, k, root_key)
-                done += k
-                cbs.on_train_batch_end(done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
-            if rest and done < steps and not self.stop_training:
-                cbs.on_train_batch_begin(done)
-                carry = self._train_fn(rest)(carry, device_data, perm, full * batch_size, 1, root_key)
-                done += 1
-                cbs.on_train_batch_end(done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+            carry = run_epoch(epoch, self._make_carry(self._compiled_metrics.init()), cbs)
             self._write_back(carry)
             epoch_logs = {k: float(v) for k, v in self._results_fn()(carry[4]).items()}
             if val is not None and (epoch + 1) % validation_freq == 0:
@@ -270,14 +273,76 @@ class Trainer:
         cbs.on_train_end(epoch_logs)
         return self.history
 
+    def _validation_source(self, validation_data, batch_size, steps, stream):
+        if validation_data is None or isinstance(validation_data, data_mod.ArrayData):
+            return validation_data
+        if sources.is_batch_source(validation_data):
+            return sources.make_source(validation_data, batch_size=batch_size, shuffle=False,
+                                       steps=steps, **stream)
+        return data_mod.ArrayData.from_validation(self, validation_data)
+
+    def _sample_of(self, batch, class_weight):
+        data = data_mod.ArrayData.from_user(self, *batch, class_weight)
+        return data.sample_x(), data.y
+
+    def _array_epoch(self, train, batch_size, steps, shuffle):
+        """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch."""
+        device_data = jax.device_put(train.arrays())
+        root_key = self._root_key()
+        n = train.num_samples
+        full, rest = divmod(n, batch_size)
+        spe = self._steps_per_execution
+
+        def run(epoch, carry, cbs):
+            perm = data_mod.epoch_order(root_key, epoch, n, shuffle)
+            done = 0
+            while done < min(full, steps) and not self.stop_training:
+                k = min(spe, min(full, steps) - done)
+                cbs.on_train_batch_begin(done)
+                carry = self._train_fn(batch_size)(carry, device_data, perm, done * batch_size, k,
+                                                   root_key)
+                done += k
+                cbs.on_train_batch_end(done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+            if rest and done < steps and not self.stop_training:
+                cbs.on_train_batch_begin(done)
+                carry = self._train_fn(rest)(carry, device_data, perm, full * batch_size, 1, root_key)
+                cbs.on_train_batch_end(done, data_mod.LazyLogs(self._results_fn()(carry[4])))
+            return carry
+        return run
+
+    def _source_epoch(self, source, class_weight):
+        """Epochs over host batches (generators, Sequences, HDF5), prefetched to the device."""
+        root_key = self._root_key()
+
+        def standardize(batch):
+            return data_mod.ArrayData.from_user(self, *batch, class_weight).arrays()
+
+        def run(epoch, carry, cbs):
+            batches = sources.device_prefetch(map(standardize, source.batches(epoch)))
+            for step, batch in enumerate(batches):
+                if self.stop_training:
+                    break
+                cbs.on_train_batch_begin(step)
+                carry = self._train_batch_fn()(carry, batch, root_key)
+                cbs.on_train_batch_end(step, data_mod.LazyLogs(self._results_fn()(carry[4])))
+            return carry
+        return run
+
     # ---- evaluate / predict ----
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, **kwargs):
+                 callbacks=None, return_dict=False, max_queue_size=10, workers=1,
+                 use_multiprocessing=False, **kwargs):
         """Loss and metrics in inference mode; a scalar, a list, or a dict (`return_dict`)."""
         self._require_compiled("evaluate")
         batch_size = data_mod.check_batch_size(batch_size, 32)
-        data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
-        self._prepare(data.sample_x(), data.y)
+        if sources.is_batch_source(x):
+            data = sources.make_source(x, y, sample_weight, batch_size=batch_size, shuffle=False,
+                                       steps=steps, max_queue_size=max_queue_size, workers=workers,
+                                       use_multiprocessing=use_multiprocessing)
+            self._prepare(*self._sample_of(data.peek(), None))
+        else:
+            data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
+            self._prepare(data.sample_x(), data.y)
         logs = self._evaluate_data(data, batch_size)
         if return_dict:
             return logs
@@ -288,24 +353,45 @@ class Trainer:
         params, state = self._own_tree(True), self._own_tree(False)
         mstate = self._compiled_metrics.init()
         fn = self._test_fn()
-        for batch, mask in data.padded_batches(batch_size):
+        for batch, mask in self._test_batches(data, batch_size):
             mstate, state = fn(params, state, mstate, batch, mask)
         self._keep_state(state)
         return {k: float(v) for k, v in self._results_fn()(mstate).items()}
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, **kwargs):
+    def _test_batches(self, data, batch_size):
+        """`(batch, mask)` of equal row counts, so inference compiles once; pads are masked."""
+        if isinstance(data, data_mod.ArrayData):
+            yield from data.padded_batches(batch_size)
+            return
+        rows = None
+        for x, y, sw in data.batches(0):
+            arrays = data_mod.ArrayData.from_user(self, x, y, sw, None)
+            rows = rows or arrays.num_samples
+            yield from arrays.padded_batches(rows)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10,
+                workers=1, use_multiprocessing=False, **kwargs):
         """Outputs in inference mode, as numpy; the last batch is padded, not recompiled."""
         batch_size = data_mod.check_batch_size(batch_size, 32)
-        values = data_mod.input_values(self, x)
-        if not self.built:
-            self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-        n = data_mod.num_samples(values)
-        params, state = self._own_tree(True), self._own_tree(False)
-        fn = self._predict_fn()
+        if sources.is_batch_source(x):
+            source = sources.make_source(x, batch_size=batch_size, shuffle=False, steps=steps,
+                                         max_queue_size=max_queue_size, workers=workers,
+                                         use_multiprocessing=use_multiprocessing)
+            chunks = (data_mod.input_values(self, bx) for bx, _, _ in source.batches(0))
+        else:
+            chunks = [data_mod.input_values(self, x)]
+        params = state = fn = rows = None
         outs = []
-        for batch, valid in data_mod.padded_slices(values, n, min(batch_size, max(n, 1))):
-            out, state = fn(params, state, batch)
-            outs.append(jax.tree.map(lambda o, v=valid: o[:v], out))
+        for values in chunks:
+            if fn is None:
+                if not self.built:
+                    self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
+                params, state, fn = self._own_tree(True), self._own_tree(False), self._predict_fn()
+            n = data_mod.num_samples(values)
+            rows = rows or min(batch_size, max(n, 1))
+            for batch, valid in data_mod.padded_slices(values, n, rows):
+                out, state = fn(params, state, batch)
+                outs.append(jax.tree.map(lambda o, v=valid: o[:v], out))
         if not outs:
             raise ValueError("predict() received no samples.")
         self._keep_state(state)

@@ -33,7 +33,8 @@ from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.backend.random import layer_key, split_by_name
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
-_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "batch_shape")
+_LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "batch_shape",
+                 "weights")
 
 
 class Variable:
@@ -178,6 +179,7 @@ class Layer:
         self._inbound_nodes = []
         self._outbound_nodes = []
         self._batch_input_shape = _batch_input_shape(kwargs)
+        self._initial_weights = kwargs.get("weights")  # Keras 2: set once the layer is built
 
     # ---- attribute tracking: nested layers and Keras-style weight attributes ----
     def __setattr__(self, name, value):
@@ -317,7 +319,9 @@ class Layer:
 
     def _call_with_own_values(self, inputs, training, write_state, key=None, **kwargs):
         self._ensure_built(_tree_shapes(inputs))
-        key = key if key is not None else (jax.random.key(0) if training else None)
+        if key is None and training:  # a fresh key per eager training call, from the layer's name
+            self._eager_calls = getattr(self, "_eager_calls", 0) + 1
+            key = jax.random.fold_in(layer_key(self.name), self._eager_calls)
         outputs, state = self._run(self._own_tree(True), self._own_tree(False), inputs,
                                     training=training, key=key, **kwargs)
         if write_state:
@@ -341,10 +345,25 @@ class Layer:
                 parent._keras_history[0]._outbound_nodes.append(node)
         in_mask = jax.tree.map(lambda t: t._keras_mask, inputs, is_leaf=_is_kt)
         if self._has_mask(in_mask) or self._makes_mask():
-            masks = self.compute_mask(inputs, in_mask)
+            masks = self._symbolic_masks(inputs, in_mask)
             for out, m in zip(outs, _as_list(masks, len(outs))):
                 out._keras_mask = m
         return outputs
+
+    def _symbolic_masks(self, inputs, in_mask):
+        """`compute_mask` traced abstractly, as output shapes are: masks as bool KerasTensors."""
+        specs = []
+        for sentinel in _SENTINELS:
+            def abstract(t, s=sentinel):
+                if not _is_kt(t):
+                    return t
+                return jax.ShapeDtypeStruct(tuple(s if d is None else d for d in t.shape), t.dtype)
+            x = jax.tree.map(abstract, inputs, is_leaf=_is_kt)
+            m = jax.tree.map(abstract, in_mask, is_leaf=_is_kt)
+            out = jax.eval_shape(lambda x, m: self.compute_mask(x, m), x, m)
+            specs.append(jax.tree.map(lambda o: tuple(o.shape), out))
+        merged = jax.tree.map(_merge_dims, specs[0], specs[1], is_leaf=_is_shape)
+        return jax.tree.map(lambda shape: KerasTensor(shape, "bool"), merged, is_leaf=_is_shape)
 
     def _has_mask(self, mask):
         return any(m is not None for m in jax.tree.leaves(mask, is_leaf=lambda m: m is None))
@@ -387,6 +406,9 @@ class Layer:
         self._init_key = None
         self._build_input_shape = input_shape
         self.built = True
+        if self.__dict__.get("_initial_weights") is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
 
     def _own_tree(self, params):
         """This layer's current `params` (or `state`) pytree, nested layers included."""
@@ -403,6 +425,7 @@ class Layer:
             layer = next((lyr for lyr in self._layers if lyr.name == name), None)
             if layer is not None and isinstance(value, dict):
                 layer._assign_tree(value, params)
+                layer.built = True
             elif name in self._variables:
                 self._variables[name]._value = value
             else:

@@ -10,10 +10,10 @@ from jkeras.layers.base import Layer
 
 
 def _lowest(dtype):
-    """The identity of `max` for `dtype`: -inf for floats, the minimum for integers."""
+    """The identity of `max` for `dtype`, as a host constant so jax sees a max-pool it can differentiate."""
     if jnp.issubdtype(dtype, jnp.floating):
-        return jnp.array(-jnp.inf, dtype)
-    return jnp.array(jnp.iinfo(dtype).min, dtype)
+        return np.array(-np.inf, dtype)
+    return np.array(np.iinfo(dtype).min, dtype)
 
 
 class _Pooling(Layer):

@@ -434,7 +434,15 @@ class Layer:
     # ---- weights ----
     @property
     def weights(self):
-        return self.trainable_weights + self.non_trainable_weights
+        """Keras 3's order: own weights (trainable kind first), then each nested layer's, deduplicated."""
+        own = [v for v in self._variables.values() if v._trainable] + \
+            [v for v in self._variables.values() if not v._trainable]
+        seen, out = set(), []
+        for w in own + [w for layer in self._layers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
 
     @property
     def trainable_weights(self):

@@ -67,12 +67,16 @@ class Sequential(Functional):
             return
         if not self._stack:
             raise ValueError(f"Sequential model '{self.name}' has no layers to build.")
+        if isinstance(input_shape, list) and len(input_shape) == 1:
+            input_shape = input_shape[0]
         self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape[1:]))
         self._rebuild()
 
     def flatten_inputs(self, inputs):
         if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
             inputs = inputs[0]
+        if not self.built:  # the first data fixes the input shape
+            return [inputs]
         return super().flatten_inputs(inputs)
 
     def _output_names_or_default(self):

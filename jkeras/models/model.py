@@ -54,9 +54,16 @@ class Model(Trainer, Layer):
         return {"name": self.name, "trainable": self.trainable}
 
     # ---- files (the saving package sits above models, hence the deferred imports) ----
-    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
-        """The whole model to one Keras `.h5` file (architecture, weights, optimizer state)."""
-        from jkeras.saving import hdf5
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, max_to_keep=None):
+        """The whole model: to a Keras `.h5` file, or to an Orbax checkpoint folder (exact resume).
+
+        A path ending in `.h5`/`.hdf5` writes Keras's format, for exchange with Keras; any
+        other path is a checkpoint folder holding everything training changes.
+        """
+        from jkeras.saving import checkpoint, hdf5
+        if save_format in (None, "tf", "orbax") and checkpoint.is_checkpoint_path(filepath):
+            checkpoint.save_checkpoint(filepath, self, max_to_keep=max_to_keep)
+            return
         _check_h5(filepath, save_format, "save")
         hdf5.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 

@@ -8,6 +8,7 @@ permutation drawn from `(root key, epoch)` and batches are gathered inside the
 compiled loop, which runs `steps_per_execution` steps per dispatch.
 """
 import collections
+import itertools
 import math
 
 import jax
@@ -35,6 +36,8 @@ class Trainer:
         self._step = 0
         self._trace_counts = collections.Counter()
         self._jitted = {}
+        self._live = None
+        self._resume_point = None
 
     # ---- compile ----
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -91,13 +94,17 @@ class Trainer:
         """Build the model and metrics from one batch's shapes, before the first step."""
         if not self.built:
             self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), sample_x))
-        if self._trainable_mask is None:
-            self._trainable_mask = cu.trainable_mask(self)
         if self._compiled_metrics is None:
             preds = self._abstract_outputs(sample_x)
             y_shapes = [None if y is None else tuple(y.shape) for y in sample_y]
             self._compiled_metrics = cu.CompiledMetrics(*self._compile_args, self._compiled_loss,
                                                         y_shapes, [tuple(p.shape) for p in preds])
+        self._prepare_optimizer()
+
+    def _prepare_optimizer(self):
+        """Fresh optimizer state for the trainable weights, unless training already made one."""
+        if self._trainable_mask is None:
+            self._trainable_mask = cu.trainable_mask(self)
         if self._opt_state is None:
             trainable, _ = cu.split_params(self._own_tree(True), self._trainable_mask)
             self._opt_state = jax.jit(self._tx.init)(trainable)
@@ -261,11 +268,18 @@ class Trainer:
         run_epoch = (self._source_epoch(train, class_weight) if sources.is_source_object(train)
                      else self._array_epoch(train, batch_size, steps, shuffle))
         self.stop_training = False
+        self._resume_point = None
         cbs.on_train_begin()
         epoch_logs = {}
-        for epoch in range(initial_epoch, epochs):
+        start_epoch, start_batch, start_metrics = initial_epoch, 0, None
+        if self._resume_point is not None:  # set by BackupAndRestore in on_train_begin
+            start_epoch, start_batch, start_metrics = self._resume_point
+        for epoch in range(start_epoch, epochs):
             cbs.on_epoch_begin(epoch)
-            carry = run_epoch(epoch, self._make_carry(self._compiled_metrics.init()), cbs)
+            resumed = epoch == start_epoch and start_metrics is not None
+            mstate = start_metrics if resumed else self._compiled_metrics.init()
+            carry = run_epoch(epoch, self._make_carry(mstate), cbs,
+                              start_batch if epoch == start_epoch else 0)
             self._write_back(carry)
             epoch_logs = {k: float(v) for k, v in self._results_fn()(carry[4]).items()}
             if val is not None and (epoch + 1) % validation_freq == 0:
@@ -292,45 +306,51 @@ class Trainer:
     def _array_epoch(self, train, batch_size, steps, shuffle):
         """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch."""
         device_data = jax.device_put(train.arrays())
-        root_key = self._root_key()
         n = train.num_samples
         full, rest = divmod(n, batch_size)
         spe = self._steps_per_execution
 
-        def run(epoch, carry, cbs):
+        def run(epoch, carry, cbs, first_batch):
+            root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
             perm = data_mod.epoch_order(root_key, epoch, n, shuffle)
-            done = 0
+            done = first_batch
             while done < min(full, steps) and not self.stop_training:
                 k = min(spe, min(full, steps) - done)
                 cbs.on_train_batch_begin(done)
                 carry = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
                                                       root_key)
                 done += k
-                cbs.on_train_batch_end(done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+                self._batch_end(cbs, carry, epoch, done)
             if rest and done < steps and not self.stop_training:
                 cbs.on_train_batch_begin(done)
                 carry = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, root_key)
-                cbs.on_train_batch_end(done, data_mod.LazyLogs(self._results_fn()(carry[4])))
+                self._batch_end(cbs, carry, epoch, done + 1)
             return carry
         return run
 
     def _source_epoch(self, source, class_weight):
         """Epochs over host batches (generators, Sequences, HDF5), prefetched to the device."""
-        root_key = self._root_key()
 
         def standardize(batch):
             return data_mod.ArrayData.from_user(self, *batch, class_weight).arrays()
 
-        def run(epoch, carry, cbs):
-            batches = sources.device_prefetch(map(standardize, source.batches(epoch)))
-            for step, batch in enumerate(batches):
+        def run(epoch, carry, cbs, first_batch):
+            root_key = self._root_key()
+            batches = itertools.islice(source.batches(epoch), first_batch, None)
+            for step, batch in enumerate(sources.device_prefetch(map(standardize, batches)), first_batch):
                 if self.stop_training:
                     break
                 cbs.on_train_batch_begin(step)
                 carry = self._train_batch_fn()(carry, batch, root_key)
-                cbs.on_train_batch_end(step, data_mod.LazyLogs(self._results_fn()(carry[4])))
+                self._batch_end(cbs, carry, epoch, step + 1)
             return carry
         return run
+
+    def _batch_end(self, cbs, carry, epoch, batches_done):
+        """Batch callbacks; `_live` lets a checkpointing callback save the running carry."""
+        self._live = (carry, epoch, batches_done)
+        cbs.on_train_batch_end(batches_done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+        self._live = None
 
     # ---- evaluate / predict ----
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None,

@@ -1,8 +1,21 @@
 """Saving and loading: Keras `.h5` files, JSON/YAML architectures, custom objects."""
-from jkeras.saving.hdf5 import FileFormatError, load_model, load_weights, save_model, save_weights
+import os
+
+from jkeras.saving import checkpoint, hdf5
+from jkeras.saving.checkpoint import CheckpointError, restore_checkpoint, save_checkpoint
+from jkeras.saving.hdf5 import FileFormatError, load_weights, save_model, save_weights
 from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope, model_from_config,
                                          model_from_json, model_from_yaml)
 
-__all__ = ["CustomObjectScope", "FileFormatError", "custom_object_scope", "load_model",
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model from a Keras `.h5` file or from an Orbax checkpoint folder (`model.save(dir)`)."""
+    if os.path.isdir(os.fspath(filepath)):
+        return checkpoint.load_model(filepath, custom_objects, compile, safe_mode)
+    return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
+
+
+__all__ = ["CheckpointError", "restore_checkpoint", "save_checkpoint", "CustomObjectScope", "FileFormatError", "custom_object_scope", "load_model",
            "load_weights", "model_from_config", "model_from_json", "model_from_yaml", "save_model",
            "save_weights"]

@@ -346,6 +346,11 @@ class Trainer:
             return carry
         return run
 
+    def _sync_weights(self):
+        """Inside a batch callback: copy the running values into the layers (a checkpoint asks)."""
+        if self._live is not None:
+            self._write_back(jax.tree.map(jnp.copy, self._live[0]))
+
     def _batch_end(self, cbs, carry, epoch, batches_done):
         """Batch callbacks; `_live` lets a checkpointing callback save the running carry."""
         self._live = (carry, epoch, batches_done)

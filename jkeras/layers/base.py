@@ -30,6 +30,7 @@ from jkeras.backend import config
 from jkeras.backend.function import default_training
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
+from jkeras.backend.placement import current_device
 from jkeras.backend.random import layer_key, split_by_name
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
@@ -135,6 +136,7 @@ class Node:
 
     def __init__(self, layer, inputs, kwargs, outputs):
         self.layer, self.inputs, self.kwargs, self.outputs = layer, inputs, kwargs, outputs
+        self.device = current_device() or layer._device  # a `with jkeras.device(...)` scope
 
     @property
     def parent_tensors(self):
@@ -178,6 +180,7 @@ class Layer:
         self._constraints = {}
         self._inbound_nodes = []
         self._outbound_nodes = []
+        self._device = current_device()
         self._batch_input_shape = _batch_input_shape(kwargs)
         self._initial_weights = kwargs.get("weights")  # Keras 2: set once the layer is built
 

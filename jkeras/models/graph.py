@@ -110,7 +110,10 @@ def run_graph(nodes, input_tensors, input_values, params, state, training, key):
         if seen_calls[id(layer)] and layer_key is not None:
             layer_key = jax.random.fold_in(layer_key, seen_calls[id(layer)])
         seen_calls[id(layer)] += 1
-        out, s = layer._run(params.get(layer.name, {}), new_state.get(layer.name, {}), args,
+        layer_params = params.get(layer.name, {})
+        if node.device is not None:  # device placement: this call's inputs and weights move there
+            args, kwargs, layer_params = jax.device_put((args, kwargs, layer_params), node.device)
+        out, s = layer._run(layer_params, new_state.get(layer.name, {}), args,
                             training=training if forced is None else bool(forced), key=layer_key,
                             **kwargs)
         if s:

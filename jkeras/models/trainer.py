@@ -22,6 +22,7 @@ from jkeras.layers.base import collect_losses
 from jkeras.models import compile_utils as cu
 from jkeras.data import adapters as data_mod
 from jkeras.data import sources
+from jkeras.distribution import mesh as dist_mod
 
 
 class Trainer:
@@ -38,6 +39,7 @@ class Trainer:
         self._jitted = {}
         self._live = None
         self._resume_point = None
+        self._distribution = None
 
     # ---- compile ----
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -71,6 +73,7 @@ class Trainer:
             optimizer.bind(lambda: self._opt_state, lambda s: setattr(self, "_opt_state", s))
         self._seed = root_seed() if seed is None else int(seed)
         self._jitted = {}
+        self._distribution = getattr(self, "_own_distribution", None) or dist_mod.distribution()
         self.compiled = True
 
     def _output_names_or_default(self):
@@ -99,6 +102,8 @@ class Trainer:
             y_shapes = [None if y is None else tuple(y.shape) for y in sample_y]
             self._compiled_metrics = cu.CompiledMetrics(*self._compile_args, self._compiled_loss,
                                                         y_shapes, [tuple(p.shape) for p in preds])
+        if self._distribution is not None:
+            self._distribution.check_layout(self._own_tree(True))
         self._prepare_optimizer()
 
     def _prepare_optimizer(self):
@@ -107,7 +112,7 @@ class Trainer:
             self._trainable_mask = cu.trainable_mask(self)
         if self._opt_state is None:
             trainable, _ = cu.split_params(self._own_tree(True), self._trainable_mask)
-            self._opt_state = jax.jit(self._tx.init)(trainable)
+            self._opt_state = self._compile(self._tx.init)(trainable)
 
     def _abstract_outputs(self, x):
         spec = jax.eval_shape(lambda p, s, x: self._run(p, s, x, training=False)[0],
@@ -117,8 +122,24 @@ class Trainer:
     def _as_output_list(self, y):
         return list(y) if isinstance(y, (list, tuple)) else [y]
 
+    @property
+    def _placed(self):
+        """Whether a `jkeras.device` scope placed some layer call on a device of its own."""
+        return any(getattr(node, "device", None) is not None for node in getattr(self, "_nodes", []))
+
+    def _compile(self, fn, **kwargs):
+        """`jax.jit(fn)`, except for device-placed models, which run op by op on their devices."""
+        return fn if self._placed else jax.jit(fn, **kwargs)
+
+    def _shard_batch(self, batch):
+        return batch if self._distribution is None else self._distribution.batch_constraint(batch)
+
+    def _place(self, tree):
+        return tree if self._distribution is None else self._distribution.place(tree)
+
     def _root_key(self):
-        return jax.random.fold_in(jax.random.key(self._seed), name_hash(self.name))
+        name = getattr(self, "_key_name", self.name)  # a multi_gpu_model draws like its template
+        return jax.random.fold_in(jax.random.key(self._seed), name_hash(name))
 
     # ---- the pure steps ----
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
@@ -126,6 +147,8 @@ class Trainer:
         with collect_losses() as extra:
             y_pred, new_state = self._run(params, state, x, training=training, key=key)
         y_pred = self._as_output_list(y_pred)
+        if self._placed:  # the loss is computed where unplaced work runs
+            y_pred, extra[:] = jax.device_put((y_pred, list(extra)), jax.devices()[0])
         total, parts = self._compiled_loss(y, y_pred, sw, mask)
         if training:
             penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
@@ -134,7 +157,7 @@ class Trainer:
 
     def _train_step(self, carry, batch, root_key):
         trainable, frozen, state, opt_state, mstate, step = carry
-        x, y, sw = batch
+        x, y, sw = self._shard_batch(batch)
         key = jax.random.fold_in(root_key, step)
         grad_fn = jax.value_and_grad(self._loss_and_updates, has_aux=True)
         (total, (parts, y_pred, new_state)), grads = grad_fn(trainable, frozen, state, x, y, sw, key, True)
@@ -161,7 +184,7 @@ class Trainer:
                     batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data)
                     carry = self._train_step(carry, batch, root_key)
                 return carry
-            self._jitted[key] = jax.jit(run, donate_argnums=(0,))
+            self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
 
     def _train_batch_fn(self):
@@ -170,20 +193,20 @@ class Trainer:
             def run(carry, batch, root_key):
                 self._trace_counts["train_batch"] += 1
                 return self._train_step(carry, batch, root_key)
-            self._jitted["train_batch"] = jax.jit(run, donate_argnums=(0,))
+            self._jitted["train_batch"] = self._compile(run, donate_argnums=(0,))
         return self._jitted["train_batch"]
 
     def _test_fn(self):
         if "test" not in self._jitted:
             def run(params, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
-                x, y, sw = batch
+                x, y, sw = self._shard_batch(batch)
                 total, (parts, y_pred, state) = self._loss_and_updates(params, {}, state, x, y, sw,
                                                                        None, False, mask)
                 batch_size = jax.tree.leaves(x)[0].shape[0]
                 return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask,
                                                      batch_size), state
-            self._jitted["test"] = jax.jit(run)
+            self._jitted["test"] = self._compile(run)
         return self._jitted["test"]
 
     def _predict_fn(self):
@@ -191,8 +214,8 @@ class Trainer:
         if "predict" not in self._jitted:
             def run(params, state, x):
                 self._trace_counts["predict"] += 1
-                return self._run(params, state, x, training=False)
-            self._jitted["predict"] = jax.jit(run)
+                return self._run(params, state, self._shard_batch(x), training=False)
+            self._jitted["predict"] = self._compile(run)
         return self._jitted["predict"]
 
     @property
@@ -218,6 +241,8 @@ class Trainer:
         trainable, frozen = cu.split_params(self._own_tree(True), self._trainable_mask)
         carry = (trainable, frozen, self._own_tree(False), self._opt_state, mstate,
                  jnp.asarray(self._step, jnp.int32))
+        if self._distribution is not None:
+            return self._distribution.place(carry)
         return jax.tree.map(jnp.copy, carry)
 
     def _write_back(self, carry):
@@ -248,7 +273,7 @@ class Trainer:
                       use_multiprocessing=use_multiprocessing)
         if sources.is_batch_source(x):
             if validation_split:
-                raise ValueError("validation_split needs array data; with a generator or Sequence "
+                raise ValueError("validation_split needs array data; with a generator, Sequence or HDF5 data "
                                  "pass validation_data instead.")
             train = sources.make_source(x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
                                         steps=steps_per_epoch, seed_key=self._root_key(), **stream)
@@ -305,14 +330,16 @@ class Trainer:
 
     def _array_epoch(self, train, batch_size, steps, shuffle):
         """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch."""
-        device_data = jax.device_put(train.arrays())
+        device_data = self._place(train.arrays()) if self._distribution else jax.device_put(train.arrays())
         n = train.num_samples
+        if self._distribution is not None:
+            self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
         spe = self._steps_per_execution
 
         def run(epoch, carry, cbs, first_batch):
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
-            perm = data_mod.epoch_order(root_key, epoch, n, shuffle)
+            perm = self._place(data_mod.epoch_order(root_key, epoch, n, shuffle))
             done = first_batch
             while done < min(full, steps) and not self.stop_training:
                 k = min(spe, min(full, steps) - done)
@@ -379,7 +406,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def _evaluate_data(self, data, batch_size):
-        params, state = self._own_tree(True), self._own_tree(False)
+        params, state = self._place((self._own_tree(True), self._own_tree(False)))
         mstate = self._compiled_metrics.init()
         fn = self._test_fn()
         for batch, mask in self._test_batches(data, batch_size):
@@ -415,7 +442,8 @@ class Trainer:
             if fn is None:
                 if not self.built:
                     self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-                params, state, fn = self._own_tree(True), self._own_tree(False), self._predict_fn()
+                params, state = self._place((self._own_tree(True), self._own_tree(False)))
+                fn = self._predict_fn()
             n = data_mod.num_samples(values)
             rows = rows or min(batch_size, max(n, 1))
             for batch, valid in data_mod.padded_slices(values, n, rows):
@@ -430,7 +458,7 @@ class Trainer:
         values = data_mod.input_values(self, x)
         if not self.built:
             self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-        out, state = self._predict_fn()(self._own_tree(True), self._own_tree(False), values)
+        out, state = self._predict_fn()(*self._place((self._own_tree(True), self._own_tree(False))), values)
         self._keep_state(state)
         return jax.tree.map(np.asarray, out)
 
@@ -450,7 +478,7 @@ class Trainer:
         data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
         self._prepare(data.sample_x(), data.y)
         rows = data.num_samples
-        mstate, state = self._test_fn()(self._own_tree(True), self._own_tree(False),
+        mstate, state = self._test_fn()(*self._place((self._own_tree(True), self._own_tree(False))),
                                         self._compiled_metrics.init(), jax.device_put(data.arrays()),
                                         np.ones(rows, np.float32))
         self._keep_state(state)

@@ -6,5 +6,12 @@ from jkeras.utils.np_utils import normalize, to_categorical
 from jkeras.utils.registry import get_custom_objects
 from jkeras.utils.sequence import Sequence
 
-__all__ = ["HDF5Matrix", "Sequence", "get_custom_objects", "normalize", "set_random_seed",
-           "to_categorical"]
+
+def multi_gpu_model(model, gpus=None, cpu_merge=True, cpu_relocation=False):
+    """Keras 2's data-parallel wrapper; see `jkeras.distribution.multi_gpu_model`."""
+    from jkeras.distribution import multi_gpu_model as wrap  # distribution sits above utils
+    return wrap(model, gpus, cpu_merge, cpu_relocation)
+
+
+__all__ = ["HDF5Matrix", "Sequence", "enable_determinism", "get_custom_objects", "multi_gpu_model",
+           "normalize", "set_random_seed", "to_categorical"]

@@ -86,6 +86,25 @@ class Distribution:
             return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
         return jax.tree_util.tree_map_with_path(put, tree)
 
+    def place_data(self, tree):
+        """Sample arrays as global arrays: replicated in one process; with several processes each
+        contributes its own block of rows (by process index), split on the `batch` axis."""
+        if jax.process_count() == 1:
+            return self.place(tree)
+        count, index = jax.process_count(), jax.process_index()
+        sharding = NamedSharding(self.mesh, P(self.batch_dim_name))
+
+        def put(value):
+            value = np.asarray(value)
+            rows = value.shape[0]
+            if rows % self.num_batch_shards:
+                raise ValueError(f"{rows} samples do not split evenly over the {self.num_batch_shards} "
+                                 f"devices of {count} processes; use a multiple of {self.num_batch_shards}.")
+            local = value[index * rows // count:(index + 1) * rows // count] if self.auto_shard_dataset \
+                else value
+            return jax.make_array_from_process_local_data(sharding, local)
+        return jax.tree.map(put, tree)
+
     def batch_constraint(self, tree):
         """Inside a jitted step: ask XLA to split `tree`'s rows over the `batch` axis."""
         return jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, self.sharding_for("batch", a)),
@@ -152,6 +171,19 @@ class ModelParallel(Distribution):
             if not any(re.search(pattern, p) for p in weight_paths):
                 raise ValueError(f"Layout rule {pattern!r} matches no weight; weights are "
                                  f"{sorted(weight_paths)[:20]}.")
+
+
+def to_local(tree):
+    """Arrays this process can read: replicated ones as their local copy, split ones gathered."""
+    from jax.experimental import multihost_utils
+
+    def local(x):
+        if not isinstance(x, jax.Array) or x.is_fully_addressable:
+            return x
+        if x.sharding.is_fully_replicated:
+            return x.addressable_data(0)
+        return jax.numpy.asarray(multihost_utils.process_allgather(x, tiled=True))
+    return jax.tree.map(local, tree)
 
 
 def _path_name(path):

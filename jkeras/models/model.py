@@ -61,6 +61,8 @@ class Model(Trainer, Layer):
         other path is a checkpoint folder holding everything training changes.
         """
         from jkeras.saving import checkpoint, hdf5
+        if not _writes_files():
+            return
         if save_format in (None, "tf", "orbax") and checkpoint.is_checkpoint_path(filepath):
             checkpoint.save_checkpoint(filepath, self, max_to_keep=max_to_keep)
             return
@@ -70,6 +72,8 @@ class Model(Trainer, Layer):
     def save_weights(self, filepath, overwrite=True, save_format=None):
         """Weights only, in Keras's legacy `.h5` layout."""
         from jkeras.saving import hdf5
+        if not _writes_files():
+            return
         _check_h5(filepath, save_format, "save_weights")
         hdf5.save_weights(self, filepath, overwrite=overwrite)
 
@@ -85,6 +89,12 @@ class Model(Trainer, Layer):
     def to_yaml(self, **kwargs):
         from jkeras.saving import serialization
         return serialization.to_yaml(self, **kwargs)
+
+
+def _writes_files():
+    """With several processes only process 0 writes, so they do not overwrite each other."""
+    import jax
+    return jax.process_index() == 0
 
 
 def _check_h5(filepath, save_format, what):

@@ -232,7 +232,7 @@ class Trainer:
         if "results" not in self._jitted:
             names = self.metrics_names
             compiled = jax.jit(lambda m: [self._compiled_metrics.result(m)[k] for k in names])
-            self._jitted["results"] = lambda m: dict(zip(names, compiled(m)))
+            self._jitted["results"] = lambda m: dict(zip(names, dist_mod.to_local(compiled(m))))
         return self._jitted["results"]
 
     # ---- carry <-> facade ----
@@ -246,6 +246,8 @@ class Trainer:
         return jax.tree.map(jnp.copy, carry)
 
     def _write_back(self, carry):
+        if jax.process_count() > 1:
+            carry = dist_mod.to_local(carry)
         trainable, frozen, state, opt_state, _, step = carry
         self._assign_tree(cu.merge_params(trainable, frozen), params=True)
         self._assign_tree(state, params=False)
@@ -330,7 +332,8 @@ class Trainer:
 
     def _array_epoch(self, train, batch_size, steps, shuffle):
         """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch."""
-        device_data = self._place(train.arrays()) if self._distribution else jax.device_put(train.arrays())
+        device_data = (self._distribution.place_data(train.arrays()) if self._distribution
+                       else jax.device_put(train.arrays()))
         n = train.num_samples
         if self._distribution is not None:
             self._distribution.check_batch_size(batch_size)

@@ -13,12 +13,6 @@ RNG = np.random.default_rng(1)
 B, T, F, U = 2, 3, 3, 4
 
 
-# Needs two engine changes for inputs with a fixed batch size (see the recurrent-layers report):
-# `Functional.flatten_inputs` compares a whole dataset's first dim with the Input's batch size,
-# and `Trainer._prepare` traces the model on a 1-sample batch.
-needs_fixed_batch_engine = pytest.mark.xfail(
-    raises=ValueError, strict=False,
-    reason="engine: fit/evaluate/train_on_batch/multi-batch predict reject fixed-batch Inputs")
 
 
 def data(*shape):
@@ -55,7 +49,6 @@ def test_two_predicts_carry_state_like_one_long_sequence():
     np.testing.assert_allclose(model.predict_on_batch(x2), whole[:, -1], atol=1e-5)
 
 
-@needs_fixed_batch_engine
 def test_predict_carries_per_sample_state_across_batches():
     model, _ = stateful_model(L.GRU)
     ref = reference(model, L.GRU)
@@ -86,8 +79,6 @@ def test_eager_calls_carry_state():
     np.testing.assert_allclose(np.asarray(model(x1)), whole[:, T - 1], atol=1e-5)
 
 
-@pytest.mark.xfail(strict=False, reason="engine: an eager `model(x)` does not write back the "
-                   "state of stateful layers (Keras 3 and tf.keras both carry it)")
 def test_eager_model_calls_carry_state():
     model, _ = stateful_model()
     ref = reference(model)
@@ -97,7 +88,6 @@ def test_eager_model_calls_carry_state():
     np.testing.assert_allclose(np.asarray(model(x2)), whole[:, -1], atol=1e-5)
 
 
-@needs_fixed_batch_engine
 def test_evaluate_carries_state():
     model, rnn = stateful_model()
     ref = reference(model)
@@ -129,7 +119,6 @@ def test_reset_states_to_given_values():
     L.LSTM(U).reset_states()  # a no-op, so that model.reset_states() can visit every layer
 
 
-@needs_fixed_batch_engine
 def test_train_on_batch_carries_state():
     model, rnn = stateful_model()
     ref = reference(model)
@@ -188,7 +177,6 @@ def test_bidirectional_stateful():
     np.testing.assert_allclose(model.predict(x, batch_size=B, verbose=0), first, atol=1e-6)
 
 
-@needs_fixed_batch_engine
 def test_faq_stateful_example():
     x = data(32, 21, 16)  # this is our input data, of shape (32, 21, 16)
     # we will feed it to our model in sequences of length 10

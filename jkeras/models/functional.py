@@ -1,6 +1,5 @@
 """Functional models: `Model(inputs, outputs)` over a graph of layer calls."""
 import jax
-import numpy as np
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer
@@ -99,16 +98,16 @@ class Functional(Model):
                              f"received {len(values)}.")
         for t, v in zip(self._input_tensors, values):
             shape = getattr(v, "shape", None)
+            # the batch dim is not checked here: data holds many batches; a layer that needs a
+            # fixed batch size (a stateful RNN) checks each batch
             if shape is None or len(shape) != len(t.shape) or any(
-                    d is not None and d != s for d, s in zip(t.shape, shape)):
+                    d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])):
                 raise ValueError(f"Input '{t._keras_history[0].name}' of model '{self.name}' expects "
                                  f"shape {t.shape}; received {None if shape is None else tuple(shape)}.")
         return values
 
-    def _input_spec_shapes(self):
-        return [t.shape for t in self._input_tensors]
-
-    def _standardize_batch_inputs(self, x):
-        """Numpy arrays in the input structure this model's `apply` accepts."""
-        values = self.flatten_inputs(jax.tree.map(np.asarray, x))
-        return values if len(values) > 1 else values[0]
+    @property
+    def fixed_batch_size(self):
+        """The batch size the inputs fix (`Input(batch_shape=...)`, `batch_size=`), else None."""
+        sizes = {t.shape[0] for t in self._input_tensors if t.shape and t.shape[0] is not None}
+        return sizes.pop() if len(sizes) == 1 else None

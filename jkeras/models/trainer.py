@@ -115,6 +115,8 @@ class Trainer:
             self._opt_state = self._compile(self._tx.init)(trainable)
 
     def _abstract_outputs(self, x):
+        rows = getattr(self, "fixed_batch_size", None) or 1
+        x = jax.tree.map(lambda a: jax.ShapeDtypeStruct((rows,) + tuple(a.shape[1:]), a.dtype), x)
         spec = jax.eval_shape(lambda p, s, x: self._run(p, s, x, training=False)[0],
                               self._own_tree(True), self._own_tree(False), x)
         return self._as_output_list(spec)
@@ -136,6 +138,18 @@ class Trainer:
 
     def _place(self, tree):
         return tree if self._distribution is None else self._distribution.place(tree)
+
+    def _batch_size(self, batch_size):
+        """Keras's default (32), or the batch size the model's inputs fix, which must then be used."""
+        fixed = getattr(self, "fixed_batch_size", None)
+        if fixed is not None and batch_size is not None and batch_size != fixed:
+            raise ValueError(f"Model '{self.name}' has a fixed batch size of {fixed} (stateful layers "
+                             f"or Input(batch_shape=...)); received batch_size={batch_size}.")
+        return data_mod.check_batch_size(batch_size, fixed or 32)
+
+    def _call_with_own_values(self, inputs, training, write_state, **kwargs):
+        """Eager `model(x)`: stateful layers carry their state to the next call, as in Keras."""
+        return super()._call_with_own_values(inputs, training, write_state or self._is_stateful, **kwargs)
 
     def _root_key(self):
         name = getattr(self, "_key_name", self.name)  # a multi_gpu_model draws like its template
@@ -270,7 +284,7 @@ class Trainer:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
         if not 0.0 <= float(validation_split) < 1.0:
             raise ValueError(f"validation_split must be in [0, 1); received {validation_split}.")
-        batch_size = data_mod.check_batch_size(batch_size, 32)
+        batch_size = self._batch_size(batch_size)
         stream = dict(max_queue_size=max_queue_size, workers=workers,
                       use_multiprocessing=use_multiprocessing)
         if sources.is_batch_source(x):
@@ -393,7 +407,7 @@ class Trainer:
                  use_multiprocessing=False, **kwargs):
         """Loss and metrics in inference mode; a scalar, a list, or a dict (`return_dict`)."""
         self._require_compiled("evaluate")
-        batch_size = data_mod.check_batch_size(batch_size, 32)
+        batch_size = self._batch_size(batch_size)
         if sources.is_batch_source(x):
             data = sources.make_source(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                                        steps=steps, max_queue_size=max_queue_size, workers=workers,
@@ -431,7 +445,7 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10,
                 workers=1, use_multiprocessing=False, **kwargs):
         """Outputs in inference mode, as numpy; the last batch is padded, not recompiled."""
-        batch_size = data_mod.check_batch_size(batch_size, 32)
+        batch_size = self._batch_size(batch_size)
         if sources.is_batch_source(x):
             source = sources.make_source(x, batch_size=batch_size, shuffle=False, steps=steps,
                                          max_queue_size=max_queue_size, workers=workers,

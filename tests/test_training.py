@@ -220,3 +220,17 @@ def test_generators_and_sequences_train_like_arrays():
     np.testing.assert_allclose(model.predict(Batches()), model.predict(x), rtol=1e-5)
     model.fit_generator(generator(), steps_per_epoch=4, epochs=1, verbose=0,
                         validation_data=Batches(), workers=2)
+
+
+def test_a_generator_that_changes_shape_mid_epoch_is_named():
+    x, y = _data(n=64)
+
+    def generator():
+        yield x[:8], y[:8]
+        yield x[8:16], y[8:16]
+        yield x[16:24, :4], y[16:24]
+
+    model = _mlp()
+    model.compile("sgd", "categorical_crossentropy")
+    with pytest.raises(ValueError, match="Batch 2"):
+        model.fit(generator(), steps_per_epoch=3, epochs=1, verbose=0)

@@ -375,12 +375,24 @@ class Trainer:
     def _source_epoch(self, source, class_weight):
         """Epochs over host batches (generators, Sequences, HDF5), prefetched to the device."""
 
-        def standardize(batch):
-            return data_mod.ArrayData.from_user(self, *batch, class_weight).arrays()
+        first = self._sample_of(source.peek(), class_weight)
+        expected = jax.tree.map(lambda a: (tuple(a.shape[1:]), np.dtype(a.dtype).kind), first)
+
+        def standardize(numbered):
+            index, batch = numbered
+            try:
+                arrays = data_mod.ArrayData.from_user(self, *batch, class_weight).arrays()
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"Batch {index} of the data source is not a valid batch: {error}") from error
+            got = jax.tree.map(lambda a: (tuple(a.shape[1:]), np.dtype(a.dtype).kind), (arrays[0], arrays[1]))
+            if got != expected:  # a change of shape mid-epoch would silently recompile the step
+                raise ValueError(f"Batch {index} of the data source has per-sample shapes/kinds {got}; "
+                                 f"the first batch had {expected}.")
+            return arrays
 
         def run(epoch, carry, cbs, first_batch):
             root_key = self._root_key()
-            batches = itertools.islice(source.batches(epoch), first_batch, None)
+            batches = itertools.islice(enumerate(source.batches(epoch)), first_batch, None)
             for step, batch in enumerate(sources.device_prefetch(map(standardize, batches)), first_batch):
                 if self.stop_training:
                     break

@@ -5,16 +5,48 @@
 it gives the same values on every call. Configs carry the keys both Keras 3
 and tf.keras 2 accept.
 """
+import functools
 import math
 import numbers
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras.backend import config
 from jkeras.utils import registry
 
 _TRUNCATED_STDDEV = 0.87962566103423978  # stddev of a unit normal truncated to [-2, 2]
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _bucket_draw(key, kind, size):
+    """`size` draws of a unit distribution; jitted once per power-of-two size, not per shape."""
+    if kind == "uniform":
+        return jax.random.uniform(key, (size,))
+    if kind == "normal":
+        return jax.random.normal(key, (size,))
+    return jax.random.truncated_normal(key, -2.0, 2.0, (size,))
+
+
+def _draw(key, kind, shape):
+    """Unit draws of `shape`: built in numpy from a bucketed draw, so that building a model
+    with hundreds of weight shapes compiles a few dozen kernels instead of hundreds.
+    Under a trace (a jitted `init`) it draws directly."""
+    size = math.prod(shape)
+    if isinstance(key, jax.core.Tracer):
+        return _bucket_draw(key, kind, size).reshape(shape)
+    bucket = 1 << max(size - 1, 0).bit_length()
+    values = np.asarray(_bucket_draw(key, kind, bucket))[:size]
+    return values.reshape(shape)
+
+
+def _finish(values, dtype):
+    """Host values as a device array of `dtype` (a transfer, not a compiled kernel)."""
+    if isinstance(values, jax.Array):
+        return values.astype(dtype)
+    return jnp.asarray(np.asarray(values, np.float64 if jnp.dtype(dtype) == jnp.float64 else np.float32),
+                       dtype)
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):
@@ -49,14 +81,14 @@ class Zeros(Initializer):
     """All zeros."""
 
     def __call__(self, key, shape, dtype=None):
-        return jnp.zeros(shape, dtype or config.floatx())
+        return jnp.asarray(np.zeros(shape, jnp.dtype(dtype or config.floatx())))
 
 
 class Ones(Initializer):
     """All ones."""
 
     def __call__(self, key, shape, dtype=None):
-        return jnp.ones(shape, dtype or config.floatx())
+        return jnp.asarray(np.ones(shape, jnp.dtype(dtype or config.floatx())))
 
 
 class Constant(Initializer):
@@ -66,7 +98,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, key, shape, dtype=None):
-        return jnp.full(shape, self.value, dtype or config.floatx())
+        return jnp.asarray(np.full(shape, self.value, jnp.dtype(dtype or config.floatx())))
 
     def get_config(self):
         return {"value": self.value}
@@ -115,8 +147,8 @@ class RandomNormal(RandomInitializer):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, key, shape, dtype=None):
-        sample = jax.random.normal(self._key(key), shape, dtype or config.floatx())
-        return sample * self.stddev + self.mean
+        sample = _draw(self._key(key), "normal", shape)
+        return _finish(sample * self.stddev + self.mean, dtype or config.floatx())
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
@@ -130,8 +162,8 @@ class TruncatedNormal(RandomInitializer):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, key, shape, dtype=None):
-        sample = jax.random.truncated_normal(self._key(key), -2.0, 2.0, shape, dtype or config.floatx())
-        return sample * self.stddev + self.mean
+        sample = _draw(self._key(key), "truncated_normal", shape)
+        return _finish(sample * self.stddev + self.mean, dtype or config.floatx())
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
@@ -145,8 +177,8 @@ class RandomUniform(RandomInitializer):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, key, shape, dtype=None):
-        return jax.random.uniform(self._key(key), shape, dtype or config.floatx(),
-                                  minval=self.minval, maxval=self.maxval)
+        sample = _draw(self._key(key), "uniform", shape)
+        return _finish(sample * (self.maxval - self.minval) + self.minval, dtype or config.floatx())
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
@@ -182,11 +214,11 @@ class VarianceScaling(RandomInitializer):
         variance = self.scale / max(1.0, fan)
         if self.distribution == "truncated_normal":
             stddev = math.sqrt(variance) / _TRUNCATED_STDDEV
-            return jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype) * stddev
+            return _finish(_draw(key, "truncated_normal", shape) * stddev, dtype)
         if self.distribution == "untruncated_normal":
-            return jax.random.normal(key, shape, dtype) * math.sqrt(variance)
+            return _finish(_draw(key, "normal", shape) * math.sqrt(variance), dtype)
         limit = math.sqrt(3.0 * variance)
-        return jax.random.uniform(key, shape, dtype, minval=-limit, maxval=limit)
+        return _finish(_draw(key, "uniform", shape) * (2 * limit) - limit, dtype)
 
     def get_config(self):
         config_ = {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,

@@ -234,3 +234,14 @@ def test_a_generator_that_changes_shape_mid_epoch_is_named():
     model.compile("sgd", "categorical_crossentropy")
     with pytest.raises(ValueError, match="Batch 2"):
         model.fit(generator(), steps_per_epoch=3, epochs=1, verbose=0)
+
+
+def test_run_eagerly_gives_the_same_numbers_without_compiling_steps():
+    x, y = _data(n=32)
+    losses = []
+    for eager in (False, True):
+        K.set_random_seed(9)
+        model = _mlp(dropout=0.2)
+        model.compile("adam", "categorical_crossentropy", run_eagerly=eager)
+        losses.append(model.fit(x, y, batch_size=8, epochs=2, verbose=0).history["loss"])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-5)

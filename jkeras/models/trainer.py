@@ -74,6 +74,7 @@ class Trainer:
         self._seed = root_seed() if seed is None else int(seed)
         self._jitted = {}
         self._distribution = getattr(self, "_own_distribution", None) or dist_mod.distribution()
+        self._run_eagerly = bool(run_eagerly) or not jit_compile
         self.compiled = True
 
     def _output_names_or_default(self):
@@ -130,8 +131,8 @@ class Trainer:
         return any(getattr(node, "device", None) is not None for node in getattr(self, "_nodes", []))
 
     def _compile(self, fn, **kwargs):
-        """`jax.jit(fn)`, except for device-placed models, which run op by op on their devices."""
-        return fn if self._placed else jax.jit(fn, **kwargs)
+        """`jax.jit(fn)`; op by op for `run_eagerly=True` (debugging) and for device-placed models."""
+        return fn if self._placed or getattr(self, "_run_eagerly", False) else jax.jit(fn, **kwargs)
 
     def _shard_batch(self, batch):
         return batch if self._distribution is None else self._distribution.batch_constraint(batch)

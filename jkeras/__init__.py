@@ -11,3 +11,11 @@ from jkeras.models import Model, Sequential
 __all__ = ["device", "distribution", "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
            "initializers", "layers", "losses", "metrics", "models", "optimizers", "regularizers",
            "utils"]
+
+
+def __getattr__(name):
+    """`jkeras.applications` on first use, as `keras.applications` is there after `import keras`."""
+    if name == "applications":
+        import importlib
+        return importlib.import_module("jkeras.applications")
+    raise AttributeError(f"module 'jkeras' has no attribute '{name}'")

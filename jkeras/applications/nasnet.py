@@ -9,8 +9,6 @@ fresh session (`jkeras.backend.clear_session()`), and Keras's `nasnet_mobile.h5`
 `nasnet_large.h5` (and `_no_top`) files load unchanged. Inputs are scaled to
 [-1, 1] by `preprocess_input`.
 """
-import warnings
-
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
 from jkeras.models import Model

@@ -5,6 +5,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JKERAS_HOME", os.path.join(os.path.dirname(__file__), "..", ".jkeras_test_home"))
 
 import jax  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_compilation_cache_dir",
@@ -20,3 +21,40 @@ def _fresh_session():
     K.clear_session()
     K.set_random_seed(1234)
     yield
+
+
+@pytest.fixture
+def cheap_keras_init(monkeypatch):
+    """Keras draws initial weights with numpy instead of compiling `jax.random` once per shape.
+
+    Only the values change (they are randomised or saved and loaded here); shapes
+    and names are Keras's own. This takes most of the time out of building Keras's
+    reference models.
+    """
+    import jax.numpy as jnp
+    from keras.src import backend as keras_backend
+    rng = np.random.default_rng(123)
+
+    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+        return jnp.asarray(rng.uniform(minval, maxval, shape), dtype or "float32")
+
+    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        return jnp.asarray(rng.normal(mean, stddev, shape), dtype or "float32")
+
+    def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+        return jnp.asarray(np.clip(rng.normal(0.0, 1.0, shape), -2, 2) * stddev + mean,
+                           dtype or "float32")
+
+    for fn in (uniform, normal, truncated_normal):
+        monkeypatch.setattr(keras_backend.random, fn.__name__, fn)
+
+
+@pytest.fixture
+def homes(tmp_path, monkeypatch):
+    """A temporary jkeras home and user home, so no real weight file is found."""
+    jhome, uhome = tmp_path / "jkeras_home", tmp_path / "user_home"
+    jhome.mkdir()
+    uhome.mkdir()
+    monkeypatch.setenv("JKERAS_HOME", str(jhome))
+    monkeypatch.setenv("HOME", str(uhome))
+    return jhome, uhome

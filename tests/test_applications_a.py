@@ -54,31 +54,6 @@ def _layer_names(model):
             for layer in model.layers]
 
 
-@pytest.fixture
-def cheap_keras_init(monkeypatch):
-    """Keras draws initial weights with numpy instead of compiling `jax.random` once per shape.
-
-    Only the values change (they are overwritten or irrelevant here); the
-    distributions and shapes are Keras's own. This takes most of the time out
-    of building Keras's reference models.
-    """
-    from keras.src import backend as keras_backend
-    rng = np.random.default_rng(123)
-
-    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-        return jnp.asarray(rng.uniform(minval, maxval, shape), dtype or "float32")
-
-    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-        return jnp.asarray(rng.normal(mean, stddev, shape), dtype or "float32")
-
-    def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-        return jnp.asarray(np.clip(rng.normal(0.0, 1.0, shape), -2, 2) * stddev + mean,
-                           dtype or "float32")
-
-    for fn in (uniform, normal, truncated_normal):
-        monkeypatch.setattr(keras_backend.random, fn.__name__, fn)
-
-
 def _compare_with_keras(tmp_path, name, input_shape, batch=2, **kwargs):
     """Build `name` in Keras 3 and jkeras with the same arguments; compare structure and outputs."""
     keras.backend.clear_session()
@@ -207,18 +182,7 @@ def test_resnext_needs_static_input_shape():
 
 # ---------------------------------------------------------------- weights="imagenet" from disk
 
-@pytest.fixture
-def homes(tmp_path, cheap_keras_init, monkeypatch):
-    """A temporary jkeras home and user home, so no real weight file is found."""
-    jhome, uhome = tmp_path / "jkeras_home", tmp_path / "user_home"
-    jhome.mkdir()
-    uhome.mkdir()
-    monkeypatch.setenv("JKERAS_HOME", str(jhome))
-    monkeypatch.setenv("HOME", str(uhome))
-    return jhome, uhome
-
-
-def test_imagenet_weights_missing_names_file_and_folders(homes):
+def test_imagenet_weights_missing_names_file_and_folders(homes, cheap_keras_init):
     jhome, uhome = homes
     with pytest.raises(FileNotFoundError) as info:
         applications.VGG16(weights="imagenet")

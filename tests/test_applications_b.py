@@ -20,43 +20,6 @@ from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
 
 # ---------------------------------------------------------------- helpers
 
-@pytest.fixture
-def cheap_keras_init(monkeypatch):
-    """Keras draws initial weights with numpy instead of compiling `jax.random` once per shape.
-
-    Only the values change (they are randomised or saved and loaded here); shapes
-    and names are Keras's own. This takes most of the time out of building Keras's
-    reference models.
-    """
-    import jax.numpy as jnp
-    from keras.src import backend as keras_backend
-    rng = np.random.default_rng(123)
-
-    def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-        return jnp.asarray(rng.uniform(minval, maxval, shape), dtype or "float32")
-
-    def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-        return jnp.asarray(rng.normal(mean, stddev, shape), dtype or "float32")
-
-    def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-        return jnp.asarray(np.clip(rng.normal(0.0, 1.0, shape), -2, 2) * stddev + mean,
-                           dtype or "float32")
-
-    for fn in (uniform, normal, truncated_normal):
-        monkeypatch.setattr(keras_backend.random, fn.__name__, fn)
-
-
-@pytest.fixture
-def homes(tmp_path, monkeypatch):
-    """A temporary jkeras home and user home, so no real weight file is found."""
-    jhome, uhome = tmp_path / "jkeras_home", tmp_path / "user_home"
-    jhome.mkdir()
-    uhome.mkdir()
-    monkeypatch.setenv("JKERAS_HOME", str(jhome))
-    monkeypatch.setenv("HOME", str(uhome))
-    return jhome, uhome
-
-
 def _randomise(model, rng):
     """Random BN statistics (positive variances), gammas, betas and biases, so all of them count."""
     for layer in model.layers:

@@ -103,6 +103,12 @@ class CallbackList:
     def on_predict_batch_end(self, batch, logs=None):
         self._each("on_predict_batch_end", batch, logs)
 
+    @property
+    def uses_batch_hooks(self):
+        """Whether any callback overrides a train-batch hook; if none does, fit skips them."""
+        hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+        return any(getattr(type(cb), h) is not getattr(Callback, h) for cb in self.callbacks for h in hooks)
+
     def on_train_batch_begin(self, batch, logs=None):
         self._each("on_train_batch_begin", batch, logs)
         self._each("on_batch_begin", batch, logs)

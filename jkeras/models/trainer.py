@@ -186,19 +186,25 @@ class Trainer:
     def _train_fn(self, batch_size, steps):
         """Jitted: `steps` train steps on batches gathered from device data by `perm`.
 
-        The steps are unrolled rather than looped: XLA:CPU runs convolutions inside a
-        `while`/`scan` body about 20x slower (measured), and a few unrolled steps cost
-        only compile time.
+        The steps run in a `lax.scan`, except for models with convolutions, whose steps are
+        unrolled: XLA:CPU runs convolutions inside a loop body about 20x slower (measured),
+        while a scan compiles and runs small models faster than unrolled steps.
         """
         key = ("train", batch_size, steps)
         if key not in self._jitted:
             def run(carry, data, perm, start, root_key):
                 self._trace_counts["train"] += 1
-                for i in range(steps):
+
+                def one(carry, i):
                     idx = jax.lax.dynamic_slice_in_dim(perm, start + i * batch_size, batch_size)
                     batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data)
-                    carry = self._train_step(carry, batch, root_key)
-                return carry
+                    return self._train_step(carry, batch, root_key), None
+
+                if steps == 1 or _uses_convolution(one, carry, 0):
+                    for i in range(steps):
+                        carry = one(carry, i)[0]
+                    return carry
+                return jax.lax.scan(one, carry, jnp.arange(steps))[0]
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
 
@@ -247,7 +253,8 @@ class Trainer:
         if "results" not in self._jitted:
             names = self.metrics_names
             compiled = jax.jit(lambda m: [self._compiled_metrics.result(m)[k] for k in names])
-            self._jitted["results"] = lambda m: dict(zip(names, dist_mod.to_local(compiled(m))))
+            local = dist_mod.to_local if jax.process_count() > 1 else (lambda values: values)
+            self._jitted["results"] = lambda m: dict(zip(names, local(compiled(m))))
         return self._jitted["results"]
 
     # ---- carry <-> facade ----
@@ -361,7 +368,8 @@ class Trainer:
             done = first_batch
             while done < min(full, steps) and not self.stop_training:
                 k = min(spe, min(full, steps) - done)
-                cbs.on_train_batch_begin(done)
+                if cbs.uses_batch_hooks:
+                    cbs.on_train_batch_begin(done)
                 carry = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
                                                       root_key)
                 done += k
@@ -409,7 +417,9 @@ class Trainer:
             self._write_back(jax.tree.map(jnp.copy, self._live[0]))
 
     def _batch_end(self, cbs, carry, epoch, batches_done):
-        """Batch callbacks; `_live` lets a checkpointing callback save the running carry."""
+        """Batch callbacks, when some callback has them; `_live` lets a checkpoint save the carry."""
+        if not cbs.uses_batch_hooks:
+            return
         self._live = (carry, epoch, batches_done)
         cbs.on_train_batch_end(batches_done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
         self._live = None
@@ -478,11 +488,13 @@ class Trainer:
             rows = rows or min(batch_size, max(n, 1))
             for batch, valid in data_mod.padded_slices(values, n, rows):
                 out, state = fn(params, state, batch)
-                outs.append(jax.tree.map(lambda o, v=valid: o[:v], out))
+                outs.append((out, valid))
         if not outs:
             raise ValueError("predict() received no samples.")
         self._keep_state(state)
-        return jax.tree.map(lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *outs)
+        # slices on the host: one device-to-host copy per output, no sliced kernels
+        parts = [jax.tree.map(lambda o, v=valid: np.asarray(o)[:v], out) for out, valid in outs]
+        return parts[0] if len(parts) == 1 else jax.tree.map(lambda *p: np.concatenate(p), *parts)
 
     def predict_on_batch(self, x):
         values = data_mod.input_values(self, x)
@@ -530,6 +542,20 @@ class Trainer:
 
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **kwargs)
+
+
+def _uses_convolution(fn, *args):
+    """Whether `fn(*args)` runs a convolution (its jaxpr, sub-jaxprs included, has one)."""
+    def search(jaxpr):
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "conv_general_dilated":
+                return True
+            for value in eqn.params.values():
+                inner = getattr(value, "jaxpr", value)
+                if hasattr(inner, "eqns") and search(inner):
+                    return True
+        return False
+    return search(jax.make_jaxpr(fn)(*args).jaxpr)
 
 
 def _walk(layer, params):

@@ -117,3 +117,20 @@ def test_bad_arguments_raise():
         P.AveragePooling2D(pool_size=(2, 2, 2))
     with pytest.raises(ValueError, match="zero or negative"):
         P.MaxPooling2D(pool_size=4)(Input(shape=(3, 8, 1)))
+
+
+@pytest.mark.parametrize("shape,dims", [((2, 9, 7, 3), (1, 2, 2, 1)), ((2, 3, 8, 6), (1, 1, 2, 3)),
+                                        ((4, 10, 5), (1, 3, 1)), ((1, 4, 4, 4, 2), (1, 2, 2, 2, 1))])
+def test_tiled_max_pool_equals_reduce_window_bitwise_with_ties(shape, dims):
+    """The fast non-overlapping max pool: same values and same gradients (first max of a tie)."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from jkeras.layers.pooling import _tiled_max
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(np.maximum(rng.normal(size=shape), 0).astype("float32"))  # ReLU-like: many ties
+    reference = lambda v: lax.reduce_window(v, -jnp.inf, lax.max, dims, dims, "VALID")  # noqa: E731
+    ours = lambda v: _tiled_max(v, dims, v.shape)  # noqa: E731
+    np.testing.assert_array_equal(ours(x), reference(x))
+    g = jnp.asarray(rng.normal(size=reference(x).shape).astype("float32"))
+    np.testing.assert_array_equal(jax.vjp(ours, x)[1](g)[0], jax.vjp(reference, x)[1](g)[0])

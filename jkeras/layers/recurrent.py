@@ -783,15 +783,13 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
         if training and key is not None and isinstance(cell, _CellBase):
             masks = cell._dropout_masks(cell_params, split_by_name(key, cell.name), batch,
                                         inputs.dtype)
+        sequence = inputs
         if isinstance(cell, _GatedCell):
             dp, rdp = masks if masks is not None else (None, None)
-            sequence = cell._input_proj(cell_params, inputs, dp)  # one matmul for all steps
 
-            def step(x_t, s):
-                return cell._recurrent_step(cell_params, x_t, s, rdp)
+            def step(x_t, s):  # projecting inside the step is faster on XLA:CPU than one big matmul
+                return cell._recurrent_step(cell_params, cell._input_proj(cell_params, x_t, dp), s, rdp)
         else:
-            sequence = inputs
-
             def step(x_t, s):
                 return _call_cell(cell, cell_params, cell_state, x_t, s, masks, training)
 

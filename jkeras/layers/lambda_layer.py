@@ -93,7 +93,8 @@ def _deserialize_function(config_, custom_objects, safe_mode):
     if safe_mode:
         raise ValueError("Requested the deserialization of a `Lambda` layer whose `function` is a Python "
                          "lambda. This carries a potential risk of arbitrary code execution and thus it "
-                         "is disallowed by default. If you trust the source of the artifact, pass "
-                         "`safe_mode=False` to the loading function.")
+                         "is disallowed by default (`safe_mode=True`). jkeras never rebuilds serialized "
+                         "bytecode, also not with `safe_mode=False`: define the function with `def` and "
+                         "pass it by name through `custom_objects`.")
     raise ValueError("jkeras cannot rebuild a `Lambda` layer's Python lambda from its config; define "
                      "the function with `def` and pass it by name through `custom_objects`.")

@@ -106,6 +106,10 @@ class Functional(Model):
                                  f"shape {t.shape}; received {None if shape is None else tuple(shape)}.")
         return values
 
+    def get_config(self):
+        from jkeras.saving import serialization  # saving sits above models
+        return serialization.functional_config(self)
+
     @property
     def fixed_batch_size(self):
         """The batch size the inputs fix (`Input(batch_shape=...)`, `batch_size=`), else None."""

@@ -53,6 +53,12 @@ class Model(Trainer, Layer):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A model from `get_config()`'s dict (Keras 2's `Model.from_config`)."""
+        from jkeras.saving import serialization  # saving sits above models
+        return serialization.model_from_class_config(cls, config, custom_objects)
+
     # ---- files (the saving package sits above models, hence the deferred imports) ----
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, max_to_keep=None):
         """The whole model: to a Keras `.h5` file, or to an Orbax checkpoint folder (exact resume).

@@ -83,5 +83,5 @@ class Sequential(Functional):
         return self.output_names if self.built else [self._stack[-1].name if self._stack else "output_1"]
 
     def get_config(self):
-        layers = [] if self._input_layer is None else [self._input_layer]
-        return {"name": self.name, "layers": layers + list(self._stack)}
+        from jkeras.saving import serialization  # saving sits above models
+        return serialization.model_config(self)["config"]

@@ -4,9 +4,10 @@ import os
 from jkeras.saving import checkpoint, hdf5
 from jkeras.saving.checkpoint import CheckpointError, restore_checkpoint, save_checkpoint
 from jkeras.saving.hdf5 import FileFormatError, load_weights, save_model, save_weights
-from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope, model_from_config,
-                                         model_from_json, model_from_yaml)
-
+from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope, get_registered_name,
+                                         get_registered_object, model_from_config, model_from_json,
+                                         model_from_yaml, register_keras_serializable)
+from jkeras.utils.registry import get_custom_objects
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -18,4 +19,5 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 __all__ = ["CheckpointError", "restore_checkpoint", "save_checkpoint", "CustomObjectScope", "FileFormatError", "custom_object_scope", "load_model",
            "load_weights", "model_from_config", "model_from_json", "model_from_yaml", "save_model",
-           "save_weights"]
+           "save_weights", "get_custom_objects", "get_registered_name", "get_registered_object",
+           "register_keras_serializable"]

@@ -1,16 +1,24 @@
-"""Keras's legacy `.h5` layout: whole models and weights, both directions.
+"""Keras's `.h5` files: whole models and weights, both directions.
 
-Layout (see shared/reference/H5_FORMAT.md): root attributes `keras_version`,
+Legacy layout (see shared/reference/H5_FORMAT.md): root attributes `keras_version`,
 `backend`, `model_config`, `training_config`; group `model_weights` with
-`layer_names` and one group per layer holding `weight_names` and the
-datasets; group `optimizer_weights`. Weights load by position in layer order
-(or by layer name), never by weight name, which is what makes files from
-tf.keras 2 and Keras 3 interchangeable. Every file is written to a temporary
-name and renamed, so a crash mid-save leaves the previous file whole.
+`layer_names` and one group per layer holding `weight_names` and the datasets;
+group `optimizer_weights`. Weights load by position in layer order (or by layer
+name), never by weight name, which is what makes files from tf.keras 2 and Keras 3
+interchangeable. This is what jkeras writes.
+
+Keras 3's `model.weights.h5` layout (`layers/<class-based key>/vars/<i>`) is read
+too, told apart by its structure, and written for a file name ending in
+`.weights.h5`, the name under which Keras 3 and tf.keras 2.13+ expect it.
+
+Every file is written to a temporary name beside the target and renamed, so a
+crash mid-save leaves the previous file whole.
 """
 import json
 import os
+import re
 import tempfile
+import warnings
 
 import h5py
 import jax
@@ -46,9 +54,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Weights only, in the legacy layout at the file's root."""
+    """Weights only: Keras's legacy layout at the file's root, or for a name ending in
+    `.weights.h5` the layout Keras 3 (and tf.keras 2.13+) expect under that name."""
     with _atomic(filepath, overwrite) as f:
-        _write_weights(f, model)
+        if os.fspath(filepath).endswith(".weights.h5"):
+            _write_keras3_weights(f, model)
+        else:
+            _write_weights(f, model)
 
 
 class _atomic:
@@ -124,7 +136,15 @@ def _training_config(model):
     cfg = model._compile_config
 
     def ser_loss(loss):
-        if loss is None or isinstance(loss, str):
+        if isinstance(loss, str):
+            # Keras 3 cannot load its own files that name a loss by alias ("mse":
+            # "Could not deserialize 'keras.metrics.mse'"); full names load in both Kerases.
+            try:
+                canonical = losses.serialize(losses.get(loss))
+            except ValueError:
+                return loss
+            return canonical if isinstance(canonical, str) else loss
+        if loss is None:
             return loss
         if isinstance(loss, dict):
             return {k: ser_loss(v) for k, v in loss.items()}
@@ -224,6 +244,12 @@ def _open(filepath):
     try:
         return h5py.File(path, "r")
     except OSError as error:
+        with open(path, "rb") as raw:
+            if raw.read(4) == b"PK\x03\x04":
+                raise FileFormatError(
+                    f"{path} is a zip archive (Keras 3's `.keras` format), not HDF5. jkeras reads "
+                    "Keras `.h5` files: in Keras 3, save with model.save('m.h5') or "
+                    "model.save_weights('m.weights.h5').") from error
         raise FileFormatError(f"{path} is not an HDF5 file (or it is truncated): {error}") from error
 
 
@@ -247,12 +273,23 @@ def _attr_text(f, name):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """A model from a Keras `.h5`: architecture, weights, and (if `compile`) its training setup."""
+    """A model from a Keras `.h5`: architecture, weights, and (if `compile`) its training setup.
+
+    `custom_objects` are visible to the whole load (layers, activations, losses, metrics).
+    """
+    with serialization.custom_object_scope(custom_objects or {}):
+        return _load_model(filepath, custom_objects, compile, safe_mode)
+
+
+def _load_model(filepath, custom_objects, compile, safe_mode):
     with _open(filepath) as f:
         config = _attr_text(f, "model_config")
         if config is None:
-            raise FileFormatError(f"{filepath} has no model_config: it holds weights only. Build the "
-                                  "model in code and call model.load_weights() instead.")
+            if "layer_names" in f.attrs or is_keras3_weights_file(f):
+                raise FileFormatError(f"{filepath} has no model_config: it holds weights only. Build "
+                                      "the model in code and call model.load_weights() instead.")
+            raise FileFormatError(f"{filepath} is an HDF5 file but not a Keras model file: it has no "
+                                  "`model_config` attribute.")
         try:
             config = json.loads(config)
         except ValueError as error:
@@ -269,11 +306,20 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False):
-    """Weights from a legacy weights file or a whole-model file (its `model_weights` group)."""
-    if skip_mismatch and not by_name:
-        raise ValueError("skip_mismatch=True only applies with by_name=True, as in Keras.")
+    """Weights from a legacy weights file, a whole-model file (its `model_weights` group), or
+    Keras 3's `model.weights.h5` layout (told apart by their structure, not the file name).
+
+    `skip_mismatch=True` skips (with a warning naming each) the layers whose weights do not fit.
+    """
     with _open(filepath) as f:
+        if is_keras3_weights_file(f):
+            load_keras3_weights(f, model, by_name, skip_mismatch)
+            return
         group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
+        if _read_names_or_none(group, "layer_names") is None:
+            raise FileFormatError(f"{os.fspath(filepath)} is HDF5 but not a Keras weights file: it has "
+                                  "neither `layer_names` (legacy layout) nor `layers/` (Keras 3's "
+                                  "`.weights.h5` layout).")
         load_weights_from_group(group, model, by_name, skip_mismatch)
 
 
@@ -294,22 +340,20 @@ def _file_layers(group):
     return out
 
 
+def _read_names_or_none(group, attr):
+    try:
+        return _read_names(group, attr)
+    except FileFormatError:
+        return None
+
+
 def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):
     """Match file layers to model layers (in order, or by name), check all, then assign."""
     file_layers = _file_layers(group)
     model_layers = [layer for layer in model.layers if layer.weights]
     assignments = []
     if by_name:
-        for layer in model_layers:
-            if layer.name not in file_layers:
-                continue
-            values = file_layers[layer.name]
-            problem = _mismatch(layer, values)
-            if problem and skip_mismatch:
-                continue
-            if problem:
-                raise FileFormatError(problem)
-            assignments.append((layer, values))
+        pairs = [(layer, file_layers[layer.name]) for layer in model_layers if layer.name in file_layers]
     else:
         file_with_weights = [(n, v) for n, v in file_layers.items() if v]
         if len(file_with_weights) != len(model_layers):
@@ -317,13 +361,22 @@ def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):
                 f"The file has weights for {len(file_with_weights)} layers "
                 f"({[n for n, _ in file_with_weights]}); the model has {len(model_layers)} layers "
                 f"with weights ({[layer.name for layer in model_layers]}).")
-        for layer, (_, values) in zip(model_layers, file_with_weights):
-            problem = _mismatch(layer, values)
-            if problem:
-                raise FileFormatError(problem)
+        pairs = [(layer, values) for layer, (_, values) in zip(model_layers, file_with_weights)]
+    for layer, values in pairs:
+        problem = _mismatch(layer, values)
+        if problem and skip_mismatch:
+            _warn_skip(layer, problem)
+        elif problem:
+            raise FileFormatError(problem)
+        else:
             assignments.append((layer, values))
     for layer, values in assignments:
         layer.set_weights(values)
+
+
+def _warn_skip(layer, problem):
+    warnings.warn(f"Skipping loading weights for layer '{layer.name}' (skip_mismatch=True): {problem}",
+                  stacklevel=5)
 
 
 def _mismatch(layer, values):
@@ -333,6 +386,191 @@ def _mismatch(layer, values):
         return (f"Layer '{layer.name}' expects weights of shapes {expected}; the file has "
                 f"{got}.")
     return None
+
+
+# ---- Keras 3's `.weights.h5` layout ----
+def is_keras3_weights_file(f):
+    """Keras 3's H5IOStore layout: `layers/<class-based key>/vars/<i>` (or, for a subclassed
+    model, `<attribute>/vars/<i>`) and a root `vars` group; no `layer_names`."""
+    return ("layer_names" not in f.attrs and "model_weights" not in f
+            and (isinstance(f.get("layers"), h5py.Group) or isinstance(f.get("vars"), h5py.Group)))
+
+
+def _keras_snake(name):
+    """Keras 3's `naming.to_snake_case`, which names the file's groups after layer classes."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _is_graph_model(layer):
+    return hasattr(layer, "_stack") or hasattr(layer, "_nodes")
+
+
+def _container_keys(items):
+    """Keras 3's group names for a list: class name in snake case, `_1`, `_2`, ... on repeats."""
+    used, keys = {}, []
+    for item in items:
+        base = _keras_snake(type(item).__name__)
+        if base in used:
+            used[base] += 1
+            keys.append(f"{base}_{used[base]}")
+        else:
+            used[base] = 0
+            keys.append(base)
+    return keys
+
+
+def _children(obj):
+    """`[(relative path, sublayer)]` in the order Keras 3's walk visits them.
+
+    Functional and Sequential models list `layers` first; then come the attributes
+    holding layers (or lists of layers) by name, as Keras walks `dir(obj)`. So a
+    `Bidirectional` gives `backward_layer` before `forward_layer`, an LSTM its `cell`.
+    """
+    from jkeras.layers import Layer
+    out = []
+    if _is_graph_model(obj):
+        layers = list(obj.layers)
+        out += [(f"layers/{key}", layer) for layer, key in zip(layers, _container_keys(layers))]
+    for attr in sorted(vars(obj)):
+        if attr.startswith("_") or attr == "layers":
+            continue
+        value = vars(obj)[attr]
+        if isinstance(value, Layer):
+            out.append((attr, value))
+        elif isinstance(value, (list, tuple, dict)):
+            items = [v for v in (value.values() if isinstance(value, dict) else value)
+                     if isinstance(v, Layer)]
+            out += [(f"{attr}/{key}", v) for v, key in zip(items, _container_keys(items))]
+    return out
+
+
+def _walk_objects(obj, path, seen):
+    """`(object, group path)` for `obj` and everything it holds, in Keras 3's walk order;
+    an object reached twice (a shared layer) is visited at its first path only."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    yield obj, path
+    for rel, child in _children(obj):
+        yield from _walk_objects(child, f"{path}/{rel}" if path else rel, seen)
+
+
+def _own_variables(obj):
+    """Keras 3's `save_own_variables` order: own trainable variables, then own non-trainable."""
+    own = list(obj._variables.values())
+    return [v for v in own if v._trainable] + [v for v in own if not v._trainable]
+
+
+def _variable_paths(obj, path, seen):
+    """`[(variable, dataset path)]` for `obj` and what it holds: `<path>/vars/<i>`."""
+    return [(v, f"{p}/vars/{i}" if p else f"vars/{i}")
+            for o, p in _walk_objects(obj, path, seen) for i, v in enumerate(_own_variables(o))]
+
+
+def _write_keras3_weights(f, model):
+    """Keras 3's `model.weights.h5` layout, which Keras 3 and tf.keras 2.13+ load by that name."""
+    for obj, path in _walk_objects(model, "", set()):
+        group = f.create_group(f"{path}/vars" if path else "vars")
+        group.attrs["name"] = obj.name
+        for i, v in enumerate(_own_variables(obj)):
+            group.create_dataset(str(i), data=v.numpy())
+
+
+def _store_name(group):
+    vars_ = group.get("vars") if isinstance(group, h5py.Group) else None
+    name = vars_.attrs.get("name") if isinstance(vars_, h5py.Group) else None
+    return name.decode("utf8") if isinstance(name, bytes) else name
+
+
+def _units(f, model, by_name):
+    """`(layer, group path)` for each layer loaded as one piece; nested graph models unfold.
+
+    In a Functional/Sequential model, groups are named after layer classes and numbered
+    by occurrence in `model.layers` (`dense`, `dense_1`, ...), exactly as Keras 3 names
+    them, so layers match by position within their class. `by_name=True` matches the
+    layer names Keras 3 keeps in each group's `vars/@name` instead.
+    """
+    def walk(obj, prefix):
+        children = _children(obj)
+        if by_name and _is_graph_model(obj):
+            container = f.get(prefix + "layers")
+            named = {}
+            if isinstance(container, h5py.Group):
+                named = {_store_name(container[k]): f"{prefix}layers/{k}" for k in container}
+            children = [(named[layer.name][len(prefix):], layer) for _, layer in children
+                        if layer.name in named]
+        for rel, child in children:
+            if _is_graph_model(child) and isinstance(f.get(prefix + rel + "/layers"), h5py.Group):
+                yield from walk(child, prefix + rel + "/")
+            else:
+                yield child, prefix + rel
+
+    return list(walk(model, ""))
+
+
+def _flat_arrays(group):
+    """A group's arrays in a plain walk (own `vars` by index, then sub-groups by name)."""
+    out = []
+    vars_ = group.get("vars")
+    if isinstance(vars_, h5py.Group):
+        out += [np.asarray(vars_[k]) for k in sorted(vars_, key=int)]
+    for key in sorted(k for k in group if k != "vars"):
+        if isinstance(group[key], h5py.Group):
+            out += _flat_arrays(group[key])
+    return out
+
+
+def _unit_values(f, layer, path, seen):
+    """`(values in layer.weights order, None)` or `(None, what does not fit)`."""
+    expected = {id(w) for w in layer.weights}
+    pairs = [(v, p) for v, p in _variable_paths(layer, path, seen) if id(v) in expected]
+    order = [v for v, _ in pairs]
+    shapes = [w.shape for w in order]
+    if len(order) == len(expected) and all(isinstance(f.get(p), h5py.Dataset) for _, p in pairs):
+        arrays = [np.asarray(f[p]) for _, p in pairs]
+    elif isinstance(f.get(path), h5py.Group):
+        # jkeras holds this layer's weights in another object layout than Keras 3:
+        # fall back to the order of the file's own walk.
+        order, shapes = list(layer.weights), [w.shape for w in layer.weights]
+        arrays = _flat_arrays(f[path])
+    else:
+        return None, f"The file has no weights for layer '{layer.name}' (looked for '{path}')."
+    got = [tuple(a.shape) for a in arrays]
+    if got != shapes:
+        return None, (f"Layer '{layer.name}' expects weights of shapes {shapes}; the file has "
+                      f"{got} under '{path}'.")
+    by_id = {id(w): a for w, a in zip(order, arrays)}
+    return [by_id[id(w)] for w in layer.weights], None
+
+
+def load_keras3_weights(f, model, by_name=False, skip_mismatch=False):
+    """Weights from Keras 3's `model.weights.h5` (H5IOStore) layout, mapped along the
+    same object graph Keras 3 walks to write it; checks everything, then assigns."""
+    seen, assignments, used = set(), [], set()
+    for layer, path in _units(f, model, by_name):
+        if not layer.weights:
+            continue
+        values, problem = _unit_values(f, layer, path, seen)
+        used.add(path.split("/")[1] if path.startswith("layers/") else path.split("/")[0])
+        if problem and skip_mismatch:
+            _warn_skip(layer, problem)
+        elif problem:
+            raise FileFormatError(problem)
+        else:
+            assignments.append((layer, values))
+    if not by_name and not skip_mismatch:
+        root = f["layers"] if _is_graph_model(model) and isinstance(f.get("layers"), h5py.Group) else f
+        skip = {"vars", "optimizer", "layers"} if root is f else {"vars"}
+        extra = [k for k in root if k not in used and k not in skip and isinstance(root[k], h5py.Group)
+                 and _flat_arrays(root[k])]
+        if extra:
+            raise FileFormatError(
+                f"The file has weights for layers the model lacks: {sorted(extra)} (the model's "
+                f"layers with weights: {[layer.name for layer in model.layers if layer.weights]}).")
+    for layer, values in assignments:
+        layer.set_weights(values)
 
 
 def _compile_from(model, training, custom_objects):

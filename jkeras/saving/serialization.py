@@ -3,7 +3,13 @@
 jkeras writes the Keras 2 (tf.keras) layout — `batch_input_shape`, legacy
 `inbound_nodes` lists — because both tf.keras 2 and Keras 3 read it; it reads
 that layout and Keras 3's (`batch_shape`, `DTypePolicy` dicts,
-`__keras_tensor__` node args, flat `output_layers`).
+`__keras_tensor__` node args, flat `output_layers`, mask ops).
+
+One difference cannot be bridged: in the legacy node lists, Keras 2 counts a
+nested model's calls from 1 (node 0 links the model's own input to its output)
+and Keras 3 from 0. jkeras writes Keras 2's numbering, so a Functional model
+that calls a nested model loads in tf.keras and jkeras; Keras 3 cannot load it
+(its own legacy reader's limitation) but loads its weights.
 """
 import contextlib
 import inspect
@@ -17,6 +23,10 @@ from jkeras.utils import registry
 # Keys Keras 3 (or tf.keras) writes that carry nothing jkeras uses.
 _IGNORED_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled", "build_config",
                  "compile_config", "module", "registered_name", "optional", "time_major", "implementation")
+# tf.keras's separable convolutions inherit `Conv`'s config and write its unused kernel_* keys.
+_IGNORED_BY_CLASS = {name: ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
+                     for name in ("SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+                                  "SeparableConvolution2D")}
 
 
 def layer_classes():
@@ -37,12 +47,18 @@ def model_config(model):
     if isinstance(model, Sequential):
         return {"class_name": "Sequential", "config": {
             "name": model.name,
-            "layers": [_layer_entry(layer) for layer in model.get_config()["layers"]]}}
+            "layers": [_layer_entry(layer) for layer in _sequential_layers(model)]}}
     if not hasattr(model, "_nodes"):
         raise NotImplementedError(
             f"Model '{model.name}' is a subclassed model: its architecture is Python code, so it "
             "cannot be written as a config. Save its weights with save_weights() instead.")
     return {"class_name": "Functional", "config": functional_config(model)}
+
+
+def _sequential_layers(model):
+    """The InputLayer (once the input shape is known) and the stack, as Keras 2 lists them."""
+    first = [model._input_layer] if getattr(model, "_input_layer", None) is not None else []
+    return first + list(model._stack)
 
 
 def _layer_entry(layer):
@@ -77,9 +93,13 @@ def functional_config(model):
             inbound.append([ref(t) + [kwargs] for t in _flat(node.inputs)])
         entry["inbound_nodes"] = inbound
         layers.append(entry)
+    # One input (output) is written as a bare `[name, node, index]`: tf.keras unwraps a
+    # one-element list anyway, but Keras 3 would make the model return a list of one, which
+    # breaks the next layer when the model is nested.
+    inputs, outputs = [ref(t) for t in model.inputs], [ref(t) for t in model.outputs]
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": [ref(t) for t in model.inputs],
-            "output_layers": [ref(t) for t in model.outputs]}
+            "input_layers": inputs[0] if len(inputs) == 1 else inputs,
+            "output_layers": outputs[0] if len(outputs) == 1 else outputs}
 
 
 def _flat(structure):
@@ -102,14 +122,15 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True):
         raise ValueError(f"Unknown layer class '{name}'. Pass custom layers with "
                          f"custom_objects={{'{name}': {name}}} or CustomObjectScope.")
     config = entry.get("config", {})
+    from jkeras.models import Functional, Sequential
+    if isinstance(cls, type) and issubclass(cls, Sequential):  # Keras 2.2 wrote a bare list
+        return _sequential_from_config(config, custom_objects, safe_mode, cls)
     if not isinstance(config, dict):
         raise ValueError(f"The config of layer class '{name}' must be a dict; received "
                          f"{type(config).__name__}.")
-    if name in ("Sequential",):
-        return _sequential_from_config(config, custom_objects, safe_mode)
-    if name in ("Functional", "Model") and "layers" in config:
-        return functional_from_config(config, custom_objects, safe_mode)
-    config = {k: v for k, v in config.items() if k not in _IGNORED_KEYS}
+    if isinstance(cls, type) and issubclass(cls, Functional) and "layers" in config:
+        return functional_from_config(config, custom_objects, safe_mode, cls)
+    config = _clean_config(config, classes, name)
     options = inspect.signature(cls.from_config).parameters
     extra = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode))
              if k in options}
@@ -119,11 +140,37 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True):
         raise ValueError(f"Could not build layer class '{name}' from its config: {error}") from error
 
 
-def _sequential_from_config(config, custom_objects, safe_mode):
+def _clean_config(config, classes, class_name=None):
+    """`config` without the keys jkeras ignores, also in the layer configs nested in it.
+
+    Wrappers and RNNs hold whole layer configs (`layer`, `cell`, `cells`); Keras 3
+    writes `quantization_config` and friends into those too.
+    """
+    def clean(value):
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if (isinstance(value, dict) and isinstance(value.get("config"), dict)
+                and _is_layer_class(classes.get(value.get("class_name")))):
+            return {**value, "config": _clean_config(value["config"], classes, value["class_name"])}
+        return value
+    ignored = _IGNORED_KEYS + _IGNORED_BY_CLASS.get(class_name, ())
+    # `module` is Keras 3's bookkeeping when it is a string; FlaxLayer's own `module` is a dict.
+    return {k: clean(v) for k, v in config.items()
+            if k not in ignored or (k == "module" and isinstance(v, dict))}
+
+
+def _is_layer_class(obj):
+    from jkeras.layers import Layer
+    return isinstance(obj, type) and issubclass(obj, Layer)
+
+
+def _sequential_from_config(config, custom_objects, safe_mode, cls=None):
     from jkeras.models import Sequential
     entries = config["layers"] if isinstance(config, dict) else config
-    model = Sequential(name=config.get("name") if isinstance(config, dict) else None)
+    model = (cls or Sequential)(name=config.get("name") if isinstance(config, dict) else None)
     for entry in entries:
+        if not isinstance(entry, dict) and hasattr(entry, "get_config"):  # `get_config()` objects
+            entry = _layer_entry(entry)
         layer = deserialize_layer(entry, custom_objects, safe_mode)
         model.add(layer)
     build_shape = config.get("build_input_shape") if isinstance(config, dict) else None
@@ -132,22 +179,47 @@ def _sequential_from_config(config, custom_objects, safe_mode):
     return model
 
 
-def functional_from_config(config, custom_objects=None, safe_mode=True):
-    """Rebuild a Functional model by replaying its layer calls, as Keras does."""
+def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None):
+    """Rebuild a Functional model by replaying its layer calls, as Keras does.
+
+    Keras 3 also records the ops its layers run on symbolic masks (`NotEqual`,
+    `Any` from `keras.src.ops`) as graph nodes and passes their results as
+    `mask=`; jkeras propagates masks itself, so those nodes and arguments are
+    dropped. An op that feeds anything but a mask has no jkeras counterpart and
+    fails as an unknown layer class.
+    """
     from jkeras.models import Functional
     created, pending = {}, []
+    ops = _mask_ops(config, custom_objects)
     for entry in config["layers"]:
+        if entry.get("name") in ops:
+            continue
         layer = deserialize_layer(entry, custom_objects, safe_mode)
         created[entry["name"]] = layer
         for node_data in entry.get("inbound_nodes", []):
             pending.append((layer, node_data))
-    offset = {name: 1 if hasattr(layer, "_nodes") else 0 for name, layer in created.items()}
+    # Node indices of nested models. Keras 2 (tf.keras) counts a model built from an input
+    # as owning node 0 (its `_should_skip_first_node`), in node references and in
+    # input/output references alike. Keras 3 writes raw call indices in node arguments and
+    # adds 1 for Functional (not Sequential) models only in input/output references.
+    keras3 = any(isinstance(n, dict) for e in config["layers"] for n in e.get("inbound_nodes", []))
+    node_offset, io_offset = {}, {}
+    for name, layer in created.items():
+        is_model = hasattr(layer, "_stack") or hasattr(layer, "_nodes")
+        if keras3:
+            node_offset[name] = 0
+            io_offset[name] = int(is_model and not hasattr(layer, "_stack"))
+        else:
+            node_offset[name] = io_offset[name] = int(is_model and bool(layer.built))
 
-    def tensor(name, node_index, tensor_index):
+    def tensor(name, node_index, tensor_index, io=False):
         if name not in created:
             raise ValueError(f"The model config refers to unknown layer '{name}'.")
         layer = created[name]
-        index = node_index - offset[name]
+        index = node_index - (io_offset if io else node_offset)[name]
+        if index < 0:
+            raise ValueError(f"The model config refers to call {node_index} of layer '{name}', "
+                             "which does not exist.")
         if index >= len(layer._inbound_nodes):
             raise IndexError(name)
         outputs = _flat(layer._inbound_nodes[index].outputs)
@@ -157,12 +229,16 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
         return outputs[tensor_index]
 
     while pending:
-        progress, waiting = False, []
+        progress, waiting, blocked = False, [], set()
         for layer, node_data in pending:
+            if id(layer) in blocked:  # a layer's calls replay in their recorded order
+                waiting.append((layer, node_data))
+                continue
             try:
-                args, kwargs = _node_call(node_data, tensor)
+                args, kwargs = _node_call(node_data, tensor, ops)
             except IndexError:
                 waiting.append((layer, node_data))
+                blocked.add(id(layer))
                 continue
             layer(args, **kwargs)
             progress = True
@@ -170,10 +246,46 @@ def functional_from_config(config, custom_objects=None, safe_mode=True):
             raise ValueError("Invalid functional model config: its graph has a cycle or refers to "
                              f"layer calls that never happen ({[l.name for l, _ in waiting]}).")
         pending = waiting
-    inputs = [tensor(*ref[:3]) for ref in _refs(config["input_layers"])]
-    outputs = [tensor(*ref[:3]) for ref in _refs(config["output_layers"])]
-    return Functional(inputs if len(inputs) > 1 else inputs[0],
-                      outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+    inputs = [tensor(*ref[:3], io=True) for ref in _refs(config["input_layers"])]
+    outputs = [tensor(*ref[:3], io=True) for ref in _refs(config["output_layers"])]
+    return (cls or Functional)(inputs if len(inputs) > 1 else inputs[0],
+                               outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+
+
+def _mask_ops(config, custom_objects):
+    """Names of Keras 3 op nodes (unknown classes) whose results only ever serve as `mask=`."""
+    known = {**layer_classes(), **registry.get_custom_objects(), **(custom_objects or {})}
+    ops = {e.get("name") for e in config["layers"]
+           if e.get("class_name") not in known and e.get("registered_name") not in known}
+    if not ops:
+        return ops
+    as_input = {}  # op name -> names of the entries that read it other than as a mask
+
+    def visit(x, reader, masked):
+        if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
+            if not masked:
+                as_input.setdefault(x["config"]["keras_history"][0], set()).add(reader)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                visit(v, reader, masked)
+        elif isinstance(x, list):
+            for v in x:
+                visit(v, reader, masked)
+
+    for entry in config["layers"]:
+        for node in entry.get("inbound_nodes", []):
+            if not isinstance(node, dict):
+                return set()  # Keras 2 configs have no op nodes
+            visit(node.get("args", []), entry.get("name"), False)
+            for k, v in (node.get("kwargs") or {}).items():
+                visit(v, entry.get("name"), k == "mask")
+    for ref in _refs(config["output_layers"]):
+        as_input.setdefault(ref[0], set()).add(None)
+    changed = True
+    while changed:
+        keep = {op for op in ops if as_input.get(op, set()) <= ops}
+        changed, ops = keep != ops, keep
+    return ops
 
 
 def _refs(value):
@@ -183,9 +295,18 @@ def _refs(value):
     return value
 
 
-def _node_call(node_data, tensor):
-    """`(inputs, kwargs)` of one recorded call, in Keras 2's or Keras 3's node format."""
+def _node_call(node_data, tensor, ops=()):
+    """`(inputs, kwargs)` of one recorded call, in Keras 2's or Keras 3's node format.
+
+    In Keras 3's format the recorded `training` is dropped: Keras 3 overrides it
+    with the mode of each run (jkeras would pin it), and `mask=` from Keras 3's
+    mask ops is left to jkeras's own mask propagation.
+    """
     if isinstance(node_data, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        def from_op(x):
+            return (isinstance(x, dict) and x.get("class_name") == "__keras_tensor__"
+                    and x["config"]["keras_history"][0] in ops)
+
         def revive(x):
             if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
                 return tensor(*x["config"]["keras_history"])
@@ -195,7 +316,9 @@ def _node_call(node_data, tensor):
                 return {k: revive(v) for k, v in x.items()}
             return x
         args = revive(node_data.get("args", []))
-        kwargs = revive(node_data.get("kwargs", {}))
+        kwargs = {k: v for k, v in (node_data.get("kwargs") or {}).items()
+                  if k != "training" and not (k == "mask" and from_op(v))}
+        kwargs = revive(kwargs)
         return (args[0] if len(args) == 1 else args), kwargs
     inputs = [tensor(*item[:3]) for item in node_data]
     kwargs = dict(node_data[0][3]) if node_data and len(node_data[0]) > 3 else {}
@@ -203,7 +326,75 @@ def _node_call(node_data, tensor):
 
 
 def model_from_config(config, custom_objects=None, safe_mode=True):
-    return deserialize_layer(config, custom_objects, safe_mode)
+    """A model (or layer) from `{"class_name", "config"}`, as `model_from_json` reads it.
+
+    `custom_objects` are visible to everything built on the way (a custom
+    activation inside a Dense config, a custom layer inside a wrapper), as in Keras.
+    """
+    with custom_object_scope(custom_objects or {}):
+        return deserialize_layer(config, custom_objects, safe_mode)
+
+
+def model_from_class_config(cls, config, custom_objects=None, safe_mode=True):
+    """What `Model.from_config`, `Functional.from_config` and `Sequential.from_config` return.
+
+    `config` is what the model's `get_config()` gives (Keras 2's inner config:
+    `{"name", "layers", "input_layers", "output_layers"}` for functional models,
+    `{"name", "layers"}` or a plain list of layers for Sequential); the outer
+    `{"class_name", "config"}` form is accepted too. A subclassed model is built
+    as `cls(**config)`, as Keras does.
+    """
+    from jkeras.models import Sequential
+    if isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), (dict, list)):
+        config = config["config"]
+    with custom_object_scope(custom_objects or {}):
+        if issubclass(cls, Sequential) or isinstance(config, list):
+            return _sequential_from_config(config, custom_objects, safe_mode,
+                                           cls if issubclass(cls, Sequential) else None)
+        if isinstance(config, dict) and "layers" in config and "input_layers" in config:
+            return functional_from_config(config, custom_objects, safe_mode, cls)
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise ValueError(f"{cls.__name__}.from_config could not build the model from its "
+                             f"config ({error}). A subclassed model needs a get_config() that "
+                             "returns its constructor arguments.") from error
+
+
+_REGISTERED_NAMES = {}
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Decorator: make a class or function loadable by name without `custom_objects`.
+
+    Registers it in `jkeras.utils.get_custom_objects()` under `"package>name"`
+    (Keras 3's registered name) and under the plain name (how Keras 2 configs
+    and jkeras's own configs spell `class_name`).
+    """
+    def decorator(arg):
+        class_name = name if name is not None else arg.__name__
+        registered_name = f"{package}>{class_name}"
+        if inspect.isclass(arg) and not hasattr(arg, "get_config"):
+            raise ValueError("Cannot register a class that does not have a get_config() method.")
+        store = registry.get_custom_objects()
+        store[registered_name] = arg
+        store[class_name] = arg
+        _REGISTERED_NAMES[arg] = registered_name
+        return arg
+    return decorator
+
+
+def get_registered_name(obj):
+    """`"package>name"` for a registered object, else its Python name (as in Keras)."""
+    return _REGISTERED_NAMES.get(obj, getattr(obj, "__name__", type(obj).__name__))
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object registered (or passed in `custom_objects`/`module_objects`) under `name`, else None."""
+    for source in (custom_objects, registry.get_custom_objects(), module_objects):
+        if source and name in source:
+            return source[name]
+    return None
 
 
 def to_json(model, **kwargs):
@@ -227,6 +418,9 @@ def model_from_yaml(yaml_string, custom_objects=None, safe_mode=True):
     """Only YAML's safe subset is read: a file cannot construct Python objects."""
     try:
         config = yaml.safe_load(yaml_string)
+    except yaml.constructor.ConstructorError as error:
+        raise ValueError("model_from_yaml reads only safe YAML: the text asks to construct a Python "
+                         f"object ({error.problem}), which could run code, so it is refused.") from error
     except yaml.YAMLError as error:
         raise ValueError(f"model_from_yaml: not valid (safe) YAML ({error}).") from error
     return model_from_config(config, custom_objects, safe_mode)

@@ -13,5 +13,17 @@ def multi_gpu_model(model, gpus=None, cpu_merge=True, cpu_relocation=False):
     return wrap(model, gpus, cpu_merge, cpu_relocation)
 
 
+_SAVING_NAMES = ("CustomObjectScope", "custom_object_scope", "register_keras_serializable",
+                 "get_registered_name", "get_registered_object")
+
+
+def __getattr__(name):
+    """Keras 2 keeps these in `keras.utils`; they live in jkeras.saving, which sits above utils."""
+    if name in _SAVING_NAMES:
+        from jkeras.saving import serialization
+        return getattr(serialization, name)
+    raise AttributeError(f"module 'jkeras.utils' has no attribute {name!r}")
+
+
 __all__ = ["HDF5Matrix", "Sequence", "enable_determinism", "get_custom_objects", "multi_gpu_model",
            "normalize", "set_random_seed", "to_categorical"]

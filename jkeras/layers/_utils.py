@@ -65,3 +65,17 @@ def check_rank(layer, shape, ndim, what):
 def present(**named):
     """The entries that are set: a layer's regularizers or constraints by weight name."""
     return {k: v for k, v in named.items() if v is not None}
+
+
+def weight_options_config(layer, *weights):
+    """Keras's config entries for `weights` (e.g. "kernel", "bias"): each one's initializer,
+    regularizer and constraint, serialized, plus the layer's activity regularizer."""
+    from jkeras import constraints, initializers, regularizers
+    config = {f"{w}_initializer": initializers.serialize(getattr(layer, f"{w}_initializer"))
+              for w in weights}
+    config.update({f"{w}_regularizer": regularizers.serialize(getattr(layer, f"{w}_regularizer"))
+                   for w in weights})
+    config["activity_regularizer"] = regularizers.serialize(layer.activity_regularizer)
+    config.update({f"{w}_constraint": constraints.serialize(getattr(layer, f"{w}_constraint"))
+                   for w in weights})
+    return config

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.layers.base import Layer
-from jkeras.layers.core import _present
+from jkeras.layers._utils import present
 
 
 class Activation(Layer):
@@ -100,8 +100,8 @@ class PReLU(Layer):
             self.shared_axes = list(shared_axes)
         else:
             self.shared_axes = [shared_axes]
-        self._regularizers = _present(alpha=self.alpha_regularizer)
-        self._constraints = _present(alpha=self.alpha_constraint)
+        self._regularizers = present(alpha=self.alpha_regularizer)
+        self._constraints = present(alpha=self.alpha_constraint)
 
     def init(self, key, input_shape):
         shape = list(input_shape[1:])

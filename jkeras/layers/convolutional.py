@@ -11,8 +11,8 @@ from jax import lax
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend import config
-from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple,
-                                  present, spatial_shape)
+from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple, present,
+                                  spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
 
 
@@ -165,13 +165,7 @@ class _Conv(_BaseConv):
         return {**super().get_config(), "filters": self.filters, **self._window_config(),
                 "groups": self.groups, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_options_config(self, "kernel", "bias")}
 
 
 class Conv1D(_Conv):
@@ -243,13 +237,7 @@ class _ConvTranspose(_BaseConv):
                 "strides": self.strides, "padding": self.padding, "output_padding": self.output_padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_options_config(self, "kernel", "bias")}
 
 
 class Conv1DTranspose(_ConvTranspose):
@@ -311,13 +299,7 @@ class _DepthwiseConv(_BaseConv):
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, **self._window_config(),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_options_config(self, "depthwise", "bias")}
 
 
 def _depthwise(layer, x, kernel):
@@ -390,16 +372,7 @@ class _SeparableConv(_BaseConv):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
                 **self._window_config(), "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_options_config(self, "depthwise", "pointwise", "bias")}
 
 
 class SeparableConv1D(_SeparableConv):

@@ -5,6 +5,7 @@ import numpy as np
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.layers._utils import present, weight_options_config
 from jkeras.layers.base import Layer
 
 
@@ -74,8 +75,8 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._regularizers = _present(kernel=self.kernel_regularizer, bias=self.bias_regularizer)
-        self._constraints = _present(kernel=self.kernel_constraint, bias=self.bias_constraint)
+        self._regularizers = present(kernel=self.kernel_regularizer, bias=self.bias_regularizer)
+        self._constraints = present(kernel=self.kernel_constraint, bias=self.bias_constraint)
 
     def _check_input_compatible(self, inputs):
         if len(inputs.shape) < 2 or inputs.shape[-1] is None:
@@ -102,15 +103,5 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_options_config(self, "kernel", "bias")}
 
-
-def _present(**named):
-    """The entries that are set: a layer's regularizers or constraints by weight name."""
-    return {k: v for k, v in named.items() if v is not None}

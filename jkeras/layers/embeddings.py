@@ -4,7 +4,7 @@ import jax.numpy as jnp
 from jkeras import constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer
-from jkeras.layers.core import _present
+from jkeras.layers._utils import present
 
 
 class Embedding(Layer):
@@ -35,8 +35,8 @@ class Embedding(Layer):
         self.input_length = input_length
         self.supports_masking = mask_zero
         self._initial_weights = weights
-        self._regularizers = _present(embeddings=self.embeddings_regularizer)
-        self._constraints = _present(embeddings=self.embeddings_constraint)
+        self._regularizers = present(embeddings=self.embeddings_regularizer)
+        self._constraints = present(embeddings=self.embeddings_constraint)
 
     def init(self, key, input_shape):
         shape = (self.input_dim, self.output_dim)

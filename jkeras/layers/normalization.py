@@ -5,7 +5,7 @@ import jax.numpy as jnp
 from jkeras import constraints, initializers, regularizers
 from jkeras.backend import config
 from jkeras.layers.base import Layer
-from jkeras.layers.core import _present
+from jkeras.layers._utils import present
 
 
 def _normalize(x, mean, variance, gamma, beta, epsilon):
@@ -68,8 +68,8 @@ class BatchNormalization(Layer):
         self.renorm_momentum = renorm_momentum
         self.synchronized = synchronized  # one global batch under jit: always synchronized
         self.supports_masking = True
-        self._regularizers = _present(gamma=self.gamma_regularizer, beta=self.beta_regularizer)
-        self._constraints = _present(gamma=self.gamma_constraint, beta=self.beta_constraint)
+        self._regularizers = present(gamma=self.gamma_regularizer, beta=self.beta_regularizer)
+        self._constraints = present(gamma=self.gamma_constraint, beta=self.beta_constraint)
 
     def _check_input_compatible(self, inputs):
         ndim = len(inputs.shape)
@@ -175,8 +175,8 @@ class LayerNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
-        self._regularizers = _present(gamma=self.gamma_regularizer, beta=self.beta_regularizer)
-        self._constraints = _present(gamma=self.gamma_constraint, beta=self.beta_constraint)
+        self._regularizers = present(gamma=self.gamma_regularizer, beta=self.beta_regularizer)
+        self._constraints = present(gamma=self.gamma_constraint, beta=self.beta_constraint)
 
     def _axes(self, ndim):
         """The axes as Keras sorts them (negative ones first): the weights' dims come in this order."""

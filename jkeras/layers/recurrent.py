@@ -20,6 +20,7 @@ import numpy as np
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import layer_key, split_by_name
+from jkeras.layers._utils import present
 from jkeras.layers.base import Layer, _SENTINELS, _accepts, _is_spec, _merge_dims, _tree_shapes
 from jkeras.utils import registry
 
@@ -41,10 +42,6 @@ def _is_array(x):
 
 def _leaves(tree):
     return jax.tree.leaves(tree, is_leaf=_is_array)
-
-
-def _present(**named):
-    return {k: v for k, v in named.items() if v is not None}
 
 
 def _check_units(units):
@@ -272,10 +269,10 @@ class _GatedCell(_CellBase):
         # Keras: recurrent dropout needs per-gate matmuls (implementation 1), one mask per gate.
         self.implementation = 1 if self.recurrent_dropout != 0.0 else implementation
         self.seed = seed
-        self._regularizers = _present(kernel=self.kernel_regularizer,
+        self._regularizers = present(kernel=self.kernel_regularizer,
                                       recurrent_kernel=self.recurrent_regularizer,
                                       bias=self.bias_regularizer)
-        self._constraints = _present(kernel=self.kernel_constraint,
+        self._constraints = present(kernel=self.kernel_constraint,
                                      recurrent_kernel=self.recurrent_constraint,
                                      bias=self.bias_constraint)
 

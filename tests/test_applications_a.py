@@ -8,7 +8,6 @@ the file fast. ResNeXt, which Keras 3 lacks, is checked against the figures of
 `keras_applications` 1.0.8 and against a real grouped convolution.
 """
 import json
-import os
 
 import jax
 import jax.numpy as jnp
@@ -21,88 +20,37 @@ from jkeras.applications import imagenet_utils
 
 keras = pytest.importorskip("keras")
 h5py = pytest.importorskip("h5py")
-from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
+from app_helpers import compare_with_keras  # noqa: E402
 
 # Keras's own variables trip numpy 2's `__array__(copy=...)` deprecation thousands of times.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
 
-# ---------------------------------------------------------------- helpers
-
-def _randomise(model, rng):
-    """Random BN statistics (positive variances), gammas, betas and biases, so all of them count."""
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        values = []
-        for w in layer.weights:
-            v = np.asarray(w.numpy())
-            name = w.path.rsplit("/", 1)[-1]
-            if name == "moving_variance":
-                v = rng.uniform(0.5, 1.5, v.shape)
-            elif name == "gamma":
-                v = rng.uniform(0.8, 1.2, v.shape)
-            elif name in ("moving_mean", "beta", "bias"):
-                v = rng.normal(0.0, 0.05, v.shape)
-            values.append(v.astype(np.float32))
-        layer.set_weights(values)
-
-
-def _layer_names(model):
-    return [type(layer).__name__ == "InputLayer" and "<input>" or layer.name
-            for layer in model.layers]
-
-
-def _compare_with_keras(tmp_path, name, input_shape, batch=2, **kwargs):
-    """Build `name` in Keras 3 and jkeras with the same arguments; compare structure and outputs."""
-    keras.backend.clear_session()
-    theirs = getattr(keras.applications, name)(weights=None, input_shape=input_shape, **kwargs)
-    rng = np.random.default_rng(0)
-    _randomise(theirs, rng)
-    path = str(tmp_path / f"{name}.h5")
-    with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, theirs)
-    x = rng.uniform(-1.0, 1.0, (batch,) + tuple(input_shape)).astype(np.float32)
-    expected = np.asarray(theirs.predict(x, verbose=0))
-
-    jkeras.backend.clear_session()
-    ours = getattr(applications, name)(weights=None, input_shape=input_shape, **kwargs)
-    assert ours.name == theirs.name
-    assert _layer_names(ours) == _layer_names(theirs)
-    assert ours.count_params() == theirs.count_params()
-    ours.load_weights(path)
-    got = np.asarray(ours.predict(x, verbose=0))
-    assert got.shape == expected.shape
-    scale = max(1.0, float(np.max(np.abs(expected))))
-    np.testing.assert_array_less(np.max(np.abs(got - expected)), 1e-4 * scale)
-    return ours
-
-
 # ---------------------------------------------------------------- models vs Keras 3
 
 def test_vgg16_with_top(tmp_path, cheap_keras_init):
-    _compare_with_keras(tmp_path, "VGG16", (32, 32, 3), classes=10)
+    compare_with_keras(tmp_path, "VGG16", (32, 32, 3), classes=10)
 
 
 def test_vgg19_no_top_avg_pool(tmp_path, cheap_keras_init):
-    _compare_with_keras(tmp_path, "VGG19", (32, 32, 3), include_top=False, pooling="avg")
+    compare_with_keras(tmp_path, "VGG19", (32, 32, 3), include_top=False, pooling="avg")
 
 
 def test_resnet50_with_top(tmp_path, cheap_keras_init):
-    _compare_with_keras(tmp_path, "ResNet50", (32, 32, 3), classes=10)
+    compare_with_keras(tmp_path, "ResNet50", (32, 32, 3), classes=10)
 
 
 def test_resnet50v2_no_top_max_pool(tmp_path, cheap_keras_init):
-    _compare_with_keras(tmp_path, "ResNet50V2", (32, 32, 3), include_top=False, pooling="max")
+    compare_with_keras(tmp_path, "ResNet50V2", (32, 32, 3), include_top=False, pooling="max")
 
 
 def test_xception_with_top(tmp_path, cheap_keras_init):
-    _compare_with_keras(tmp_path, "Xception", (71, 71, 3), classes=10)
+    compare_with_keras(tmp_path, "Xception", (71, 71, 3), classes=10)
 
 
 def test_inception_v3_with_top(tmp_path, cheap_keras_init):
-    model = _compare_with_keras(tmp_path, "InceptionV3", (75, 75, 3), classes=10)
+    model, _ = compare_with_keras(tmp_path, "InceptionV3", (75, 75, 3), classes=10)
     names = [layer.name for layer in model.layers]
     assert names[1:5] == ["conv2d", "batch_normalization", "activation", "conv2d_1"]
     assert names[-5:] == ["concatenate_1", "activation_93", "mixed10", "avg_pool", "predictions"]
@@ -110,7 +58,8 @@ def test_inception_v3_with_top(tmp_path, cheap_keras_init):
 
 @pytest.mark.slow
 def test_inception_resnet_v2_with_top(tmp_path, cheap_keras_init):
-    model = _compare_with_keras(tmp_path, "InceptionResNetV2", (75, 75, 3), batch=1, classes=10)
+    model, _ = compare_with_keras(tmp_path, "InceptionResNetV2", (75, 75, 3), batch=1,
+                                  classes=10)
     assert [layer.name for layer in model.layers][-5:] == [
         "conv_7b", "conv_7b_bn", "conv_7b_ac", "avg_pool", "predictions"]
 

@@ -15,83 +15,19 @@ from jkeras import applications
 
 keras = pytest.importorskip("keras")
 h5py = pytest.importorskip("h5py")
-from keras.src.legacy.saving import legacy_h5_format  # noqa: E402
-
-
-# ---------------------------------------------------------------- helpers
-
-def _randomise(model, rng):
-    """Random BN statistics (positive variances), gammas, betas and biases, so all of them count."""
-    for layer in model.layers:
-        if not layer.weights:
-            continue
-        values = []
-        for w in layer.weights:
-            v = np.asarray(w.numpy())
-            name = w.path.rsplit("/", 1)[-1]
-            if name == "moving_variance":
-                v = rng.uniform(0.5, 1.5, v.shape)
-            elif name == "gamma":
-                v = rng.uniform(0.8, 1.2, v.shape)
-            elif name in ("moving_mean", "beta", "bias"):
-                v = rng.normal(0.0, 0.05, v.shape)
-            values.append(v.astype(np.float32))
-        layer.set_weights(values)
-
-
-def _layer_names(model):
-    return ["<input>" if type(layer).__name__ == "InputLayer" else layer.name
-            for layer in model.layers]
-
-
-def _keras_model(name, path, **kwargs):
-    """Keras 3's `name(weights=None, **kwargs)` in a fresh session, randomised, saved to `path`."""
-    keras.backend.clear_session()
-    model = getattr(keras.applications, name)(weights=None, **kwargs)
-    _randomise(model, np.random.default_rng(0))
-    with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
-    return model
-
-
-def _jkeras_model(name, **kwargs):
-    jkeras.backend.clear_session()
-    return getattr(applications, name)(**kwargs)
-
-
-def _compare_structure(ours, theirs):
-    assert ours.name == theirs.name
-    assert _layer_names(ours) == _layer_names(theirs)
-    assert [type(layer).__name__ for layer in ours.layers[1:]] == \
-        [type(layer).__name__ for layer in theirs.layers[1:]]
-    assert ours.count_params() == theirs.count_params()
-    assert ours.output_shape == tuple(theirs.output_shape)
-
-
-def _compare_with_keras(tmp_path, name, input_shape, batch=2, **kwargs):
-    """Build `name` in Keras 3 and jkeras with the same arguments; compare structure and outputs."""
-    path = str(tmp_path / f"{name}.h5")
-    theirs = _keras_model(name, path, input_shape=input_shape, **kwargs)
-    x = np.random.default_rng(1).uniform(-1.0, 1.0, (batch,) + tuple(input_shape))
-    x = x.astype(np.float32)
-    expected = np.asarray(theirs.predict(x, verbose=0))
-
-    ours = _jkeras_model(name, weights=path, input_shape=input_shape, **kwargs)
-    _compare_structure(ours, theirs)
-    got = np.asarray(ours.predict(x, verbose=0))
-    assert got.shape == expected.shape
-    if kwargs.get("classifier_activation", "softmax") == "softmax":
-        assert float(np.max(expected)) < 0.999  # not saturated, so the comparison means something
-    scale = max(1.0, float(np.max(np.abs(expected))))
-    np.testing.assert_array_less(np.max(np.abs(got - expected)), 1e-4 * scale)
-    return ours, expected
+from app_helpers import (  # noqa: E402
+    compare_structure,
+    compare_with_keras,
+    jkeras_model,
+    keras_model,
+)
 
 
 # ---------------------------------------------------------------- models vs Keras 3
 
 def test_mobilenet_alpha_and_depth_multiplier(tmp_path, cheap_keras_init):
-    model, _ = _compare_with_keras(tmp_path, "MobileNet", (32, 32, 3), alpha=0.25,
-                                   depth_multiplier=2, dropout=0.2, classes=10)
+    model, _ = compare_with_keras(tmp_path, "MobileNet", (32, 32, 3), alpha=0.25,
+                                  depth_multiplier=2, dropout=0.2, classes=10)
     assert model.name == "mobilenet_0.25_32"
     assert [w.shape for w in model.get_layer("conv_dw_2").weights] == [(3, 3, 16, 2)]
     assert [layer.name for layer in model.layers[-5:]] == [
@@ -100,8 +36,8 @@ def test_mobilenet_alpha_and_depth_multiplier(tmp_path, cheap_keras_init):
 
 def test_mobilenet_v2_odd_non_square_input(tmp_path, cheap_keras_init):
     # Odd sizes exercise `correct_pad` in the strided blocks.
-    model, _ = _compare_with_keras(tmp_path, "MobileNetV2", (35, 33, 3), alpha=0.35, classes=10,
-                                   classifier_activation=None)
+    model, _ = compare_with_keras(tmp_path, "MobileNetV2", (35, 33, 3), alpha=0.35, classes=10,
+                                  classifier_activation=None)
     assert model.name == "mobilenetv2_0.35_35"
     # 18x17 after the stem: Keras pads the even axis (0, 1) and the odd one (1, 1).
     assert tuple(map(tuple, model.get_layer("block_1_pad").padding)) == ((0, 1), (1, 1))
@@ -127,8 +63,8 @@ def _as_tf_keras_file(source, target, rename):
 
 
 def test_densenet121(tmp_path, cheap_keras_init):
-    model, expected = _compare_with_keras(tmp_path, "DenseNet121", (32, 32, 3), classes=10,
-                                          classifier_activation=None)
+    model, expected = compare_with_keras(tmp_path, "DenseNet121", (32, 32, 3), classes=10,
+                                         classifier_activation=None)
     names = [layer.name for layer in model.layers]
     assert names[1:5] == ["zero_padding2d", "conv1_conv", "conv1_bn", "conv1_relu"]
     assert names[-5:] == ["conv5_block16_concat", "bn", "relu", "avg_pool", "predictions"]
@@ -152,8 +88,8 @@ def test_densenet121(tmp_path, cheap_keras_init):
 
 def test_nasnet_mobile(tmp_path, cheap_keras_init):
     # Its softmax would be saturated at this size, so the logits are compared (relatively).
-    model, _ = _compare_with_keras(tmp_path, "NASNetMobile", (32, 32, 3), batch=1, classes=10,
-                                   classifier_activation=None)
+    model, _ = compare_with_keras(tmp_path, "NASNetMobile", (32, 32, 3), batch=1, classes=10,
+                                  classifier_activation=None)
     names = [layer.name for layer in model.layers]
     assert len(names) == 771
     assert names[1:5] == ["stem_conv1", "stem_bn1", "activation", "reduction_conv_1_stem_1"]
@@ -176,9 +112,9 @@ _DEEP = {
 def test_deep_models_structure_and_weight_shapes(tmp_path, cheap_keras_init, name):
     params, n_layers, last = _DEEP[name]
     path = str(tmp_path / f"{name}.h5")
-    theirs = _keras_model(name, path, input_shape=(32, 32, 3))
-    ours = _jkeras_model(name, weights=path, input_shape=(32, 32, 3))  # loading checks every shape
-    _compare_structure(ours, theirs)
+    theirs = keras_model(name, path, input_shape=(32, 32, 3))
+    ours = jkeras_model(name, weights=path, input_shape=(32, 32, 3))  # loading checks every shape
+    compare_structure(ours, theirs)
     assert ours.count_params() == params
     assert len(ours.layers) == n_layers
     assert [layer.name for layer in ours.layers[-5:-2]] == last
@@ -190,14 +126,14 @@ def test_deep_models_structure_and_weight_shapes(tmp_path, cheap_keras_init, nam
 
 def test_no_top_pooling_and_input_tensor(cheap_keras_init):
     inp = jkeras.Input((32, 32, 3))
-    model = _jkeras_model("MobileNetV2", weights=None, alpha=0.35, include_top=False,
-                          input_tensor=inp, pooling="avg")
+    model = jkeras_model("MobileNetV2", weights=None, alpha=0.35, include_top=False,
+                         input_tensor=inp, pooling="avg")
     assert model.inputs[0] is inp
     assert model.output_shape == (None, 1280)
     assert model.name == "mobilenetv2_0.35_None"  # as Keras: rows of the (None, None, 3) shape
 
-    model = _jkeras_model("MobileNet", weights=None, alpha=0.25, depth_multiplier=2,
-                          include_top=False, pooling="max")
+    model = jkeras_model("MobileNet", weights=None, alpha=0.25, depth_multiplier=2,
+                         include_top=False, pooling="max")
     assert model.input_shape == (None, None, None, 3)
     assert model.output_shape == (None, 256)
     assert type(model.layers[-1]).__name__ == "GlobalMaxPooling2D"
@@ -208,8 +144,8 @@ def test_imagenet_weights_from_models_folder(homes, tmp_path, cheap_keras_init):
     jhome, _ = homes
     (jhome / "models").mkdir()
     file_name = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
-    theirs = _keras_model("MobileNetV2", str(jhome / "models" / file_name), alpha=0.35,
-                          include_top=False, input_shape=(96, 96, 3))
+    theirs = keras_model("MobileNetV2", str(jhome / "models" / file_name), alpha=0.35,
+                         include_top=False, input_shape=(96, 96, 3))
     jkeras.backend.clear_session()
     ours = applications.MobileNetV2(alpha=0.35, include_top=False, weights="imagenet",
                                     input_shape=(96, 96, 3))
@@ -278,8 +214,8 @@ def test_mobilenet_channels_first(cheap_keras_init):
     previous = jkeras.backend.image_data_format()
     jkeras.backend.set_image_data_format("channels_first")
     try:
-        model = _jkeras_model("MobileNet", weights=None, alpha=0.25, depth_multiplier=2,
-                              include_top=False, input_shape=(3, 32, 32), pooling="avg")
+        model = jkeras_model("MobileNet", weights=None, alpha=0.25, depth_multiplier=2,
+                             include_top=False, input_shape=(3, 32, 32), pooling="avg")
     finally:
         jkeras.backend.set_image_data_format(previous)
     assert model.output_shape == (None, 256)

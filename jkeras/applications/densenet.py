@@ -9,7 +9,6 @@ Inputs are preprocessed in "torch" mode by `preprocess_input`.
 """
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
-from jkeras.models import Model
 
 _GROWTH_RATE = 32
 _EPSILON = 1.001e-5
@@ -48,11 +47,9 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
             raise ValueError(f"There are no ImageNet weights for DenseNet blocks={list(blocks)}; "
                              f"use one of {[list(b) for b in _STEMS]} or weights=None.")
         file_name = imagenet_utils.weights_file_name(stem, include_top)
-    imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=224, min_size=32, data_format=backend.image_data_format(),
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name, default_size=224,
+        min_size=32)
     bn_axis = 3
 
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)))(img_input)
@@ -70,19 +67,9 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
     x = layers.BatchNormalization(axis=bn_axis, epsilon=_EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights, named_pooling=True)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def dense_block(x, blocks, name):
@@ -137,6 +124,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
 
 
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each prediction as `(class_id, name, score)` tuples."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

@@ -1,4 +1,5 @@
-"""Helpers every application shares: preprocessing, decoding, input shapes, weight files.
+"""Helpers every application shares: preprocessing, decoding, input shapes, weight files,
+and the input and classifier head that open and close most models.
 
 Nothing here touches the network: weight files and the ImageNet class index are
 looked up in `<jkeras home>/models/` and then in Keras's `~/.keras/models/`.
@@ -249,6 +250,16 @@ def validate_activation(classifier_activation, weights):
                          f"`include_top=True`; Received: classifier_activation={activation}")
 
 
+def model_input(input_tensor, input_shape, include_top, weights, classes, file_name, default_size,
+                min_size):
+    """Keras's checks on the arguments, then the model's input tensor (see `obtain_input_shape`)."""
+    validate_weights(weights, include_top, classes, file_name)
+    input_shape = obtain_input_shape(
+        input_shape, default_size=default_size, min_size=min_size,
+        data_format=backend.image_data_format(), require_flatten=include_top, weights=weights)
+    return input_tensor_or_new(input_tensor, input_shape)
+
+
 def input_tensor_or_new(input_tensor, shape):
     """The model's input: `Input(shape)` when `input_tensor` is None, else `input_tensor` itself."""
     from jkeras.layers import Input
@@ -286,3 +297,31 @@ def correct_pad(inputs, kernel_size):
     adjust = (1, 1) if input_size[0] is None else (1 - input_size[0] % 2, 1 - input_size[1] % 2)
     correct = (kernel_size[0] // 2, kernel_size[1] // 2)
     return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
+
+
+def pool_features(x, pooling, named=False):
+    """Global "avg" or "max" `pooling` of the features (`include_top=False`); None keeps `x`."""
+    from jkeras import layers
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named else None)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name="max_pool" if named else None)(x)
+    return x
+
+
+def classifier_head(x, include_top, pooling, classes, classifier_activation, weights,
+                    top_pool_name="avg_pool", top_name="predictions", named_pooling=False):
+    """Global average pooling + the Dense classifier with the top, else `pool_features`."""
+    from jkeras import layers
+    if not include_top:
+        return pool_features(x, pooling, named_pooling)
+    x = layers.GlobalAveragePooling2D(name=top_pool_name)(x)
+    validate_activation(classifier_activation, weights)
+    return layers.Dense(classes, activation=classifier_activation, name=top_name)(x)
+
+
+def finish_model(img_input, input_tensor, outputs, name, weights, file_name):
+    """The `Model` from the input (`input_tensor`'s source inputs when given), `weights` loaded."""
+    from jkeras.models import Model
+    inputs = img_input if input_tensor is None else source_inputs(input_tensor)
+    return load_weights(Model(inputs, outputs, name=name), weights, file_name)

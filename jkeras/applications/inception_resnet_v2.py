@@ -9,12 +9,7 @@ Inputs are preprocessed in "tf" mode. Minimum input size 75x75.
 """
 from jkeras import layers
 from jkeras.applications import imagenet_utils
-from jkeras.backend import image_data_format
-from jkeras.models import Model
-
-
-def _channel_axis():
-    return 1 if image_data_format() == "channels_first" else 3
+from jkeras.applications.inception_v3 import _channel_axis, conv_bn_act
 
 
 class CustomScaleLayer(layers.Layer):
@@ -33,15 +28,9 @@ class CustomScaleLayer(layers.Layer):
 
 def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="relu",
               use_bias=False, name=None):
-    """Conv2D, then BatchNormalization (no scale) unless `use_bias`, then `activation` if any."""
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
-                      name=name)(x)
-    if not use_bias:
-        x = layers.BatchNormalization(axis=_channel_axis(), scale=False,
-                                      name=None if name is None else f"{name}_bn")(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=None if name is None else f"{name}_ac")(x)
-    return x
+    """`conv_bn_act` with its layers named `name`, `{name}_bn` and `{name}_ac`."""
+    names = (None, None, None) if name is None else (name, f"{name}_bn", f"{name}_ac")
+    return conv_bn_act(x, filters, kernel_size, strides, padding, use_bias, activation, names)
 
 
 def inception_resnet_block(x, scale, block_type, block_idx, activation="relu"):
@@ -100,11 +89,9 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
         A functional `Model`.
     """
     file_name = imagenet_utils.weights_file_name("inception_resnet_v2", include_top)
-    imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=299, min_size=75, data_format=image_data_format(),
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name, default_size=299,
+        min_size=75)
     axis = _channel_axis()
 
     # Stem.
@@ -157,19 +144,9 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
 
     x = conv2d_bn(x, 1536, 1, name="conv_7b")
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = img_input if input_tensor is None else imagenet_utils.source_inputs(input_tensor)
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def preprocess_input(x, data_format=None):
@@ -177,6 +154,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

@@ -9,17 +9,29 @@ Inputs are preprocessed in "tf" mode. Minimum input size 75x75.
 from jkeras import layers
 from jkeras.applications import imagenet_utils
 from jkeras.backend import image_data_format
-from jkeras.models import Model
+
+
+def _channel_axis():
+    return 1 if image_data_format() == "channels_first" else 3
+
+
+def conv_bn_act(x, filters, kernel_size, strides, padding, use_bias=False, activation="relu",
+                names=(None, None, None)):
+    """Conv2D, then BatchNormalization (no scale) unless `use_bias`, then `activation` if any."""
+    conv_name, bn_name, act_name = names
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias,
+                      name=conv_name)(x)
+    if not use_bias:
+        x = layers.BatchNormalization(axis=_channel_axis(), scale=False, name=bn_name)(x)
+    if activation is not None:
+        x = layers.Activation(activation, name=act_name)(x)
+    return x
 
 
 def conv2d_bn(x, filters, num_row, num_col, padding="same", strides=(1, 1), name=None):
-    """Conv2D (no bias) -> BatchNormalization (no scale) -> ReLU; `name` names the three."""
-    bn_axis = 1 if image_data_format() == "channels_first" else 3
-    x = layers.Conv2D(filters, (num_row, num_col), strides=strides, padding=padding,
-                      use_bias=False, name=None if name is None else f"{name}_conv")(x)
-    x = layers.BatchNormalization(axis=bn_axis, scale=False,
-                                  name=None if name is None else f"{name}_bn")(x)
-    return layers.Activation("relu", name=name)(x)
+    """Conv2D (no bias) -> BN (no scale) -> ReLU, named `{name}_conv`, `{name}_bn` and `name`."""
+    names = (None, None, None) if name is None else (f"{name}_conv", f"{name}_bn", name)
+    return conv_bn_act(x, filters, (num_row, num_col), strides, padding, names=names)
 
 
 def _avg_pool_3x3(x):
@@ -46,12 +58,10 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
         A functional `Model`.
     """
     file_name = imagenet_utils.weights_file_name("inception_v3", include_top)
-    imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=299, min_size=75, data_format=image_data_format(),
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
-    axis = 1 if image_data_format() == "channels_first" else 3
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name, default_size=299,
+        min_size=75)
+    axis = _channel_axis()
 
     x = conv2d_bn(img_input, 32, 3, 3, strides=(2, 2), padding="valid")
     x = conv2d_bn(x, 32, 3, 3, padding="valid")
@@ -123,19 +133,9 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
         x = layers.concatenate([branch1x1, branch3x3, branch3x3dbl, branch_pool], axis=axis,
                                name=f"mixed{9 + i}")
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = img_input if input_tensor is None else imagenet_utils.source_inputs(input_tensor)
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def preprocess_input(x, data_format=None):
@@ -143,6 +143,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

@@ -10,7 +10,6 @@ import warnings
 
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
-from jkeras.models import Model
 
 _ALPHA_TEXT = {1.0: "1_0", 0.75: "7_5", 0.5: "5_0", 0.25: "2_5"}
 _IMAGENET_SIZES = (128, 160, 192, 224)
@@ -86,15 +85,10 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
         x = layers.Reshape((classes,), name="reshape_2")(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Activation(activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = Model(inputs, x, name=name or f"mobilenet_{alpha:0.2f}_{rows}")
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    else:
+        x = imagenet_utils.pool_features(x, pooling)
+    return imagenet_utils.finish_model(img_input, input_tensor, x,
+                                       name or f"mobilenet_{alpha:0.2f}_{rows}", weights, file_name)
 
 
 def _channel_axis():
@@ -133,6 +127,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each prediction as `(class_id, name, score)` tuples."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

@@ -10,7 +10,6 @@ import warnings
 
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
-from jkeras.models import Model
 
 _IMAGENET_ALPHAS = (0.35, 0.50, 0.75, 1.0, 1.3, 1.4)
 _IMAGENET_SIZES = (96, 128, 160, 192, 224)
@@ -100,19 +99,11 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
                                   name="Conv_1_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = Model(inputs, x, name=name or f"mobilenetv2_{alpha:0.2f}_{rows}")
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights, top_pool_name=None)
+    return imagenet_utils.finish_model(img_input, input_tensor, x,
+                                       name or f"mobilenetv2_{alpha:0.2f}_{rows}", weights,
+                                       file_name)
 
 
 def _channel_axis():
@@ -168,6 +159,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each prediction as `(class_id, name, score)` tuples."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

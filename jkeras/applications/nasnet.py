@@ -11,7 +11,6 @@ fresh session (`jkeras.backend.clear_session()`), and Keras's `nasnet_mobile.h5`
 """
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
-from jkeras.models import Model
 
 _BN = {"axis": -1, "momentum": 0.9997, "epsilon": 1e-3}
 _FILES = {224: ("nasnet_mobile.h5", "nasnet_mobile_no_top.h5"),
@@ -63,11 +62,9 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_
         if default_size not in _FILES:
             raise ValueError("ImageNet weights can only be loaded with NASNetLarge or NASNetMobile")
         file_name = _FILES[default_size][0 if include_top else 1]
-        imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=default_size, min_size=32, data_format="channels_last",
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name,
+        default_size=default_size, min_size=32)
 
     if penultimate_filters % (24 * (filter_multiplier ** 2)) != 0:
         raise ValueError("For NASNet-A models, the `penultimate_filters` must be a multiple of "
@@ -91,19 +88,9 @@ def NASNet(input_shape=None, penultimate_filters=4032, num_blocks=6, stem_block_
             x, p = _normal_a_cell(x, p, filters * filter_multiplier ** stage, block_id=block_id)
 
     x = layers.Activation("relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = imagenet_utils.source_inputs(input_tensor) if input_tensor is not None else img_input
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights, top_pool_name=None)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def NASNetMobile(input_shape=None, include_top=True, weights="imagenet", input_tensor=None,
@@ -257,6 +244,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each prediction as `(class_id, name, score)` tuples."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

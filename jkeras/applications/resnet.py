@@ -6,7 +6,6 @@ Keras's weight files: `resnet50_weights_tf_dim_ordering_tf_kernels[_notop].h5`
 from jkeras import layers
 from jkeras.applications import imagenet_utils
 from jkeras.backend import image_data_format
-from jkeras.models import Model
 
 _BN_EPSILON = 1.001e-5
 
@@ -30,11 +29,9 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet", inp
     """
     file_name = None if weights_name is None else imagenet_utils.weights_file_name(
         weights_name, include_top)
-    imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=224, min_size=32, data_format=image_data_format(),
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name, default_size=224,
+        min_size=32)
     bn_axis = _bn_axis()
 
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(img_input)
@@ -51,19 +48,9 @@ def ResNet(stack_fn, preact, use_bias, include_top=True, weights="imagenet", inp
         x = layers.BatchNormalization(axis=bn_axis, epsilon=_BN_EPSILON, name="post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name=top_name)(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-
-    inputs = img_input if input_tensor is None else imagenet_utils.source_inputs(input_tensor)
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights, top_name=top_name, named_pooling=True)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def residual_block_v1(x, filters, kernel_size=3, stride=1, conv_shortcut=True, name=None):
@@ -95,13 +82,17 @@ def stack_residual_blocks_v1(x, filters, blocks, stride1=2, name=None):
     return x
 
 
-def _stacks_v1(blocks):
+def stages(stack, blocks, filters=(64, 128, 256, 512), strides=(1, 2, 2, 2)):
+    """A `stack_fn` of four `stack(x, filters[i], blocks[i], strides[i])` stages `conv2`...`conv5`."""
     def stack_fn(x):
-        for i, (filters, n) in enumerate(zip((64, 128, 256, 512), blocks)):
-            x = stack_residual_blocks_v1(x, filters, n, stride1=1 if i == 0 else 2,
-                                         name=f"conv{i + 2}")
+        for i, (width, n, stride) in enumerate(zip(filters, blocks, strides)):
+            x = stack(x, width, n, stride1=stride, name=f"conv{i + 2}")
         return x
     return stack_fn
+
+
+def _stacks_v1(blocks):
+    return stages(stack_residual_blocks_v1, blocks)
 
 
 _DOC = """
@@ -153,6 +144,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

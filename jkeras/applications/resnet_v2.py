@@ -5,7 +5,7 @@ Keras's weight files: `resnet50v2_weights_tf_dim_ordering_tf_kernels[_notop].h5`
 """
 from jkeras import layers
 from jkeras.applications import imagenet_utils
-from jkeras.applications.resnet import _BN_EPSILON, _DOC, ResNet, _bn_axis
+from jkeras.applications.resnet import _BN_EPSILON, _DOC, ResNet, _bn_axis, stages
 
 
 def residual_block_v2(x, filters, kernel_size=3, stride=1, conv_shortcut=False, name=None):
@@ -39,12 +39,7 @@ def stack_residual_blocks_v2(x, filters, blocks, stride1=2, name=None):
 
 
 def _stacks_v2(blocks):
-    def stack_fn(x):
-        for i, (filters, n) in enumerate(zip((64, 128, 256, 512), blocks)):
-            x = stack_residual_blocks_v2(x, filters, n, stride1=1 if i == 3 else 2,
-                                         name=f"conv{i + 2}")
-        return x
-    return stack_fn
+    return stages(stack_residual_blocks_v2, blocks, strides=(2, 2, 2, 1))
 
 
 def ResNet50V2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -80,6 +75,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

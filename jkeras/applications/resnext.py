@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from jkeras import layers
 from jkeras.applications import imagenet_utils
-from jkeras.applications.resnet import _BN_EPSILON, _DOC, ResNet, _bn_axis
+from jkeras.applications.resnet import _BN_EPSILON, _DOC, ResNet, _bn_axis, stages
 
 
 def _sum_group_inputs(x):
@@ -65,12 +65,7 @@ def stack_residual_blocks_v3(x, filters, blocks, stride1=2, groups=32, name=None
 
 
 def _stacks_v3(blocks):
-    def stack_fn(x):
-        for i, (filters, n) in enumerate(zip((128, 256, 512, 1024), blocks)):
-            x = stack_residual_blocks_v3(x, filters, n, stride1=1 if i == 0 else 2,
-                                         name=f"conv{i + 2}")
-        return x
-    return stack_fn
+    return stages(stack_residual_blocks_v3, blocks, filters=(128, 256, 512, 1024))
 
 
 def ResNeXt50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -96,6 +91,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

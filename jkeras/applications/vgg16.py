@@ -5,8 +5,6 @@ Inputs are preprocessed in "caffe" mode (RGB->BGR, ImageNet mean subtracted).
 """
 from jkeras import layers
 from jkeras.applications import imagenet_utils
-from jkeras.backend import image_data_format
-from jkeras.models import Model
 
 
 def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -36,11 +34,9 @@ def _vgg(convs_per_block, stem, include_top, weights, input_tensor, input_shape,
          classes, classifier_activation, name):
     """VGG with `convs_per_block[i]` convolutions in block i+1 (VGG16 and VGG19 differ only there)."""
     file_name = imagenet_utils.weights_file_name(stem, include_top)
-    imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=224, min_size=32, data_format=image_data_format(),
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name, default_size=224,
+        min_size=32)
 
     x = img_input
     for block, (filters, convs) in enumerate(zip((64, 128, 256, 512, 512), convs_per_block), 1):
@@ -55,15 +51,9 @@ def _vgg(convs_per_block, stem, include_top, weights, input_tensor, input_shape,
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
         imagenet_utils.validate_activation(classifier_activation, weights)
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = img_input if input_tensor is None else imagenet_utils.source_inputs(input_tensor)
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    else:
+        x = imagenet_utils.pool_features(x, pooling)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def preprocess_input(x, data_format=None):
@@ -71,6 +61,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

@@ -6,7 +6,6 @@ Inputs are preprocessed in "tf" mode. Minimum input size 71x71.
 from jkeras import layers
 from jkeras.applications import imagenet_utils
 from jkeras.backend import image_data_format
-from jkeras.models import Model
 
 
 def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
@@ -28,11 +27,9 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
         A functional `Model`.
     """
     file_name = imagenet_utils.weights_file_name("xception", include_top)
-    imagenet_utils.validate_weights(weights, include_top, classes, file_name)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size=299, min_size=71, data_format=image_data_format(),
-        require_flatten=include_top, weights=weights)
-    img_input = imagenet_utils.input_tensor_or_new(input_tensor, input_shape)
+    img_input = imagenet_utils.model_input(
+        input_tensor, input_shape, include_top, weights, classes, file_name, default_size=299,
+        min_size=71)
     axis = 1 if image_data_format() == "channels_first" else -1
 
     def bn(t, bn_name=None):
@@ -88,19 +85,9 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     x = sepconv(x, 2048, "block14_sepconv2")
     x = layers.Activation("relu", name="block14_sepconv2_act")(x)
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        imagenet_utils.validate_activation(classifier_activation, weights)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-
-    inputs = img_input if input_tensor is None else imagenet_utils.source_inputs(input_tensor)
-    model = Model(inputs, x, name=name)
-    imagenet_utils.load_weights(model, weights, file_name)
-    return model
+    x = imagenet_utils.classifier_head(x, include_top, pooling, classes, classifier_activation,
+                                       weights)
+    return imagenet_utils.finish_model(img_input, input_tensor, x, name, weights, file_name)
 
 
 def preprocess_input(x, data_format=None):
@@ -108,6 +95,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The top ImageNet classes of each prediction; see `imagenet_utils.decode_predictions`."""
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

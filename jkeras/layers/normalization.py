@@ -226,8 +226,10 @@ class LayerNormalization(Layer):
         return outputs.astype(self.dtype), state
 
     def get_config(self):
+        # `rms_scaling` only when set: tf.keras 2 does not know the key
+        rms = {"rms_scaling": True} if self.rms_scaling else {}
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale, "rms_scaling": self.rms_scaling,
+                "center": self.center, "scale": self.scale, **rms,
                 "beta_initializer": initializers.serialize(self.beta_initializer),
                 "gamma_initializer": initializers.serialize(self.gamma_initializer),
                 "beta_regularizer": regularizers.serialize(self.beta_regularizer),

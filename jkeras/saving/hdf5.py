@@ -13,8 +13,18 @@ too, told apart by its structure, and written for a file name ending in
 
 Every file is written to a temporary name beside the target and renamed, so a
 crash mid-save leaves the previous file whole.
+
+Reading trusts nothing in the file: every attribute, group and dataset is checked
+(kind, link type, declared shape and dtype) before it is read, a declared size is
+compared with the model before anything is allocated, and any low-level failure
+(h5py's `OSError`/`KeyError`, a decoding or casting error) becomes a
+`jkeras.errors.FileFormatError` naming the file and the part at fault. Weights are
+assigned only after all of them are checked, and put back if an assignment fails,
+so a failed load leaves the model as it was.
 """
+import contextlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -25,14 +35,14 @@ import jax
 import numpy as np
 
 from jkeras import __version__, losses, optimizers
+from jkeras.errors import ConfigError, FileFormatError, JkerasError
 from jkeras.models.compile_utils import split_params, trainable_mask
 from jkeras.saving import serialization
 
 _ATTR_LIMIT = 64512  # HDF5 object-header limit for one attribute, as Keras chunks at
+_MAX_ATTR_BYTES = 256 * 2 ** 20  # an attribute declaring more than this is refused unread
 
-
-class FileFormatError(ValueError):
-    """A file is not a Keras `.h5` file jkeras can read, or does not fit the model."""
+__all__ = ["FileFormatError", "load_model", "load_weights", "save_model", "save_weights"]
 
 
 # ---- writing ----
@@ -165,9 +175,22 @@ def _training_config(model):
     return {"loss": ser_loss(cfg["loss"]), "metrics": ser_metrics(cfg["metrics"]),
             "weighted_metrics": ser_metrics(cfg["weighted_metrics"]),
             "loss_weights": cfg["loss_weights"],
-            "optimizer_config": {"class_name": type(opt).__name__, "config": opt.get_config()},
+            "optimizer_config": {"class_name": type(opt).__name__, "config": _portable(opt.get_config())},
             "jkeras": {"seed": model._seed, "step": int(model._step),
                        "steps_per_execution": model._steps_per_execution}}
+
+
+# Keys only Keras 3's optimizers know, at their defaults. tf.keras reads an `.h5` optimizer
+# config as a legacy optimizer, which rejects them, so they are left out when unset.
+_NEW_OPTIMIZER_DEFAULTS = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
+                           "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                           "gradient_accumulation_steps": None}
+
+
+def _portable(config):
+    """An optimizer config both tf.keras 2 and Keras 3 build (unset Keras-3-only keys dropped)."""
+    return {k: v for k, v in config.items()
+            if not (k in _NEW_OPTIMIZER_DEFAULTS and v == _NEW_OPTIMIZER_DEFAULTS[k])}
 
 
 _TF_SLOT_NAMES = {"momentum": "m", "velocity": "v", "velocity_hat": "vhat", "norm": "u"}
@@ -237,72 +260,240 @@ def _set_path(tree, path, value):
 
 
 # ---- reading ----
+@contextlib.contextmanager
+def _part(description):
+    """Label failures inside the block with the file part being read (the innermost label wins)."""
+    try:
+        yield
+    except BaseException as error:
+        if not isinstance(error, JkerasError) and getattr(error, "_jkeras_part", None) is None:
+            try:
+                error._jkeras_part = description
+            except AttributeError:
+                pass
+        raise
+
+
+@contextlib.contextmanager
+def _boundary(filepath, action):
+    """Every failure reading `filepath` leaves as a jkeras error naming the file and the part."""
+    try:
+        yield
+    except JkerasError:
+        raise
+    except FileNotFoundError as error:
+        if getattr(error, "_jkeras_part", None) is None:
+            raise
+        raise FileFormatError(f"{os.fspath(filepath)}: {error._jkeras_part}: {error}") from error
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except RecursionError as error:
+        part = getattr(error, "_jkeras_part", None) or "the file's structure"
+        raise FileFormatError(f"{os.fspath(filepath)}: {part} is nested too deeply to "
+                              f"{action}.") from error
+    except MemoryError as error:
+        part = getattr(error, "_jkeras_part", None) or "a declared size"
+        raise FileFormatError(f"{os.fspath(filepath)}: {part}: reading it would need more memory "
+                              f"than there is; the file is damaged or not a Keras file.") from error
+    except Exception as error:  # noqa: BLE001 - h5py, numpy, json: anything a damaged file does
+        part = getattr(error, "_jkeras_part", None) or "the file"
+        raise FileFormatError(f"{os.fspath(filepath)}: cannot {action}: {part} is damaged or not "
+                              f"what a Keras file holds ({type(error).__name__}: {error}).") from error
+
+
 def _open(filepath):
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: {path}")
+    if os.path.isdir(path):
+        raise FileFormatError(f"{path} is a folder, not an HDF5 file.")
     try:
         return h5py.File(path, "r")
-    except OSError as error:
-        with open(path, "rb") as raw:
-            if raw.read(4) == b"PK\x03\x04":
-                raise FileFormatError(
-                    f"{path} is a zip archive (Keras 3's `.keras` format), not HDF5. jkeras reads "
-                    "Keras `.h5` files: in Keras 3, save with model.save('m.h5') or "
-                    "model.save_weights('m.weights.h5').") from error
+    except Exception as error:  # noqa: BLE001 - h5py raises OSError, some damage gives others
+        try:
+            with open(path, "rb") as raw:
+                is_zip = raw.read(4) == b"PK\x03\x04"
+        except OSError:
+            is_zip = False
+        if is_zip:
+            raise FileFormatError(
+                f"{path} is a zip archive (Keras 3's `.keras` format), not HDF5. jkeras reads "
+                "Keras `.h5` files: in Keras 3, save with model.save('m.h5') or "
+                "model.save_weights('m.weights.h5').") from error
         raise FileFormatError(f"{path} is not an HDF5 file (or it is truncated): {error}") from error
 
 
+def _member(group, name, kind, where=None):
+    """`group[name]` if it is a hard link to a `kind` (h5py.Group or h5py.Dataset), else None.
+
+    External and soft links are refused: a file must not make jkeras read another file.
+    """
+    where = where or f"'{_path_of(group)}'"
+    with _part(f"member '{name}' of {where}"):
+        if name not in group:
+            return None
+        link = group.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise FileFormatError(f"{where} holds '{name}' as a {type(link).__name__}; a Keras "
+                                  "file holds its groups and datasets directly (links to other "
+                                  "places or files are refused).")
+        obj = group[name]
+    if not isinstance(obj, kind):
+        wanted = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise FileFormatError(f"{where}: '{name}' is a {type(obj).__name__}; expected a {wanted}.")
+    return obj
+
+
+def _path_of(group):
+    try:
+        return group.name or "/"
+    except Exception:  # noqa: BLE001 - a damaged object header
+        return "?"
+
+
+def _attr(group, name, where=None):
+    """An attribute's value, or None; its declared size is checked before it is read."""
+    where = where or f"attribute '{name}' of '{_path_of(group)}'"
+    with _part(where):
+        if name not in group.attrs:
+            return None
+        aid = group.attrs.get_id(name)
+        dtype = aid.dtype
+        count = math.prod(aid.shape or ())
+        size = count * max(dtype.itemsize, 1)
+        if size > _MAX_ATTR_BYTES or count > _MAX_ATTR_BYTES:
+            raise FileFormatError(f"{where} declares {count} values ({size} bytes): more than any "
+                                  "Keras file holds; the file is damaged.")
+        return group.attrs[name]
+
+
+def _decode(value, where):
+    if isinstance(value, (bytes, np.bytes_)):
+        try:
+            return bytes(value).decode("utf8")
+        except UnicodeDecodeError as error:
+            raise FileFormatError(f"{where} is not UTF-8 text ({error}).") from error
+    if isinstance(value, str):
+        return value
+    raise FileFormatError(f"{where} must hold text; it holds {type(value).__name__} "
+                          f"{str(value)[:80]!r}.")
+
+
 def _read_names(group, attr):
-    if attr in group.attrs:
-        raw = group.attrs[attr]
-    else:
-        chunks = [group.attrs[f"{attr}{i}"] for i in range(len(group.attrs))
-                  if f"{attr}{i}" in group.attrs]
-        if not chunks:
-            raise FileFormatError(f"'{group.name}' has no '{attr}' attribute: not a Keras weights group.")
-        raw = np.concatenate(chunks)
-    return [n.decode("utf8") if isinstance(n, bytes) else str(n) for n in np.asarray(raw).reshape(-1)]
+    where = f"attribute '{attr}' of '{_path_of(group)}'"
+    raw = _attr(group, attr)
+    if raw is None:
+        with _part(f"attributes of '{_path_of(group)}'"):
+            keys = list(group.attrs.keys())
+        numbered = {}
+        for key in keys:
+            if key.startswith(attr) and key[len(attr):].isdigit():
+                numbered[int(key[len(attr):])] = key
+        if not numbered:
+            raise FileFormatError(f"'{_path_of(group)}' has no '{attr}' attribute: not a Keras "
+                                  "weights group.")
+        if sorted(numbered) != list(range(len(numbered))):
+            raise FileFormatError(f"'{_path_of(group)}' holds '{attr}' in chunks "
+                                  f"{sorted(numbered)}; chunks must be numbered 0, 1, 2, ... "
+                                  "without gaps.")
+        chunks = [np.asarray(_attr(group, numbered[i])).reshape(-1) for i in range(len(numbered))]
+        raw = np.concatenate(chunks) if chunks else np.asarray([])
+        where = f"attributes '{attr}0'..'{attr}{len(numbered) - 1}' of '{_path_of(group)}'"
+    if isinstance(raw, (bytes, str, np.bytes_, np.str_)):
+        raw = [raw]
+    values = np.asarray(raw, dtype=object).reshape(-1) if not isinstance(raw, list) else raw
+    if isinstance(raw, np.ndarray) and raw.size and raw.dtype.kind not in "SUO":
+        raise FileFormatError(f"{where} must hold names (strings); it holds {raw.dtype} values.")
+    names = [_decode(n, f"{where}[{i}]") for i, n in enumerate(values)]
+    for i, n in enumerate(names):
+        if not n or "\x00" in n:
+            raise FileFormatError(f"{where}[{i}] is not a valid name: {n!r}.")
+    return names
 
 
 def _attr_text(f, name):
-    value = f.attrs.get(name)
+    value = _attr(f, name)
     if value is None:
         return None
-    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    return _decode(value, f"attribute '{name}'")
+
+
+def _parse_json_attr(f, name):
+    text = _attr_text(f, name)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        raise FileFormatError(f"attribute '{name}' is JSON nested too deeply.") from error
+    except ValueError as error:
+        raise FileFormatError(f"attribute '{name}' is not valid JSON ({error}).") from error
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model from a Keras `.h5`: architecture, weights, and (if `compile`) its training setup.
 
     `custom_objects` are visible to the whole load (layers, activations, losses, metrics).
+    A damaged or foreign file raises `FileFormatError`, a bad config `ConfigError`, a
+    config that would run code `UnsafeLoadError` (all `jkeras.errors`, all `ValueError`s).
     """
-    with serialization.custom_object_scope(custom_objects or {}):
+    with serialization.custom_object_scope(custom_objects or {}), _boundary(filepath, "load the model"):
         return _load_model(filepath, custom_objects, compile, safe_mode)
 
 
 def _load_model(filepath, custom_objects, compile, safe_mode):
+    path = os.fspath(filepath)
     with _open(filepath) as f:
-        config = _attr_text(f, "model_config")
+        try:
+            config = _parse_json_attr(f, "model_config")
+        except FileFormatError as error:
+            raise FileFormatError(f"{path}: {error}") from error
         if config is None:
             if "layer_names" in f.attrs or is_keras3_weights_file(f):
                 raise FileFormatError(f"{filepath} has no model_config: it holds weights only. Build "
                                       "the model in code and call model.load_weights() instead.")
             raise FileFormatError(f"{filepath} is an HDF5 file but not a Keras model file: it has no "
                                   "`model_config` attribute.")
+        serialization.check_config_tree(config, "model_config")
         try:
-            config = json.loads(config)
-        except ValueError as error:
-            raise FileFormatError(f"{filepath}: model_config is not valid JSON ({error}).") from error
-        model = serialization.model_from_config(config, custom_objects, safe_mode)
-        group = f["model_weights"] if "model_weights" in f else f
-        load_weights_from_group(group, model)
-        training = _attr_text(f, "training_config")
+            model = serialization.model_from_config(config, custom_objects, safe_mode, "model_config")
+        except ConfigError as error:
+            raise type(error)(f"{path}: {error}") from error
+        group = _member(f, "model_weights", h5py.Group) or f
+        _with_file(path, load_weights_from_group, group, model)
+        training = _with_file(path, _parse_json_attr, f, "training_config")
         if compile and training is not None:
-            _compile_from(model, json.loads(training), custom_objects)
-            if "optimizer_weights" in f:
-                _load_optimizer(f["optimizer_weights"], model)
+            if not isinstance(training, dict):
+                raise FileFormatError(f"{path}: attribute 'training_config' must be a JSON object; "
+                                      f"it is {type(training).__name__}.")
+            with _part("attribute 'training_config'"):
+                _compile_checked(model, training, custom_objects, path)
+            opt_group = _member(f, "optimizer_weights", h5py.Group)
+            if opt_group is not None:
+                _with_file(path, _load_optimizer, opt_group, model)
     return model
+
+
+def _with_file(path, fn, *args):
+    """Call `fn`; a FileFormatError it raises gets the file's path in front."""
+    try:
+        return fn(*args)
+    except FileFormatError as error:
+        if str(error).startswith(path):
+            raise
+        raise FileFormatError(f"{path}: {error}") from error
+
+
+def _compile_checked(model, training, custom_objects, path):
+    try:
+        _compile_from(model, training, custom_objects)
+    except JkerasError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a training config from a file
+        raise ConfigError(f"{path}: attribute 'training_config' cannot be compiled "
+                          f"({type(error).__name__}: {error}).") from error
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False):
@@ -310,34 +501,56 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     Keras 3's `model.weights.h5` layout (told apart by their structure, not the file name).
 
     `skip_mismatch=True` skips (with a warning naming each) the layers whose weights do not fit.
+    Any failure raises `FileFormatError` and leaves the model's weights as they were.
     """
-    with _open(filepath) as f:
+    path = os.fspath(filepath)
+    with _boundary(filepath, "load weights"), _open(filepath) as f:
         if is_keras3_weights_file(f):
-            load_keras3_weights(f, model, by_name, skip_mismatch)
+            _with_file(path, load_keras3_weights, f, model, by_name, skip_mismatch)
             return
-        group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
-        if _read_names_or_none(group, "layer_names") is None:
-            raise FileFormatError(f"{os.fspath(filepath)} is HDF5 but not a Keras weights file: it has "
+        group = f
+        if "layer_names" not in f.attrs and not any(k.startswith("layer_names") for k in f.attrs):
+            group = _member(f, "model_weights", h5py.Group) or f
+        with _part(f"attributes of '{_path_of(group)}'"):
+            has_names = any(k == "layer_names" or (k.startswith("layer_names") and k[11:].isdigit())
+                            for k in group.attrs)
+        if not has_names:
+            raise FileFormatError(f"{path} is HDF5 but not a Keras weights file: it has "
                                   "neither `layer_names` (legacy layout) nor `layers/` (Keras 3's "
                                   "`.weights.h5` layout).")
-        load_weights_from_group(group, model, by_name, skip_mismatch)
+        _with_file(path, load_weights_from_group, group, model, by_name, skip_mismatch)
 
 
 def _file_layers(group):
-    """`{layer name: [arrays]}` in file order, for layers that have weights."""
+    """`{layer name: [(weight name, h5py.Dataset)]}` in file order; nothing is read yet."""
     out = {}
     for name in _read_names(group, "layer_names"):
-        if name not in group:
-            raise FileFormatError(f"'{group.name}' lists layer '{name}' but has no group for it.")
-        g = group[name]
-        weight_names_ = _read_names(g, "weight_names") if ("weight_names" in g.attrs) else []
-        arrays = []
+        g = _member(group, name, h5py.Group, f"'{_path_of(group)}'")
+        if g is None:
+            raise FileFormatError(f"'{_path_of(group)}' lists layer '{name}' but has no group for it.")
+        weight_names_ = _read_names(g, "weight_names") if _has_names(g, "weight_names") else []
+        datasets = _LayerDatasets()
+        datasets.group = _path_of(g)
         for wn in weight_names_:
-            if wn not in g:
-                raise FileFormatError(f"Layer '{name}' lists weight '{wn}' that the file lacks.")
-            arrays.append(np.asarray(g[wn]))
-        out[name] = arrays
+            ds = _member(g, wn, h5py.Dataset, f"layer group '{_path_of(g)}'")
+            if ds is None:
+                raise FileFormatError(f"Layer '{name}' lists weight '{wn}' that the file lacks "
+                                      f"(group '{_path_of(g)}').")
+            datasets.append((wn, ds))
+        if name in out:
+            raise FileFormatError(f"'{_path_of(group)}' lists layer '{name}' twice in 'layer_names'.")
+        out[name] = datasets
     return out
+
+
+class _LayerDatasets(list):
+    """`[(weight name, h5py.Dataset)]` of one layer; `.group` is its group's path."""
+    group = None
+
+
+def _has_names(group, attr):
+    with _part(f"attributes of '{_path_of(group)}'"):
+        return attr in group.attrs or f"{attr}0" in group.attrs
 
 
 def _read_names_or_none(group, attr):
@@ -347,11 +560,34 @@ def _read_names_or_none(group, attr):
         return None
 
 
+def _shape_of(ds):
+    with _part(f"dataset '{_path_of(ds)}'"):
+        return tuple(ds.shape) if ds.shape is not None else None
+
+
+def _read_dataset(ds, variable):
+    """`ds` as an array of `variable`'s dtype, read only after its shape and dtype are checked."""
+    where = f"dataset '{_path_of(ds)}'"
+    with _part(where):
+        shape, dtype = _shape_of(ds), ds.dtype
+    if shape != tuple(variable.shape):
+        raise FileFormatError(f"{where} has shape {shape}; weight '{variable.path}' has shape "
+                              f"{tuple(variable.shape)}.")
+    if dtype.kind not in "biuf":
+        raise FileFormatError(f"{where} holds {dtype} values; a weight needs numbers (weight "
+                              f"'{variable.path}', {variable.dtype}).")
+    with _part(where):
+        value = np.asarray(ds[()])
+    if value.shape != tuple(variable.shape) or value.dtype.kind not in "biuf":
+        raise FileFormatError(f"{where} did not read as a {tuple(variable.shape)} array of numbers.")
+    with _part(where):
+        return np.asarray(value, dtype=variable.value.dtype)
+
+
 def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):
     """Match file layers to model layers (in order, or by name), check all, then assign."""
     file_layers = _file_layers(group)
     model_layers = [layer for layer in model.layers if layer.weights]
-    assignments = []
     if by_name:
         pairs = [(layer, file_layers[layer.name]) for layer in model_layers if layer.name in file_layers]
     else:
@@ -362,16 +598,32 @@ def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):
                 f"({[n for n, _ in file_with_weights]}); the model has {len(model_layers)} layers "
                 f"with weights ({[layer.name for layer in model_layers]}).")
         pairs = [(layer, values) for layer, (_, values) in zip(model_layers, file_with_weights)]
-    for layer, values in pairs:
-        problem = _mismatch(layer, values)
+    checked = []
+    for layer, datasets in pairs:
+        problem = _mismatch(layer, [_shape_of(ds) for _, ds in datasets],
+                            getattr(datasets, "group", None))
         if problem and skip_mismatch:
             _warn_skip(layer, problem)
         elif problem:
             raise FileFormatError(problem)
         else:
-            assignments.append((layer, values))
-    for layer, values in assignments:
-        layer.set_weights(values)
+            checked.append((layer, datasets))
+    assignments = [(layer, [_read_dataset(ds, w) for (_, ds), w in zip(datasets, layer.weights)])
+                   for layer, datasets in checked]
+    _assign_all(assignments)
+
+
+def _assign_all(assignments):
+    """`layer.set_weights(values)` for each; if one fails, every layer gets its old values back."""
+    saved = [(layer, [w.value for w in layer.weights]) for layer, _ in assignments]
+    try:
+        for layer, values in assignments:
+            layer.set_weights(values)
+    except BaseException:
+        for layer, old in saved:
+            for w, value in zip(layer.weights, old):
+                w._value = value
+        raise
 
 
 def _warn_skip(layer, problem):
@@ -379,12 +631,14 @@ def _warn_skip(layer, problem):
                   stacklevel=5)
 
 
-def _mismatch(layer, values):
+def _mismatch(layer, shapes, group=None):
+    """A message when `shapes` (from the file) do not fit `layer.weights`, else None."""
     expected = [w.shape for w in layer.weights]
-    got = [tuple(v.shape) for v in values]
+    got = [tuple(s) if s is not None else None for s in shapes]
     if expected != got:
+        where = f" in group '{group}'" if group else ""
         return (f"Layer '{layer.name}' expects weights of shapes {expected}; the file has "
-                f"{got}.")
+                f"{got}{where}.")
     return None
 
 
@@ -392,8 +646,11 @@ def _mismatch(layer, values):
 def is_keras3_weights_file(f):
     """Keras 3's H5IOStore layout: `layers/<class-based key>/vars/<i>` (or, for a subclassed
     model, `<attribute>/vars/<i>`) and a root `vars` group; no `layer_names`."""
-    return ("layer_names" not in f.attrs and "model_weights" not in f
-            and (isinstance(f.get("layers"), h5py.Group) or isinstance(f.get("vars"), h5py.Group)))
+    with _part("the file's root group"):
+        if any(k.startswith("layer_names") for k in f.attrs) or "model_weights" in f:
+            return False
+    return (isinstance(_member(f, "layers", (h5py.Group, h5py.Dataset)), h5py.Group)
+            or isinstance(_member(f, "vars", (h5py.Group, h5py.Dataset)), h5py.Group))
 
 
 def _keras_snake(name):
@@ -479,9 +736,25 @@ def _write_keras3_weights(f, model):
 
 
 def _store_name(group):
-    vars_ = group.get("vars") if isinstance(group, h5py.Group) else None
-    name = vars_.attrs.get("name") if isinstance(vars_, h5py.Group) else None
-    return name.decode("utf8") if isinstance(name, bytes) else name
+    vars_ = _member(group, "vars", h5py.Group) if isinstance(group, h5py.Group) else None
+    name = _attr(vars_, "name") if vars_ is not None else None
+    if isinstance(name, np.ndarray) and name.shape == ():
+        name = name[()]
+    if isinstance(name, (bytes, np.bytes_)):
+        return _decode(name, f"attribute 'name' of '{_path_of(vars_)}'")
+    return name if isinstance(name, str) else None
+
+
+def _get(f, path, kind):
+    """`f[path]` if every step is a hard link and the end is a `kind`, else None."""
+    node = f
+    for step in [p for p in path.split("/") if p]:
+        if not isinstance(node, h5py.Group):
+            return None
+        node = _member(node, step, (h5py.Group, h5py.Dataset))
+        if node is None:
+            return None
+    return node if isinstance(node, kind) else None
 
 
 def _units(f, model, by_name):
@@ -495,14 +768,17 @@ def _units(f, model, by_name):
     def walk(obj, prefix):
         children = _children(obj)
         if by_name and _is_graph_model(obj):
-            container = f.get(prefix + "layers")
+            container = _get(f, prefix + "layers", h5py.Group)
             named = {}
-            if isinstance(container, h5py.Group):
-                named = {_store_name(container[k]): f"{prefix}layers/{k}" for k in container}
+            if container is not None:
+                for k in container:
+                    sub = _member(container, k, (h5py.Group, h5py.Dataset))
+                    if isinstance(sub, h5py.Group):
+                        named[_store_name(sub)] = f"{prefix}layers/{k}"
             children = [(named[layer.name][len(prefix):], layer) for _, layer in children
                         if layer.name in named]
         for rel, child in children:
-            if _is_graph_model(child) and isinstance(f.get(prefix + rel + "/layers"), h5py.Group):
+            if _is_graph_model(child) and _get(f, prefix + rel + "/layers", h5py.Group) is not None:
                 yield from walk(child, prefix + rel + "/")
             else:
                 yield child, prefix + rel
@@ -510,38 +786,53 @@ def _units(f, model, by_name):
     return list(walk(model, ""))
 
 
-def _flat_arrays(group):
-    """A group's arrays in a plain walk (own `vars` by index, then sub-groups by name)."""
+def _var_key(key, where):
+    if not key.isdigit():
+        raise FileFormatError(f"{where} holds '{key}'; a `vars` group holds datasets named 0, 1, 2, ...")
+    return int(key)
+
+
+def _flat_datasets(group):
+    """A group's datasets in a plain walk (own `vars` by index, then sub-groups by name)."""
     out = []
-    vars_ = group.get("vars")
-    if isinstance(vars_, h5py.Group):
-        out += [np.asarray(vars_[k]) for k in sorted(vars_, key=int)]
+    vars_ = _member(group, "vars", h5py.Group)
+    if vars_ is not None:
+        where = f"group '{_path_of(vars_)}'"
+        for k in sorted(vars_, key=lambda k: _var_key(k, where)):
+            ds = _member(vars_, k, (h5py.Dataset, h5py.Group))
+            if not isinstance(ds, h5py.Dataset):
+                raise FileFormatError(f"{where}: '{k}' is a group; expected a dataset.")
+            out.append(ds)
     for key in sorted(k for k in group if k != "vars"):
-        if isinstance(group[key], h5py.Group):
-            out += _flat_arrays(group[key])
+        sub = _member(group, key, (h5py.Group, h5py.Dataset))
+        if isinstance(sub, h5py.Group):
+            out += _flat_datasets(sub)
     return out
 
 
 def _unit_values(f, layer, path, seen):
-    """`(values in layer.weights order, None)` or `(None, what does not fit)`."""
+    """`(values in layer.weights order, None)` or `(None, what does not fit)`.
+
+    Shapes are compared before any dataset is read."""
     expected = {id(w) for w in layer.weights}
     pairs = [(v, p) for v, p in _variable_paths(layer, path, seen) if id(v) in expected]
     order = [v for v, _ in pairs]
     shapes = [w.shape for w in order]
-    if len(order) == len(expected) and all(isinstance(f.get(p), h5py.Dataset) for _, p in pairs):
-        arrays = [np.asarray(f[p]) for _, p in pairs]
-    elif isinstance(f.get(path), h5py.Group):
+    found = [_get(f, p, h5py.Dataset) for _, p in pairs]
+    if len(order) == len(expected) and all(ds is not None for ds in found):
+        datasets = found
+    elif _get(f, path, h5py.Group) is not None:
         # jkeras holds this layer's weights in another object layout than Keras 3:
         # fall back to the order of the file's own walk.
         order, shapes = list(layer.weights), [w.shape for w in layer.weights]
-        arrays = _flat_arrays(f[path])
+        datasets = _flat_datasets(_get(f, path, h5py.Group))
     else:
         return None, f"The file has no weights for layer '{layer.name}' (looked for '{path}')."
-    got = [tuple(a.shape) for a in arrays]
+    got = [_shape_of(ds) for ds in datasets]
     if got != shapes:
         return None, (f"Layer '{layer.name}' expects weights of shapes {shapes}; the file has "
                       f"{got} under '{path}'.")
-    by_id = {id(w): a for w, a in zip(order, arrays)}
+    by_id = {id(w): _read_dataset(ds, w) for w, ds in zip(order, datasets)}
     return [by_id[id(w)] for w in layer.weights], None
 
 
@@ -561,16 +852,21 @@ def load_keras3_weights(f, model, by_name=False, skip_mismatch=False):
         else:
             assignments.append((layer, values))
     if not by_name and not skip_mismatch:
-        root = f["layers"] if _is_graph_model(model) and isinstance(f.get("layers"), h5py.Group) else f
+        layers_group = _get(f, "layers", h5py.Group)
+        root = layers_group if _is_graph_model(model) and layers_group is not None else f
         skip = {"vars", "optimizer", "layers"} if root is f else {"vars"}
-        extra = [k for k in root if k not in used and k not in skip and isinstance(root[k], h5py.Group)
-                 and _flat_arrays(root[k])]
+        extra = []
+        for k in root:
+            if k in used or k in skip:
+                continue
+            sub = _member(root, k, (h5py.Group, h5py.Dataset))
+            if isinstance(sub, h5py.Group) and _flat_datasets(sub):
+                extra.append(k)
         if extra:
             raise FileFormatError(
                 f"The file has weights for layers the model lacks: {sorted(extra)} (the model's "
                 f"layers with weights: {[layer.name for layer in model.layers if layer.weights]}).")
-    for layer, values in assignments:
-        layer.set_weights(values)
+    _assign_all(assignments)
 
 
 def _compile_from(model, training, custom_objects):
@@ -618,30 +914,48 @@ def _plain_metrics(metrics):
 
 
 def _load_optimizer(group, model):
-    """Slots by position: `[iteration, (learning_rate,)] + per trainable weight, per slot`."""
+    """Slots by position: `[iteration, (learning_rate,)] + per trainable weight, per slot`.
+
+    Every dataset's shape is checked against its weight before it is read."""
     names = _read_names(group, "weight_names")
-    values = [np.asarray(group[n]) for n in names]
     if not names:
         return
-    iteration = int(values[0])
-    rest = list(zip(names[1:], values[1:]))
+    datasets = []
+    for n in names:
+        ds = _member(group, n, h5py.Dataset, "group 'optimizer_weights'")
+        if ds is None:
+            raise FileFormatError(f"'optimizer_weights' lists weight '{n}' that the file lacks.")
+        datasets.append(ds)
+    first = datasets[0]
+    if _shape_of(first) not in ((), (1,)) or first.dtype.kind not in "biuf":
+        raise FileFormatError(f"dataset '{_path_of(first)}' (the iteration count) must be one "
+                              f"number; it has shape {_shape_of(first)} and dtype {first.dtype}.")
+    with _part(f"dataset '{_path_of(first)}'"):
+        iteration = int(np.asarray(first[()]).reshape(-1)[0])
+    if iteration < 0:
+        raise FileFormatError(f"dataset '{_path_of(first)}' holds a negative iteration count "
+                              f"({iteration}).")
+    rest = list(zip(names[1:], datasets[1:]))
     if rest and rest[0][0].endswith("learning_rate"):  # Keras 3 stores the rate too
         rest = rest[1:]
     model._trainable_mask = model._trainable_mask or trainable_mask(model)
     trainable, _ = split_params(model._own_tree(True), model._trainable_mask)
-    model._opt_state = jax.jit(model._tx.init)(trainable)
     slot_names = list(model.optimizer.slot_names()) if hasattr(model.optimizer, "slot_names") else []
     paths = trainable_paths(model)
     if len(rest) != len(paths) * len(slot_names):
         raise FileFormatError(f"optimizer_weights holds {len(rest)} slot arrays; the model's "
                               f"{type(model.optimizer).__name__} needs {len(paths) * len(slot_names)} "
                               f"({len(paths)} weights x slots {slot_names}).")
-    trees = dict(optimizers.slots(model._opt_state))
+    values = []
     for i, (var, path, _) in enumerate(paths):
         for j, slot in enumerate(slot_names):
-            name, value = rest[i * len(slot_names) + j]
-            if tuple(value.shape) != var.shape:
-                raise FileFormatError(f"Optimizer slot '{name}' has shape {value.shape}; weight "
+            name, ds = rest[i * len(slot_names) + j]
+            if _shape_of(ds) != var.shape:
+                raise FileFormatError(f"Optimizer slot '{name}' has shape {_shape_of(ds)}; weight "
                                       f"'{var.path}' has shape {var.shape}.")
-            trees[slot] = _set_path(trees[slot], path, jax.numpy.asarray(value))
-    model._opt_state = optimizers.with_slots(model._opt_state, trees, iteration)
+            values.append((slot, path, _read_dataset(ds, var)))
+    opt_state = jax.jit(model._tx.init)(trainable)
+    trees = dict(optimizers.slots(opt_state))
+    for slot, path, value in values:
+        trees[slot] = _set_path(trees[slot], path, jax.numpy.asarray(value))
+    model._opt_state = optimizers.with_slots(opt_state, trees, iteration)

@@ -33,6 +33,8 @@ class Embedding(Layer):
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = mask_zero
         self.input_length = input_length
+        if input_length is not None and self._batch_input_shape is None:  # Keras 2: fixes the input
+            self._batch_input_shape = (None, input_length)
         self.supports_masking = mask_zero
         self._initial_weights = weights
         self._regularizers = present(embeddings=self.embeddings_regularizer)

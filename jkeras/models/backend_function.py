@@ -2,6 +2,7 @@
 import jax
 import numpy as np
 
+from jkeras.backend.random import root_seed
 from jkeras.models.functional import Functional
 
 
@@ -15,6 +16,7 @@ class GraphFunction:
         self._single = not isinstance(outputs, (list, tuple))
         self._model = Functional(graph_inputs, list(outputs) if not self._single else [outputs])
         self._jitted = {}
+        self._calls = 0
 
     def __call__(self, values):
         values = list(values) if isinstance(values, (list, tuple)) else [values]
@@ -28,7 +30,8 @@ class GraphFunction:
             model = self._model
             self._jitted[training] = jax.jit(
                 lambda p, s, x, key: model._run(p, s, x, training=training, key=key)[0])
-        key = jax.random.key(0) if training else None
+        self._calls += 1  # a fresh dropout mask per training-phase call, as Keras draws
+        key = jax.random.fold_in(jax.random.key(root_seed()), self._calls) if training else None
         outs = self._jitted[training](self._model._own_tree(True), self._model._own_tree(False),
                                       [np.asarray(v) for v in values], key)
         return [np.asarray(o) for o in outs]

@@ -261,6 +261,12 @@ class Optimizer:
 
     lr = learning_rate  # Keras 2's name
 
+    @property
+    def iterations(self):
+        """How many updates the optimizer has applied (0 before training starts)."""
+        state = self._live[0]() if self._live else None
+        return 0 if state is None else int(iterations(state))
+
     def slot_names(self):
         """Per-parameter slot names in Keras 3's order (file names are `<param path>_<slot>`)."""
         return (("average",) if self.use_ema else ()) + (

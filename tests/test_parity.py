@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import jkeras
-from jkeras import layers
 
 keras = pytest.importorskip("keras")
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "tf_keras")

@@ -47,3 +47,9 @@ def is_keras_tensor(x):
 
 def constant(value, dtype=None):
     return jnp.asarray(value, dtype=dtype or floatx())
+
+
+__all__ = ["backend", "cast_to_floatx", "clear_session", "constant", "dtype", "epsilon", "floatx",
+           "function", "get_value", "image_data_format", "int_shape", "is_keras_tensor", "jkeras_home",
+           "learning_phase", "ndim", "reset_names", "set_epsilon", "set_floatx", "set_image_data_format",
+           "set_learning_phase", "set_random_seed", "standardize_data_format", "unique_name"]

@@ -1,8 +1,7 @@
 """Keras layers, one module per family; every public name of each family is exported here."""
 import importlib
 
-from jkeras.layers.base import Layer, Variable
-from jkeras.layers.core import Dense, Input, InputLayer
+from jkeras.layers.base import Layer, Variable, add_loss  # noqa: F401  (exported)
 
 _FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "embeddings",
              "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",

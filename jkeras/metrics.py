@@ -29,7 +29,8 @@ from jkeras import losses
 from jkeras.backend import config
 from jkeras.backend.naming import to_snake_case, unique_name
 # The loss functions are metric functions too (`keras.metrics.huber`, ...).
-from jkeras.losses import (binary_crossentropy,  # noqa: F401 binary_focal_crossentropy, categorical_crossentropy,
+from jkeras.losses import (  # noqa: F401  (re-exported)
+                           binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
                            categorical_focal_crossentropy, categorical_hinge, cosine_similarity, hinge,
                            huber, kl_divergence, log_cosh, mean_absolute_error,
                            mean_absolute_percentage_error, mean_squared_error,

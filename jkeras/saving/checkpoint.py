@@ -6,7 +6,14 @@ A checkpoint folder holds one Orbax step per save: the `params`, `state` and
 model's architecture and training config. Orbax writes each step to a
 temporary folder and renames it when complete, so a crash mid-save leaves the
 previous steps whole; the last `max_to_keep` are kept.
+
+The JSON record also holds a sha256 of every leaf. Reading takes the newest step
+that is whole: a step whose files are missing or damaged, or whose values do not
+match their digests, is skipped with a warning naming it and why, and the next
+older one is used. `CheckpointError` is raised when no step is readable, or when
+the checkpoint does not fit the model (which no older step would fix either).
 """
+import hashlib
 import logging
 import os
 
@@ -15,14 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from jkeras.errors import CheckpointError, ConfigError, JkerasError
 from jkeras.models.compile_utils import merge_params, split_params
 from jkeras.saving import serialization
 
 _log = logging.getLogger("jkeras")
 
-
-class CheckpointError(ValueError):
-    """A checkpoint folder is missing, unreadable, or does not fit the model."""
+__all__ = ["CheckpointError", "latest_meta", "load_model", "restore_checkpoint", "save_checkpoint"]
 
 
 def _manager(directory, max_to_keep=None, create=True):
@@ -36,6 +42,18 @@ def _shapes(tree):
     """`{"path/to/leaf": [shape]}` for naming the first leaf that does not fit."""
     flat, _ = jax.tree_util.tree_flatten_with_path(tree)
     return {jax.tree_util.keystr(path): list(np.shape(leaf)) for path, leaf in flat}
+
+
+def _digests(tree):
+    """`{"path/to/leaf": sha256 of dtype, shape and bytes}`: what a restore is checked against."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    out = {}
+    for path, leaf in flat:
+        value = np.asarray(jax.device_get(leaf))
+        digest = hashlib.sha256(f"{value.dtype.str}{value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
+        out[jax.tree_util.keystr(path)] = digest.hexdigest()
+    return out
 
 
 def training_tree(model, carry=None):
@@ -57,6 +75,7 @@ def save_checkpoint(directory, model, carry=None, epoch=0, batch=0, max_to_keep=
     step = int(carry[5]) if carry is not None else int(model._step)
     meta = {"step": step, "epoch": int(epoch), "batch": int(batch),
             "seed": getattr(model, "_seed", None), "shapes": _shapes(tree),
+            "digests": _digests(tree),
             "has_opt_state": "opt_state" in tree,
             "metrics": None if carry is None else jax.tree.map(lambda a: np.asarray(a).tolist(), carry[4])}
     try:
@@ -76,13 +95,65 @@ def save_checkpoint(directory, model, carry=None, epoch=0, batch=0, max_to_keep=
 
 
 def latest_meta(directory):
-    """The JSON record of the newest complete checkpoint, or None when there is none."""
+    """The JSON record of the newest readable checkpoint, or None when there is none.
+
+    Damaged steps are skipped (with a warning); CheckpointError if every step is damaged."""
     manager = _open(directory)
     if manager is None:
         return None
-    step = manager.latest_step()
-    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
-    manager.close()
+    try:
+        problems = []
+        for step in _steps(manager):
+            try:
+                return _read_meta(manager, step)
+            except _Damaged as error:
+                problems.append(f"step {step}: {error}")
+                _log.warning("Skipping damaged checkpoint step %s in %s: %s", step,
+                             os.fspath(directory), error)
+        raise CheckpointError(f"No readable checkpoint in {os.fspath(directory)}: "
+                              + "; ".join(problems))
+    finally:
+        manager.close()
+
+
+class _Damaged(Exception):
+    """One checkpoint step cannot be read; an older one may still be."""
+
+
+def _steps(manager):
+    try:
+        return sorted(manager.all_steps(), reverse=True)
+    except Exception as error:  # noqa: BLE001 - orbax on a damaged folder
+        raise CheckpointError(f"Cannot list the checkpoint steps in {manager.directory}: "
+                              f"{error}") from error
+
+
+def _read_meta(manager, step):
+    """The step's JSON record, its fields checked; `_Damaged` when unreadable or malformed."""
+    try:
+        meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+    except Exception as error:  # noqa: BLE001 - missing or damaged files: orbax raises many kinds
+        raise _Damaged(f"its record ('meta') cannot be read ({type(error).__name__}: "
+                       f"{str(error)[:300]})") from error
+    if not isinstance(meta, dict):
+        raise _Damaged(f"its record ('meta') is a {type(meta).__name__}, not a JSON object")
+    for key, kind in (("step", int), ("epoch", int), ("batch", int), ("shapes", dict)):
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            raise _Damaged(f"its record ('meta') has no valid '{key}' (expected {kind.__name__}, "
+                           f"found {type(meta.get(key)).__name__})")
+    if min(meta["step"], meta["epoch"], meta["batch"]) < 0:
+        raise _Damaged("its record ('meta') holds a negative step, epoch or batch")
+    for path, shape in meta["shapes"].items():
+        if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool)
+                                                and d >= 0 for d in shape)):
+            raise _Damaged(f"its record ('meta') gives leaf {path} the shape {str(shape)[:80]}")
+    digests = meta.get("digests")
+    if digests is not None and not (isinstance(digests, dict)
+                                    and all(isinstance(v, str) for v in digests.values())):
+        raise _Damaged("its record ('meta') has malformed 'digests'")
+    seed = meta.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise _Damaged(f"its record ('meta') has seed {str(seed)[:40]!r}, not an integer")
     return meta
 
 
@@ -96,23 +167,46 @@ def _open(directory):
     if partial:
         _log.warning("Skipping incomplete checkpoint(s) %s in %s; using the last complete one.",
                      partial, directory)
-    manager = _manager(directory, create=False)
-    if manager.latest_step() is None:
+    try:
+        manager = _manager(directory, create=False)
+    except Exception as error:  # noqa: BLE001 - orbax on a damaged folder
+        raise CheckpointError(f"{directory} is not a readable checkpoint folder "
+                              f"({type(error).__name__}: {error}).") from error
+    if not _steps(manager):
         manager.close()
         return None
     return manager
 
 
 def restore_checkpoint(directory, model):
-    """Load the newest complete checkpoint into `model`; returns its JSON record.
+    """Load the newest readable checkpoint into `model`; returns its JSON record.
 
-    Every leaf is checked against the model before anything is assigned.
+    Every leaf is checked against the model before anything is assigned; a damaged
+    step is skipped for the next older one. On any error the model is unchanged.
     """
     manager = _open(directory)
     if manager is None:
         raise CheckpointError(f"No complete checkpoint in {os.fspath(directory)}.")
-    step = manager.latest_step()
-    meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+    problems = []
+    try:
+        for step in _steps(manager):
+            try:
+                meta = _read_meta(manager, step)
+                restored = _restore_state(manager, step, meta, model)
+            except _Damaged as error:
+                problems.append(f"step {step}: {error}")
+                _log.warning("Skipping damaged checkpoint step %s in %s: %s", step,
+                             os.fspath(directory), error)
+                continue
+            _assign(model, restored, meta)
+            return meta
+    finally:
+        manager.close()
+    raise CheckpointError(f"No readable checkpoint in {os.fspath(directory)}: " + "; ".join(problems))
+
+
+def _restore_state(manager, step, meta, model):
+    """The step's pytrees, checked against the model's shapes and the record's digests."""
     if getattr(model, "compiled", False) and meta.get("has_opt_state"):
         model._prepare_optimizer()
     target = training_tree(model)
@@ -130,9 +224,25 @@ def restore_checkpoint(directory, model):
     if missing:
         raise CheckpointError(f"The checkpoint lacks leaf {missing[0]} that the model has.")
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-    restored = manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract)))["state"]
-    manager.close()
+    try:
+        restored = manager.restore(step, args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract)))["state"]
+    except Exception as error:  # noqa: BLE001 - missing or damaged array files
+        raise _Damaged(f"its arrays ('state') cannot be read ({type(error).__name__}: "
+                       f"{str(error)[:300]})") from error
+    if _shapes(restored) != mine:
+        raise _Damaged("its arrays ('state') do not have the shapes its record lists")
+    digests = meta.get("digests")
+    if digests is not None:
+        got = _digests(restored)
+        bad = sorted(p for p in got if digests.get(p) != got[p])
+        if bad:
+            raise _Damaged(f"leaf {bad[0]} (and {len(bad) - 1} more) does not match its sha256 "
+                           "digest: the array files are damaged")
+    return restored
+
+
+def _assign(model, restored, meta):
     model._assign_tree(restored["params"], params=True)
     model._assign_tree(restored["state"], params=False)
     if "opt_state" in restored:
@@ -140,7 +250,6 @@ def restore_checkpoint(directory, model):
     model._step = int(meta["step"])
     if meta.get("seed") is not None:
         model._seed = int(meta["seed"])
-    return meta
 
 
 def is_checkpoint_path(path):
@@ -149,17 +258,31 @@ def is_checkpoint_path(path):
 
 
 def load_model(directory, custom_objects=None, compile=True, safe_mode=True):
-    """A model rebuilt from a checkpoint folder's config, with its newest saved values."""
+    """A model rebuilt from a checkpoint folder's config, with its newest readable values."""
     meta = latest_meta(directory)
     if meta is None:
         raise CheckpointError(f"No complete checkpoint in {os.fspath(directory)}.")
     if meta.get("model_config") is None:
         raise CheckpointError("This checkpoint is of a subclassed model, whose architecture is code: "
                               "build the model, then call jkeras.saving.restore_checkpoint(dir, model).")
-    model = serialization.model_from_config(meta["model_config"], custom_objects, safe_mode)
-    if compile and meta.get("training_config"):
+    where = f"{os.fspath(directory)}: model_config (checkpoint step {meta['step']})"
+    try:
+        serialization.check_config_tree(meta["model_config"], "model_config")
+        model = serialization.model_from_config(meta["model_config"], custom_objects, safe_mode,
+                                                "model_config")
+    except ConfigError as error:
+        raise type(error)(f"{os.fspath(directory)}: {error}") from error
+    training = meta.get("training_config")
+    if compile and training:
         from jkeras.saving.hdf5 import _compile_from
-        _compile_from(model, meta["training_config"], custom_objects)
+        try:
+            if not isinstance(training, dict):
+                raise TypeError(f"a {type(training).__name__}, not a JSON object")
+            _compile_from(model, training, custom_objects)
+        except JkerasError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a training config from a file
+            raise ConfigError(f"{where.replace('model_config', 'training_config')} cannot be "
+                              f"compiled ({type(error).__name__}: {error}).") from error
     restore_checkpoint(directory, model)
     return model
-

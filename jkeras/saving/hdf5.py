@@ -374,6 +374,10 @@ def _decode(value, where):
         except UnicodeDecodeError as error:
             raise FileFormatError(f"{where} is not UTF-8 text ({error}).") from error
     if isinstance(value, str):
+        try:  # h5py hands undecodable bytes back as surrogate escapes
+            value.encode("utf8")
+        except UnicodeEncodeError as error:
+            raise FileFormatError(f"{where} is not UTF-8 text ({error}).") from error
         return value
     raise FileFormatError(f"{where} must hold text; it holds {type(value).__name__} "
                           f"{str(value)[:80]!r}.")

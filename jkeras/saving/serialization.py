@@ -14,11 +14,18 @@ that calls a nested model loads in tf.keras and jkeras; Keras 3 cannot load it
 import contextlib
 import inspect
 import json
+import math
 
 import yaml
 
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
 from jkeras.utils import registry
+
+# Limits on what a config may declare, checked before anything is built.
+MAX_CONFIG_DEPTH = 200          # nesting of dicts/lists
+MAX_CONFIG_NODES = 2_000_000    # dicts, lists and values, aliases (YAML) counted each time
+MAX_LAYER_WEIGHTS = 2 ** 31     # weight elements one layer may create (8 GiB of float32)
 
 # Keys Keras 3 (or tf.keras) writes that carry nothing jkeras uses.
 _IGNORED_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled", "build_config",
@@ -110,34 +117,166 @@ def _flat(structure):
     return [t for v in structure for t in _flat(v)]
 
 
-def deserialize_layer(entry, custom_objects=None, safe_mode=True):
-    """A layer (or model) from `{"class_name", "config"}`; unknown classes fail clearly."""
+def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config"):
+    """A layer (or model) from `{"class_name", "config"}`; unknown classes fail clearly.
+
+    `path` names where `entry` sits in the file's config (`model_config.config.layers[2]`);
+    every error raised here is a `ConfigError` that names it.
+    """
     if not isinstance(entry, dict) or "class_name" not in entry:
-        raise ValueError(f"A layer config must be a dict with 'class_name' and 'config'; received "
-                         f"{str(entry)[:200]!r}.")
+        raise ConfigError(f"{path}: a layer config must be a dict with 'class_name' and 'config'; "
+                          f"received {_short(entry)}.")
     name = entry["class_name"]
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}.class_name must be a string; received {_short(name)}.")
+    where = _where(path, entry)
     classes = {**layer_classes(), **registry.get_custom_objects(), **(custom_objects or {})}
-    cls = classes.get(name) or classes.get(entry.get("registered_name") or "")
+    registered = entry.get("registered_name")
+    cls = classes.get(name) or (classes.get(registered) if isinstance(registered, str) else None)
     if cls is None:
-        raise ValueError(f"Unknown layer class '{name}'. Pass custom layers with "
-                         f"custom_objects={{'{name}': {name}}} or CustomObjectScope.")
+        raise ConfigError(f"Unknown layer class '{name}' ({where}). Pass custom layers with "
+                          f"custom_objects={{'{name}': {name}}} or CustomObjectScope.")
     config = entry.get("config", {})
     from jkeras.models import Functional, Sequential
-    if isinstance(cls, type) and issubclass(cls, Sequential):  # Keras 2.2 wrote a bare list
-        return _sequential_from_config(config, custom_objects, safe_mode, cls)
-    if not isinstance(config, dict):
-        raise ValueError(f"The config of layer class '{name}' must be a dict; received "
-                         f"{type(config).__name__}.")
-    if isinstance(cls, type) and issubclass(cls, Functional) and "layers" in config:
-        return functional_from_config(config, custom_objects, safe_mode, cls)
-    config = _clean_config(config, classes, name)
-    options = inspect.signature(cls.from_config).parameters
-    extra = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode))
-             if k in options}
+    with _converting(where):
+        if isinstance(cls, type) and issubclass(cls, Sequential):  # Keras 2.2 wrote a bare list
+            return _sequential_from_config(config, custom_objects, safe_mode, cls, f"{path}.config")
+        if not isinstance(config, dict):
+            raise ConfigError(f"The config of layer class '{name}' ({where}) must be a dict; "
+                              f"received {type(config).__name__}.")
+        if isinstance(cls, type) and issubclass(cls, Functional) and "layers" in config:
+            return functional_from_config(config, custom_objects, safe_mode, cls, f"{path}.config")
+        if safe_mode:
+            _refuse_code(cls, config, where)
+        config = _clean_config(config, classes, name)
+        options = inspect.signature(cls.from_config).parameters
+        extra = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode))
+                 if k in options}
+        try:
+            layer = cls.from_config(config, **extra)
+        except TypeError as error:
+            raise ConfigError(f"Could not build layer class '{name}' from its config ({where}): "
+                              f"{error}") from error
+        _guard_size(layer, config, where)
+        return layer
+
+
+def _short(value, limit=200):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _where(path, entry):
+    """`path (layer 'name', class 'Dense')` for messages."""
+    config = entry.get("config") if isinstance(entry, dict) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    if name is None and isinstance(config, dict):
+        name = config.get("name")
+    cls = entry.get("class_name") if isinstance(entry, dict) else None
+    parts = [f"layer {name!r}" if isinstance(name, str) else None,
+             f"class {cls!r}" if isinstance(cls, str) else None]
+    parts = [p for p in parts if p]
+    return f"{path} ({', '.join(parts)})" if parts else path
+
+
+@contextlib.contextmanager
+def _converting(where):
+    """Turn any failure while building from a config into a `ConfigError` naming `where`."""
     try:
-        return cls.from_config(config, **extra)
-    except TypeError as error:
-        raise ValueError(f"Could not build layer class '{name}' from its config: {error}") from error
+        yield
+    except (JkerasError, _NotYet):
+        raise
+    except RecursionError as error:
+        raise ConfigError(f"{where}: the config is nested too deeply to build.") from error
+    except (KeyError, IndexError) as error:
+        raise ConfigError(f"{where}: the config lacks an entry the layer needs: "
+                          f"{type(error).__name__} {error}.") from error
+    except MemoryError as error:
+        raise ConfigError(f"{where}: building this layer ran out of memory (a declared size is "
+                          "too large).") from error
+    except Exception as error:  # noqa: BLE001 - any failure of a layer built from file data
+        raise ConfigError(f"{where}: {error}") from error
+
+
+def _refuse_code(cls, config, where):
+    """Under safe_mode, a Lambda (or any layer) holding Python bytecode is refused before it is built."""
+    from jkeras.layers import Lambda
+    if not (isinstance(cls, type) and issubclass(cls, Lambda)):
+        return
+    for field in ("function", "output_shape", "mask"):
+        value = config.get(field)
+        lambda_dict = isinstance(value, dict) and value.get("class_name") == "__lambda__"
+        if lambda_dict or config.get(f"{field}_type") == "lambda":
+            raise UnsafeLoadError(
+                f"{where}: requested the deserialization of a `Lambda` layer whose `{field}` is a "
+                "Python lambda. This carries a potential risk of arbitrary code execution and thus "
+                "it is disallowed by default (`safe_mode=True`). jkeras never rebuilds serialized "
+                "bytecode, also not with `safe_mode=False`: define the function with `def` and "
+                "pass it by name through `custom_objects`.")
+
+
+def _guard_size(layer, config, where):
+    """When a layer built from a config is first built, its weight sizes are worked out
+    abstractly first (`jax.eval_shape` of `init` on a twin built from the same config); more
+    than `MAX_LAYER_WEIGHTS` elements -> ConfigError, before anything is allocated."""
+    from jkeras.layers import Layer
+    if not isinstance(layer, Layer) or hasattr(layer, "_nodes") or hasattr(layer, "_stack"):
+        return
+
+    def guarded(input_shape):
+        layer.__dict__.pop("_ensure_built", None)
+        if not layer.built:
+            import jax
+            try:
+                twin = type(layer).from_config(layer.get_config())
+                shapes = jax.eval_shape(lambda k: type(twin).init(twin, k, input_shape),
+                                        jax.random.PRNGKey(0))
+                sizes = [math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes)]
+            except MemoryError as error:  # an initializer that fills host memory (np.zeros)
+                raise ConfigError(f"{where}: for input shape {input_shape} this layer's weights "
+                                  "do not fit in memory: a declared size in the config is too "
+                                  "large.") from error
+            except Exception:  # noqa: BLE001 - the real build below reports it
+                sizes = [0]
+            total = sum(sizes)
+            if total > MAX_LAYER_WEIGHTS:
+                raise ConfigError(f"{where}: for input shape {input_shape} this layer would create "
+                                  f"{total} weight elements, more than the limit "
+                                  f"jkeras.saving.serialization.MAX_LAYER_WEIGHTS = "
+                                  f"{MAX_LAYER_WEIGHTS}: a declared size in the config is too large.")
+        return type(layer)._ensure_built(layer, input_shape)
+
+    layer.__dict__["_ensure_built"] = guarded
+
+
+def check_config_tree(config, root="config"):
+    """Refuse a config that is nested too deeply, too large (YAML aliases expanded), or that
+    contains itself (a YAML anchor inside its own value), before anything walks it."""
+    count = 0
+    stack = [(config, root, 0, ())]
+    while stack:
+        value, path, depth, parents = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_NODES:
+            raise ConfigError(f"{root}: the config has more than {MAX_CONFIG_NODES} values "
+                              "(expanded), too large to be a model config.")
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"{path}: the config is nested more than {MAX_CONFIG_DEPTH} levels deep.")
+        if isinstance(value, (dict, list, tuple)):
+            if id(value) in parents:
+                raise ConfigError(f"{path}: the config contains itself (a reference cycle).")
+            inner = parents + (id(value),)
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if not isinstance(k, str):
+                        raise ConfigError(f"{path}: config keys must be strings; found {_short(k)}.")
+                    stack.append((v, f"{path}.{k}", depth + 1, inner))
+            else:
+                for i, v in enumerate(value):
+                    stack.append((v, f"{path}[{i}]", depth + 1, inner))
+        elif not (value is None or isinstance(value, (str, int, float, bool))):
+            raise ConfigError(f"{path}: a config holds only strings, numbers, booleans, null, "
+                              f"lists and dicts; found {type(value).__name__}.")
 
 
 def _clean_config(config, classes, class_name=None):
@@ -164,22 +303,97 @@ def _is_layer_class(obj):
     return isinstance(obj, type) and issubclass(obj, Layer)
 
 
-def _sequential_from_config(config, custom_objects, safe_mode, cls=None):
+def _sequential_from_config(config, custom_objects, safe_mode, cls=None, path="config"):
     from jkeras.models import Sequential
-    entries = config["layers"] if isinstance(config, dict) else config
-    model = (cls or Sequential)(name=config.get("name") if isinstance(config, dict) else None)
-    for entry in entries:
+    if isinstance(config, dict):
+        entries = config.get("layers")
+        if not isinstance(entries, list):
+            raise ConfigError(f"{path}.layers must be a list of layer configs; received "
+                              f"{_short(entries)}.")
+        name = config.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{path}.name must be a string; received {_short(name)}.")
+        prefix = f"{path}.layers"
+    elif isinstance(config, list):
+        entries, name, prefix = config, None, path
+    else:
+        raise ConfigError(f"{path}: a Sequential config must be a dict with 'layers' (or a list of "
+                          f"layer configs); received {type(config).__name__}.")
+    model = (cls or Sequential)(name=name)
+    for i, entry in enumerate(entries):
         if not isinstance(entry, dict) and hasattr(entry, "get_config"):  # `get_config()` objects
             entry = _layer_entry(entry)
-        layer = deserialize_layer(entry, custom_objects, safe_mode)
-        model.add(layer)
+        layer = deserialize_layer(entry, custom_objects, safe_mode, f"{prefix}[{i}]")
+        with _converting(_where(f"{prefix}[{i}]", entry)):
+            model.add(layer)
     build_shape = config.get("build_input_shape") if isinstance(config, dict) else None
     if not model.built and build_shape:
-        model._ensure_built(tuple(build_shape))
+        with _converting(f"{path}.build_input_shape"):
+            model._ensure_built(tuple(build_shape))
     return model
 
 
-def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None):
+class _NotYet(Exception):
+    """A node refers to a layer call that has not been replayed yet."""
+
+
+def _check_ref(ref, where):
+    """`[name, node_index, tensor_index, ...]` with the right types, else ConfigError."""
+    if (not isinstance(ref, (list, tuple)) or len(ref) < 3 or not isinstance(ref[0], str)
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ref[1:3])):
+        raise ConfigError(f"{where}: a tensor reference must be [layer name, node index, tensor "
+                          f"index]; received {_short(ref)}.")
+    if ref[1] < 0 or ref[2] < 0:
+        raise ConfigError(f"{where}: a tensor reference has a negative index: {_short(ref)}.")
+    return ref
+
+
+def _check_functional(config, path):
+    """The shape of a Functional config, checked before anything is built."""
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}.layers must be a list of layer configs; received {_short(entries)}.")
+    names = set()
+    for i, entry in enumerate(entries):
+        where = f"{path}.layers[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a dict; received {_short(entry)}.")
+        name = entry.get("name")
+        if name is None and isinstance(entry.get("config"), dict):
+            name = entry["config"].get("name")
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}.name must be a string; received {_short(name)}.")
+        if name in names:
+            raise ConfigError(f"{where}: two layers are named {name!r}.")
+        names.add(name)
+        nodes = entry.get("inbound_nodes", [])
+        if not isinstance(nodes, list):
+            raise ConfigError(f"{where}.inbound_nodes must be a list; received {_short(nodes)}.")
+        for j, node in enumerate(nodes):
+            node_where = f"{where}.inbound_nodes[{j}]"
+            if isinstance(node, dict):
+                if not isinstance(node.get("args", []), list) or not isinstance(node.get("kwargs") or {}, dict):
+                    raise ConfigError(f"{node_where}: a Keras 3 node needs list 'args' and dict "
+                                      "'kwargs'.")
+                continue
+            if not isinstance(node, list):
+                raise ConfigError(f"{node_where} must be a list of tensor references or a dict; "
+                                  f"received {_short(node)}.")
+            for k, item in enumerate(node):
+                _check_ref(item, f"{node_where}[{k}]")
+                if len(item) > 3 and not isinstance(item[3], dict):
+                    raise ConfigError(f"{node_where}[{k}][3] (call arguments) must be a dict; "
+                                      f"received {_short(item[3])}.")
+    for key in ("input_layers", "output_layers"):
+        value = config.get(key)
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{path}.{key} must be a non-empty list of tensor references; "
+                              f"received {_short(value)}.")
+        for k, ref in enumerate(_refs(value)):
+            _check_ref(ref, f"{path}.{key}[{k}]")
+
+
+def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None, path="config"):
     """Rebuild a Functional model by replaying its layer calls, as Keras does.
 
     Keras 3 also records the ops its layers run on symbolic masks (`NotEqual`,
@@ -189,15 +403,23 @@ def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None
     fails as an unknown layer class.
     """
     from jkeras.models import Functional
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a Functional config must be a dict; received {_short(config)}.")
+    _check_functional(config, path)
+    model_name = config.get("name")
+    if model_name is not None and not isinstance(model_name, str):
+        raise ConfigError(f"{path}.name must be a string; received {_short(model_name)}.")
     created, pending = {}, []
-    ops = _mask_ops(config, custom_objects)
-    for entry in config["layers"]:
-        if entry.get("name") in ops:
+    with _converting(f"{path}.layers"):
+        ops = _mask_ops(config, custom_objects)
+    for i, entry in enumerate(config["layers"]):
+        name = entry.get("name") or entry["config"]["name"]
+        if name in ops:
             continue
-        layer = deserialize_layer(entry, custom_objects, safe_mode)
-        created[entry["name"]] = layer
-        for node_data in entry.get("inbound_nodes", []):
-            pending.append((layer, node_data))
+        layer = deserialize_layer(entry, custom_objects, safe_mode, f"{path}.layers[{i}]")
+        created[name] = layer
+        for j, node_data in enumerate(entry.get("inbound_nodes", [])):
+            pending.append((layer, node_data, f"{path}.layers[{i}].inbound_nodes[{j}]"))
     # Node indices of nested models. Keras 2 (tf.keras) counts a model built from an input
     # as owning node 0 (its `_should_skip_first_node`), in node references and in
     # input/output references alike. Keras 3 writes raw call indices in node arguments and
@@ -213,43 +435,56 @@ def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None
             node_offset[name] = io_offset[name] = int(is_model and bool(layer.built))
 
     def tensor(name, node_index, tensor_index, io=False):
-        if name not in created:
-            raise ValueError(f"The model config refers to unknown layer '{name}'.")
+        if not isinstance(name, str) or name not in created:
+            raise ConfigError(f"The model config refers to unknown layer {_short(name)}.")
+        if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
+                   for i in (node_index, tensor_index)):
+            raise ConfigError(f"The model config refers to layer '{name}' with indices "
+                              f"{_short(node_index)}, {_short(tensor_index)}: not non-negative integers.")
         layer = created[name]
         index = node_index - (io_offset if io else node_offset)[name]
         if index < 0:
-            raise ValueError(f"The model config refers to call {node_index} of layer '{name}', "
-                             "which does not exist.")
+            raise ConfigError(f"The model config refers to call {node_index} of layer '{name}', "
+                              "which does not exist.")
         if index >= len(layer._inbound_nodes):
-            raise IndexError(name)
+            if io:
+                raise ConfigError(f"The model config refers to call {node_index} of layer "
+                                  f"'{name}', which never happens.")
+            raise _NotYet(name)
         outputs = _flat(layer._inbound_nodes[index].outputs)
         if tensor_index >= len(outputs):
-            raise ValueError(f"Layer '{name}' has {len(outputs)} outputs; the config asks for "
-                             f"output {tensor_index}.")
+            raise ConfigError(f"Layer '{name}' has {len(outputs)} outputs; the config asks for "
+                              f"output {tensor_index}.")
         return outputs[tensor_index]
 
     while pending:
         progress, waiting, blocked = False, [], set()
-        for layer, node_data in pending:
+        for layer, node_data, where in pending:
             if id(layer) in blocked:  # a layer's calls replay in their recorded order
-                waiting.append((layer, node_data))
+                waiting.append((layer, node_data, where))
                 continue
             try:
-                args, kwargs = _node_call(node_data, tensor, ops)
-            except IndexError:
-                waiting.append((layer, node_data))
+                with _converting(f"{where} (call of layer '{layer.name}')"):
+                    args, kwargs = _node_call(node_data, tensor, ops)
+            except _NotYet:
+                waiting.append((layer, node_data, where))
                 blocked.add(id(layer))
                 continue
-            layer(args, **kwargs)
+            with _converting(f"{where} (call of layer '{layer.name}')"):
+                layer(args, **kwargs)
             progress = True
         if not progress:
-            raise ValueError("Invalid functional model config: its graph has a cycle or refers to "
-                             f"layer calls that never happen ({[l.name for l, _ in waiting]}).")
+            raise ConfigError(f"Invalid functional model config ({path}): its graph has a cycle or "
+                              "refers to layer calls that never happen "
+                              f"({sorted({l.name for l, _, _ in waiting})}).")
         pending = waiting
-    inputs = [tensor(*ref[:3], io=True) for ref in _refs(config["input_layers"])]
-    outputs = [tensor(*ref[:3], io=True) for ref in _refs(config["output_layers"])]
-    return (cls or Functional)(inputs if len(inputs) > 1 else inputs[0],
-                               outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+    with _converting(f"{path}.input_layers"):
+        inputs = [tensor(*ref[:3], io=True) for ref in _refs(config["input_layers"])]
+    with _converting(f"{path}.output_layers"):
+        outputs = [tensor(*ref[:3], io=True) for ref in _refs(config["output_layers"])]
+    with _converting(f"{path} (connecting inputs to outputs)"):
+        return (cls or Functional)(inputs if len(inputs) > 1 else inputs[0],
+                                   outputs if len(outputs) > 1 else outputs[0], name=model_name)
 
 
 def _mask_ops(config, custom_objects):
@@ -325,14 +560,15 @@ def _node_call(node_data, tensor, ops=()):
     return (inputs[0] if len(inputs) == 1 else inputs), kwargs
 
 
-def model_from_config(config, custom_objects=None, safe_mode=True):
+def model_from_config(config, custom_objects=None, safe_mode=True, path="config"):
     """A model (or layer) from `{"class_name", "config"}`, as `model_from_json` reads it.
 
     `custom_objects` are visible to everything built on the way (a custom
     activation inside a Dense config, a custom layer inside a wrapper), as in Keras.
+    Every failure is a `jkeras.errors.ConfigError` naming the config path at fault.
     """
-    with custom_object_scope(custom_objects or {}):
-        return deserialize_layer(config, custom_objects, safe_mode)
+    with custom_object_scope(custom_objects or {}), _converting(path):
+        return deserialize_layer(config, custom_objects, safe_mode, path)
 
 
 def model_from_class_config(cls, config, custom_objects=None, safe_mode=True):
@@ -347,16 +583,19 @@ def model_from_class_config(cls, config, custom_objects=None, safe_mode=True):
     from jkeras.models import Sequential
     if isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), (dict, list)):
         config = config["config"]
-    with custom_object_scope(custom_objects or {}):
+    with custom_object_scope(custom_objects or {}), _converting(f"{cls.__name__}.from_config"):
         if issubclass(cls, Sequential) or isinstance(config, list):
             return _sequential_from_config(config, custom_objects, safe_mode,
                                            cls if issubclass(cls, Sequential) else None)
         if isinstance(config, dict) and "layers" in config and "input_layers" in config:
             return functional_from_config(config, custom_objects, safe_mode, cls)
+        if not isinstance(config, dict):
+            raise ConfigError(f"{cls.__name__}.from_config needs a dict config; received "
+                              f"{_short(config)}.")
         try:
             return cls(**config)
         except TypeError as error:
-            raise ValueError(f"{cls.__name__}.from_config could not build the model from its "
+            raise ConfigError(f"{cls.__name__}.from_config could not build the model from its "
                              f"config ({error}). A subclassed model needs a get_config() that "
                              "returns its constructor arguments.") from error
 
@@ -403,11 +642,27 @@ def to_json(model, **kwargs):
 
 
 def model_from_json(json_string, custom_objects=None, safe_mode=True):
+    """A model from `to_json()`'s text; a bad text or config raises `ConfigError`."""
+    config = parse_json(json_string, "model_from_json")
+    check_config_tree(config, "model_from_json")
+    return model_from_config(config, custom_objects, safe_mode, "model_from_json")
+
+
+def parse_json(text, what):
+    """`json.loads` whose failures (bad JSON, too deep, huge numbers) are `ConfigError`s."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{what}: the text is not UTF-8 ({error}).") from error
+    if not isinstance(text, str):
+        raise ConfigError(f"{what}: expected a JSON string; received {type(text).__name__}.")
     try:
-        config = json.loads(json_string)
+        return json.loads(text)
+    except RecursionError as error:
+        raise ConfigError(f"{what}: the JSON is nested too deeply.") from error
     except (TypeError, ValueError) as error:
-        raise ValueError(f"model_from_json: not valid JSON ({error}).") from error
-    return model_from_config(config, custom_objects, safe_mode)
+        raise ConfigError(f"{what}: not valid JSON ({error}).") from error
 
 
 def to_yaml(model, **kwargs):
@@ -415,15 +670,28 @@ def to_yaml(model, **kwargs):
 
 
 def model_from_yaml(yaml_string, custom_objects=None, safe_mode=True):
-    """Only YAML's safe subset is read: a file cannot construct Python objects."""
+    """Only YAML's safe subset is read: a file cannot construct Python objects.
+
+    A Python tag (`!!python/object/apply:os.system`) raises `UnsafeLoadError`; bad YAML or
+    config `ConfigError`.
+    """
+    if not isinstance(yaml_string, (str, bytes)) and not hasattr(yaml_string, "read"):
+        raise ConfigError(f"model_from_yaml: expected a YAML string; received "
+                          f"{type(yaml_string).__name__}.")
     try:
         config = yaml.safe_load(yaml_string)
     except yaml.constructor.ConstructorError as error:
-        raise ValueError("model_from_yaml reads only safe YAML: the text asks to construct a Python "
-                         f"object ({error.problem}), which could run code, so it is refused.") from error
+        raise UnsafeLoadError("model_from_yaml reads only safe YAML: the text asks to construct a "
+                              f"Python object ({error.problem}), which could run code, so it is "
+                              "refused.") from error
     except yaml.YAMLError as error:
-        raise ValueError(f"model_from_yaml: not valid (safe) YAML ({error}).") from error
-    return model_from_config(config, custom_objects, safe_mode)
+        raise ConfigError(f"model_from_yaml: not valid (safe) YAML ({error}).") from error
+    except RecursionError as error:
+        raise ConfigError("model_from_yaml: the YAML is nested too deeply.") from error
+    except (ValueError, TypeError, OverflowError) as error:  # e.g. a huge int, a bad timestamp
+        raise ConfigError(f"model_from_yaml: a value cannot be read ({error}).") from error
+    check_config_tree(config, "model_from_yaml")
+    return model_from_config(config, custom_objects, safe_mode, "model_from_yaml")
 
 
 @contextlib.contextmanager

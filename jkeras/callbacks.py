@@ -719,14 +719,15 @@ _MODEL_EXTENSIONS = (".h5", ".hdf5", ".keras")
 
 
 class ModelCheckpoint(MonitorCallback):
-    """Save the model (or its weights) to a Keras `.h5` file during training.
+    """Save the model (or its weights) during training: a Keras `.h5` file, or, for a path
+    without an HDF5 suffix, an Orbax checkpoint folder (`model.save(dir)`, exact resume).
 
     `filepath` may hold `str.format` fields filled from the epoch (1-based),
     the batch (with an integer `save_freq`) and the logs:
     `"weights.{epoch:02d}-{val_loss:.2f}.h5"`.
 
     Args:
-        filepath: where to save; must end in `.h5` or `.hdf5`.
+        filepath: where to save: a `.h5`/`.hdf5` file, or a checkpoint folder.
         monitor: the logged quantity `save_best_only` compares.
         verbose: 1 prints a line at each save decision.
         save_best_only: save only when `monitor` improves on the best so far
@@ -753,9 +754,9 @@ class ModelCheckpoint(MonitorCallback):
         if save_freq != "epoch" and not positive_int:
             raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' "
                              "or a positive integer number of batches.")
-        if not self.filepath.endswith(_MODEL_EXTENSIONS):
-            raise ValueError("ModelCheckpoint writes Keras HDF5 files: the filepath must end in "
-                             f".h5 or .hdf5. Received: filepath={self.filepath}")
+        if save_weights_only and not self.filepath.endswith(_MODEL_EXTENSIONS):
+            raise ValueError("With save_weights_only=True, ModelCheckpoint writes Keras HDF5 weight "
+                             f"files: the filepath must end in .h5 or .hdf5. Received: {self.filepath}")
         if period is not None and (not isinstance(period, int) or period < 1):
             raise ValueError(f"period must be a positive int; received {period!r}.")
         self.save_freq = save_freq

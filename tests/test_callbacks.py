@@ -239,7 +239,7 @@ def test_model_checkpoint_every_n_batches_and_bad_paths(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["b1-5.h5", "b2-2.h5", "b2-7.h5"]
     assert jkeras.models.load_model(str(tmp_path / "b2-7.h5")).get_weights()[0].shape == (4, 3)
     with pytest.raises(ValueError, match=r"\.h5"):
-        cbm.ModelCheckpoint(str(tmp_path / "model.ckpt"))
+        cbm.ModelCheckpoint(str(tmp_path / "model.ckpt"), save_weights_only=True)
     with pytest.raises(ValueError, match="save_freq"):
         cbm.ModelCheckpoint(str(tmp_path / "m.h5"), save_freq="batch")
     with pytest.raises(KeyError, match="Failed to format"):
@@ -485,3 +485,17 @@ def test_callback_list_order_history_and_lambda():
         cbm.LambdaCallback(on_epoch_finish=print)
     with pytest.raises(TypeError, match="Callback instances"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[print])
+
+
+
+def test_model_checkpoint_to_a_folder_writes_orbax_checkpoints(tmp_path):
+    """A path without an HDF5 suffix is a checkpoint folder: exact, loadable with load_model."""
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    model = jkeras.Sequential([jkeras.layers.Dense(3, input_shape=(4,))])
+    model.compile("sgd", "mse")
+    model.fit(x, x[:, :3], epochs=2, verbose=0,
+              callbacks=[cbm.ModelCheckpoint(str(tmp_path / "ckpt_{epoch}"))])
+    assert sorted(os.listdir(tmp_path)) == ["ckpt_1", "ckpt_2"]
+    restored = jkeras.models.load_model(str(tmp_path / "ckpt_2"))
+    for a, b in zip(restored.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -1,6 +1,7 @@
 """Lambda: wraps a jax function of the inputs as a layer without weights."""
 import inspect
 
+from jkeras.errors import UnsafeLoadError
 from jkeras.layers.base import Layer
 from jkeras.utils import registry
 
@@ -91,10 +92,10 @@ def _deserialize_function(config_, custom_objects, safe_mode):
     if config_["class_name"] != _LAMBDA:
         return registry.deserialize_keras_object(config_, {}, "Lambda function", custom_objects)
     if safe_mode:
-        raise ValueError("Requested the deserialization of a `Lambda` layer whose `function` is a Python "
+        raise UnsafeLoadError("Requested the deserialization of a `Lambda` layer whose `function` is a Python "
                          "lambda. This carries a potential risk of arbitrary code execution and thus it "
                          "is disallowed by default (`safe_mode=True`). jkeras never rebuilds serialized "
                          "bytecode, also not with `safe_mode=False`: define the function with `def` and "
                          "pass it by name through `custom_objects`.")
-    raise ValueError("jkeras cannot rebuild a `Lambda` layer's Python lambda from its config; define "
+    raise UnsafeLoadError("jkeras cannot rebuild a `Lambda` layer's Python lambda from its config; define "
                      "the function with `def` and pass it by name through `custom_objects`.")

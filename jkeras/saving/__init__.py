@@ -1,6 +1,7 @@
 """Saving and loading: Keras `.h5` files, JSON/YAML architectures, custom objects."""
 import os
 
+from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
 from jkeras.saving import checkpoint, hdf5
 from jkeras.saving.checkpoint import CheckpointError, restore_checkpoint, save_checkpoint
 from jkeras.saving.hdf5 import FileFormatError, load_weights, save_model, save_weights
@@ -17,7 +18,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
 
 
-__all__ = ["CheckpointError", "restore_checkpoint", "save_checkpoint", "CustomObjectScope", "FileFormatError", "custom_object_scope", "load_model",
-           "load_weights", "model_from_config", "model_from_json", "model_from_yaml", "save_model",
-           "save_weights", "get_custom_objects", "get_registered_name", "get_registered_object",
-           "register_keras_serializable"]
+__all__ = ["CheckpointError", "ConfigError", "CustomObjectScope", "FileFormatError", "JkerasError",
+           "UnsafeLoadError", "custom_object_scope", "get_custom_objects", "get_registered_name",
+           "get_registered_object", "load_model", "load_weights", "model_from_config", "model_from_json",
+           "model_from_yaml", "register_keras_serializable", "restore_checkpoint", "save_checkpoint",
+           "save_model", "save_weights"]

@@ -10,7 +10,7 @@ import pytest
 import jkeras
 
 keras = pytest.importorskip("keras")
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "tf_keras")
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "tf_keras")
 OPTIMIZERS = {
     "sgd_momentum": (lambda m: m.optimizers.SGD(0.05, momentum=0.9, nesterov=True)),
     "adam": (lambda m: m.optimizers.Adam(0.01)),

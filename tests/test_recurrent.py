@@ -15,7 +15,7 @@ from jkeras import layers as L  # noqa: E402
 keras = pytest.importorskip("keras")
 
 RNG = np.random.default_rng(0)
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "tf_keras", "lstm")
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "tf_keras", "lstm")
 SKIP_KEYS = {"name", "dtype"}
 
 

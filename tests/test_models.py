@@ -1,5 +1,6 @@
 """Model kinds and the layer protocol: Sequential, functional, nested, subclassed, custom layers."""
 import io
+import os
 import contextlib
 
 import jax
@@ -153,3 +154,16 @@ def test_layer_weights_api():
     clone = layers.Dense.from_config(config)
     assert clone.units == 3 and clone.get_config()["units"] == 3
     assert dense.count_params() == 9
+
+
+def test_plot_model_writes_the_graph(tmp_path):
+    a, b = layers.Input((3,), name="a"), layers.Input((2,), name="b")
+    merged = layers.Concatenate(name="merge")([layers.Dense(4, name="da")(a), b])
+    model = jkeras.Model([a, b], layers.Dense(1, name="out")(merged))
+    dot = jkeras.utils.model_to_dot_text(model, show_shapes=True)
+    assert "da: Dense" in dot and "output: (None, 4)" in dot
+    ids = {name: line.split()[0] for line in dot.splitlines() for name in ("da", "merge", "out", "b")
+           if f'"{name}:' in line}
+    assert f"{ids['da']} -> {ids['merge']};" in dot and f"{ids['b']} -> {ids['merge']};" in dot
+    written = jkeras.utils.plot_model(model, to_file=str(tmp_path / "m.png"), show_shapes=True)
+    assert os.path.exists(written)

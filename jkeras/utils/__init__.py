@@ -5,6 +5,7 @@ from jkeras.utils.io_utils import HDF5Matrix
 from jkeras.utils.np_utils import normalize, to_categorical
 from jkeras.utils.registry import get_custom_objects
 from jkeras.utils.sequence import Sequence
+from jkeras.utils.vis_utils import model_to_dot_text, plot_model
 
 
 def multi_gpu_model(model, gpus=None, cpu_merge=True, cpu_relocation=False):
@@ -25,5 +26,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'jkeras.utils' has no attribute {name!r}")
 
 
-__all__ = ["HDF5Matrix", "Sequence", "enable_determinism", "get_custom_objects", "multi_gpu_model",
-           "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["HDF5Matrix", "Sequence", "enable_determinism", "get_custom_objects", "model_to_dot_text",
+           "multi_gpu_model", "normalize", "plot_model", "set_random_seed", "to_categorical"]

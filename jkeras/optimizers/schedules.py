@@ -36,27 +36,32 @@ def _float(x):
     return jnp.asarray(x, dtype=floatx())
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)`; `staircase` floors the exponent."""
+class _RateDecay(LearningRateSchedule):
+    """ExponentialDecay's and InverseTimeDecay's shared part: a rate decayed by `step / decay_steps`."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         _check_steps("decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = name or type(self).__name__
 
-    def __call__(self, step):
+    def _progress(self, step):
+        """`step / decay_steps`, floored when `staircase`."""
         p = _float(step) / _float(self.decay_steps)
-        if self.staircase:
-            p = jnp.floor(p)
-        return _float(self.initial_learning_rate) * jnp.power(_float(self.decay_rate), p)
+        return jnp.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`; `staircase` floors the exponent."""
+
+    def __call__(self, step):
+        return _float(self.initial_learning_rate) * jnp.power(_float(self.decay_rate), self._progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -114,27 +119,12 @@ class PolynomialDecay(LearningRateSchedule):
                 "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`; `staircase` floors the ratio."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        _check_steps("decay_steps", decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step):
-        p = _float(step) / _float(self.decay_steps)
-        if self.staircase:
-            p = jnp.floor(p)
-        return _float(self.initial_learning_rate) / (_float(1) + _float(self.decay_rate) * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        decayed = _float(1) + _float(self.decay_rate) * self._progress(step)
+        return _float(self.initial_learning_rate) / decayed
 
 
 def _cosine(fraction, alpha):

@@ -829,9 +829,10 @@ class ModelCheckpoint(MonitorCallback):
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, batch, logs, filepath):
             return
-        if os.path.isdir(filepath):
+        if os.path.isdir(filepath) and filepath.endswith(_MODEL_EXTENSIONS):
             raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath "
                           f"used is an existing directory: {filepath}")
+        # a checkpoint folder that exists (a resumed run saving the same epoch) gets a new step
         dirname = os.path.dirname(filepath)
         if dirname:
             os.makedirs(dirname, exist_ok=True)

@@ -133,6 +133,18 @@ def _zeros_like_size(size, batch, dtype):
     return [jnp.zeros((batch, int(size)), dtype)]
 
 
+def _split_state_inputs(inputs, mask, initial_state):
+    """`(sequence, its mask, initial states)` from a call recorded as `layer([x, *states])`."""
+    if isinstance(inputs, (list, tuple)):
+        inputs = list(inputs)
+        if initial_state is None and len(inputs) > 1:
+            initial_state = inputs[1:]
+        inputs = inputs[0]
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0]
+    return inputs, mask, initial_state
+
+
 class _NestedKwargsMixin:
     """Symbolic calls whose keyword arguments hold lists of symbolic tensors (`initial_state=[h, c]`).
 
@@ -743,13 +755,7 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
     def apply(self, params, state, inputs, *, training=False, key=None, mask=None,
               initial_state=None):
         """Run the cell over time; returns `(output or [output, *states], new_state)`."""
-        if isinstance(inputs, (list, tuple)):
-            inputs = list(inputs)
-            if initial_state is None and len(inputs) > 1:
-                initial_state = inputs[1:]
-            inputs = inputs[0]
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
+        inputs, mask, initial_state = _split_state_inputs(inputs, mask, initial_state)
         if inputs.ndim < 3:
             raise ValueError(f"Layer '{self.name}' expects inputs of shape (batch, timesteps, "
                              f"features); received {tuple(inputs.shape)}.")
@@ -1143,13 +1149,7 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, La
 
     def apply(self, params, state, inputs, *, training=False, key=None, mask=None,
               initial_state=None):
-        if isinstance(inputs, (list, tuple)):
-            inputs = list(inputs)
-            if initial_state is None and len(inputs) > 1:
-                initial_state = inputs[1:]
-            inputs = inputs[0]
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
+        inputs, mask, initial_state = _split_state_inputs(inputs, mask, initial_state)
         fwd, bwd = self.forward_layer, self.backward_layer
         fwd_state = bwd_state = None
         if initial_state is not None:

@@ -32,6 +32,7 @@ from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.backend.placement import current_device
 from jkeras.backend.random import layer_key, split_by_name
+from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
 _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "batch_shape",
@@ -172,7 +173,7 @@ class Layer:
         self._variables = {}
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
-        self.dtype = _dtype_name(dtype)
+        self._dtype_policy = policy_mod.get(dtype)
         self.built = False
         self.supports_masking = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
@@ -183,6 +184,28 @@ class Layer:
         self._device = current_device()
         self._batch_input_shape = _batch_input_shape(kwargs)
         self._initial_weights = kwargs.get("weights")  # Keras 2: set once the layer is built
+
+    # ---- dtype policy ----
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = policy_mod.get(value)
+
+    @property
+    def dtype(self):
+        """The dtype of the weights, as Keras's `layer.dtype` (float32 under a mixed policy)."""
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        return self._dtype_policy.compute_dtype
 
     # ---- attribute tracking: nested layers and Keras-style weight attributes ----
     def __setattr__(self, name, value):
@@ -244,9 +267,17 @@ class Layer:
                 new_state[layer.name] = bound[id(layer)].state
         return outputs, new_state
 
-    def _run(self, *args, **kwargs):
-        """`apply` looked up on the class: a user attribute named `apply` (or `init`) cannot shadow it."""
-        return type(self).apply(self, *args, **kwargs)
+    def _run(self, params, state, inputs, **kwargs):
+        """`apply` looked up on the class (a user attribute named `apply` cannot shadow it), under
+        the dtype policy: floating inputs cast to the compute dtype, and under a mixed policy the
+        weights too, while the state keeps its dtypes."""
+        compute = self.compute_dtype
+        if jnp.issubdtype(compute, jnp.floating):
+            inputs = jax.tree.map(lambda x: _cast_float(x, compute), inputs)
+        if compute == self.variable_dtype:
+            return type(self).apply(self, params, state, inputs, **kwargs)
+        outputs, new_state = type(self).apply(self, _autocast(self, params), state, inputs, **kwargs)
+        return outputs, _keep_dtypes(new_state, state)
 
     # ---- the Keras-style hooks ----
     def build(self, input_shape):
@@ -262,7 +293,7 @@ class Layer:
         name = name or f"variable_{len(self._variables)}"
         if name in self._variables:
             raise ValueError(f"Layer '{self.name}' already has a weight named '{name}'.")
-        dtype = _dtype_name(dtype)
+        dtype = self.variable_dtype if dtype is None else _dtype_name(dtype)
         if initializer is None:
             initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
         init_fn = initializers.get(initializer)
@@ -291,7 +322,8 @@ class Layer:
         return mask if self.supports_masking else None
 
     def get_config(self):
-        config_ = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config_ = {"name": self.name, "trainable": self.trainable,
+                   "dtype": policy_mod.serialize(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config_["batch_input_shape"] = list(self._batch_input_shape)
         return config_
@@ -571,6 +603,31 @@ def _as_list(x, n):
     if isinstance(x, (list, tuple)):
         return list(x)
     return [x] * n
+
+
+def _cast_float(x, dtype):
+    """`x` in `dtype` if it is a floating array of another dtype; anything else as it is."""
+    if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != dtype:
+        return jnp.asarray(x).astype(dtype)
+    return x
+
+
+def _autocast(layer, params):
+    """`params` with each layer's floating weights in its compute dtype, as Keras's autocast
+    reads them (nested layers by their own policy)."""
+    nested = {sub.name: sub for sub in layer._layers}
+    return {k: _autocast(nested[k], v) if k in nested and isinstance(v, dict)
+            else jax.tree.map(lambda x: _cast_float(x, layer.compute_dtype), v)
+            for k, v in params.items()}
+
+
+def _keep_dtypes(new, old):
+    """`new` state with every entry `old` had kept in `old`'s dtype, so a step's carry never drifts."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: _keep_dtypes(v, old[k]) if k in old else v for k, v in new.items()}
+    if hasattr(new, "astype") and hasattr(old, "dtype") and new.dtype != old.dtype:
+        return new.astype(old.dtype)
+    return new
 
 
 def _dtype_name(dtype):

@@ -1,0 +1,11 @@
+"""Mixed precision: dtype policies (`Policy`, `set_global_policy`) and dynamic loss scaling.
+
+    from jkeras import mixed_precision
+    mixed_precision.set_global_policy("mixed_bfloat16")
+"""
+from jkeras.mixed_precision.loss_scale import LossScaleOptimizer
+from jkeras.mixed_precision.policy import (DTypePolicy, Policy, dtype_policy, global_policy,
+                                           set_dtype_policy, set_global_policy)
+
+__all__ = ["DTypePolicy", "LossScaleOptimizer", "Policy", "dtype_policy", "global_policy",
+           "set_dtype_policy", "set_global_policy"]

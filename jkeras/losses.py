@@ -24,12 +24,21 @@ from jkeras.utils.registry import deserialize_keras_object, serialize_keras_obje
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
+def upcast_half(x):
+    """`x` in float32 if it holds float16/bfloat16 values, else as it is: losses and metrics
+    reduce in float32, where a mixed precision model's square of 300 does not overflow."""
+    x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.floating) and x.dtype.itemsize < 4:
+        return x.astype(jnp.float32)
+    return x
+
+
 def _as_float(x, dtype=None):
-    """`x` as an array of `dtype`, or as floats (floatx unless already floating)."""
+    """`x` as an array of `dtype`, or as floats of at least 32 bits (floatx unless already floating)."""
     x = jnp.asarray(x)
     if dtype is not None:
         return x.astype(dtype)
-    return x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(config.floatx())
+    return upcast_half(x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(config.floatx()))
 
 
 def _prepare(y_true, y_pred):
@@ -347,7 +356,8 @@ class Loss:
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.reduction = _standardize_reduction(reduction)
-        self.dtype = dtype or config.floatx()
+        # floatx by default, but never below float32 (a float16 floatx would overflow)
+        self.dtype = dtype or jnp.promote_types(config.floatx(), jnp.float32).name
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement `call(y_true, y_pred)`.")

@@ -61,8 +61,9 @@ class CompiledLoss:
 
 
 def per_sample_loss(fn, y_true, y_pred):
+    """`fn`'s unreduced loss, computed from float32 values when the model outputs float16/bfloat16."""
     per_sample = getattr(fn, "per_sample", fn)
-    return per_sample(y_true, y_pred)
+    return per_sample(losses_mod.upcast_half(y_true), losses_mod.upcast_half(y_pred))
 
 
 def weighted_mean(values, sample_weight, mask=None):
@@ -125,6 +126,7 @@ class CompiledMetrics:
         Losses are averaged over batches weighted by their size, as Keras's loss tracker does.
         """
         state = dict(state)
+        y_pred = [losses_mod.upcast_half(p) for p in y_pred]
         count = jnp.sum(mask).astype(jnp.float32) if mask is not None else jnp.float32(batch_size)
         state["loss"] = state["loss"] + jnp.stack([total * count, count])
         for name, part in zip(self.output_loss_names, parts):

@@ -4,11 +4,12 @@ __version__ = "0.1.0"
 from jkeras import (activations, backend, callbacks, constraints, initializers, layers, losses,
                     metrics, mixed_precision, models, optimizers, regularizers, utils)
 from jkeras import distribution
+from jkeras.backend import config
 from jkeras.distribution import device
 from jkeras.layers import Input
 from jkeras.models import Model, Sequential
 
-__all__ = ["device", "distribution", "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
+__all__ = ["config", "device", "distribution", "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
            "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "regularizers",
            "utils"]
 

@@ -75,10 +75,30 @@ def test_shuffle_changes_the_order_each_epoch_but_is_seeded():
     from jkeras.data.adapters import epoch_order
     import jax
     key = jax.random.key(0)
-    e0, e1 = np.asarray(epoch_order(key, 0, 50, True)), np.asarray(epoch_order(key, 1, 50, True))
+    e0, e1 = epoch_order(key, 0, 50, True), epoch_order(key, 1, 50, True)
     assert sorted(e0) == list(range(50)) and not np.array_equal(e0, e1)
-    np.testing.assert_array_equal(e0, np.asarray(epoch_order(key, 0, 50, True)))
-    np.testing.assert_array_equal(np.asarray(epoch_order(key, 3, 50, False)), np.arange(50))
+    np.testing.assert_array_equal(e0, epoch_order(key, 0, 50, True))
+    np.testing.assert_array_equal(epoch_order(jax.random.key(0), 0, 50, True), e0)
+    assert not np.array_equal(epoch_order(jax.random.key(1), 0, 50, True), e0)
+    np.testing.assert_array_equal(epoch_order(key, 3, 50, False), np.arange(50))
+
+
+def test_shuffle_batch_permutes_whole_batches_and_keeps_a_short_last_batch_last():
+    """Keras 2's `batch_shuffle` (Keras 3 instead shuffles inside each batch, keeping the
+    batch order, which leaves every batch's contents the same each epoch)."""
+    from jkeras.data.adapters import epoch_order
+    import jax
+    orders = [epoch_order(jax.random.key(0), e, 26, "batch", 4) for e in range(4)]
+    for order in orders:
+        batches = order[:24].reshape(6, 4)
+        assert (batches[:, 0] % 4 == 0).all()
+        np.testing.assert_array_equal(batches, batches[:, :1] + np.arange(4))
+        np.testing.assert_array_equal(order[24:], [24, 25])
+    assert len({tuple(o) for o in orders}) > 1
+    x, y = _data(n=26)
+    model = _mlp()
+    model.compile("sgd", "categorical_crossentropy")
+    assert len(model.fit(x, y, batch_size=4, epochs=2, shuffle="batch", verbose=0).history["loss"]) == 2
 
 
 def test_same_seed_same_bits():

@@ -5,12 +5,15 @@ Imported as `from jkeras import backend as K`.
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.backend.compile_cache import enable_default_cache
 from jkeras.backend.config import (backend, epsilon, floatx, image_data_format, jkeras_home,
                                    set_epsilon, set_floatx, set_image_data_format,
                                    standardize_data_format)
 from jkeras.backend.function import function, learning_phase, set_learning_phase
 from jkeras.backend.naming import reset_names, unique_name
 from jkeras.backend.random import set_random_seed
+
+enable_default_cache()
 
 
 def clear_session():

@@ -6,7 +6,9 @@ the user's home is not writable, as Keras does with `~/.keras`.
 import json
 import os
 
-_DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax"}
+_DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax",
+             "compilation_cache": True, "check_finite_inputs": False}
+_SWITCHES = ("compilation_cache", "check_finite_inputs")
 _FLOATX = ("float16", "bfloat16", "float32", "float64")
 _FORMATS = ("channels_last", "channels_first")
 _settings = dict(_DEFAULTS)
@@ -47,6 +49,9 @@ def _load():
             _settings["epsilon"] = float(stored["epsilon"])
         if stored.get("image_data_format") in _FORMATS:
             _settings["image_data_format"] = stored["image_data_format"]
+        for key in _SWITCHES:
+            if isinstance(stored.get(key), bool):
+                _settings[key] = stored[key]
     if not os.path.exists(path) and _writable(os.path.dirname(path)):
         try:
             with open(path, "w") as f:
@@ -81,6 +86,22 @@ def set_image_data_format(data_format):
     if data_format not in _FORMATS:
         raise ValueError(f"Unknown data_format: {data_format!r}; expected one of {_FORMATS}.")
     _settings["image_data_format"] = data_format
+
+
+def compilation_cache():
+    """Whether compiled XLA programs persist in `<jkeras home>/xla_cache` across processes."""
+    return _settings["compilation_cache"]
+
+
+def check_finite_inputs():
+    """Whether `fit` checks its array inputs for NaN/Inf first and names the first bad batch."""
+    return _settings["check_finite_inputs"]
+
+
+def set_check_finite_inputs(value):
+    if not isinstance(value, bool):
+        raise TypeError(f"set_check_finite_inputs expects True or False; received {value!r}.")
+    _settings["check_finite_inputs"] = value
 
 
 def backend():

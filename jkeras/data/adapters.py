@@ -7,7 +7,6 @@ import math
 from collections.abc import Mapping
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -125,6 +124,20 @@ class ArrayData:
     def arrays(self):
         return self.x, self.y, self.sw
 
+    def first_non_finite(self):
+        """`(sample, part)` of the first sample whose inputs, targets or sample weights hold
+        NaN or Inf, e.g. `(37, "x[0]")`; None when every value is finite."""
+        first = None
+        for name, tree in (("x", self.x), ("y", self.y), ("sample_weight", self.sw)):
+            for path, a in jax.tree_util.tree_flatten_with_path(tree)[0]:
+                a = np.asarray(a)
+                if not np.issubdtype(a.dtype, np.inexact):
+                    continue
+                bad = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1)
+                if bad.any() and (first is None or bad.argmax() < first[0]):
+                    first = (int(bad.argmax()), name + jax.tree_util.keystr(path))
+        return first
+
     def sample_x(self):
         return jax.tree.map(lambda a: a[:1], self.x)
 
@@ -147,14 +160,24 @@ def padded_slices(tree, n, batch_size):
         yield batch, valid
 
 
-def epoch_order(root_key, epoch, n, shuffle):
-    """The sample order of `epoch`: a permutation drawn from `(root key, epoch)`, on the device."""
+def epoch_order(root_key, epoch, n, shuffle, batch_size=None):
+    """The sample order of `epoch` as int32 numpy, drawn on the host from `(root key, epoch)`.
+
+    `shuffle=True` permutes the samples; `'batch'` (Keras 2's option for HDF5 data) permutes
+    whole batches of `batch_size` and keeps a short last batch last. Drawing on the host costs
+    no compile and ~1 ms per 100k samples, where a device sort costs ~15 ms on CPU.
+    """
     if not shuffle:
-        return jnp.arange(n, dtype=jnp.int32)
-    if shuffle == "batch":
-        raise ValueError("shuffle='batch' applies to HDF5 data; array data shuffles per sample.")
-    key = jax.random.fold_in(jax.random.fold_in(root_key, 0x5F3759DF), epoch)
-    return jax.random.permutation(key, n).astype(jnp.int32)
+        return np.arange(n, dtype=np.int32)
+    words = [int(w) for w in np.asarray(jax.random.key_data(root_key)).ravel()]
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(words + [0x5F3759DF, epoch])))
+    if shuffle != "batch":
+        return rng.permutation(n).astype(np.int32)
+    if not batch_size:
+        raise ValueError("shuffle='batch' needs the batch size.")
+    full = n // batch_size
+    batches = rng.permutation(full)[:, None] * batch_size + np.arange(batch_size)
+    return np.concatenate([batches.ravel(), np.arange(full * batch_size, n)]).astype(np.int32)
 
 
 class LazyLogs(Mapping):

@@ -138,8 +138,7 @@ class SequenceSource:
     def _order(self, epoch):
         if not self.shuffle or self.seed_key is None:
             return np.arange(len(self.sequence))
-        key = jax.random.fold_in(jax.random.fold_in(self.seed_key, 0x5EC), epoch)
-        return np.asarray(jax.random.permutation(key, len(self.sequence)))
+        return adapters.epoch_order(self.seed_key, epoch, len(self.sequence), True)
 
     def batches(self, epoch):
         order = self._order(epoch)[:self.steps]
@@ -253,7 +252,7 @@ class HDF5Source:
         return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
     def _permutation(self, epoch, n):
-        return np.asarray(adapters.epoch_order(self.seed_key, epoch, n, True))
+        return adapters.epoch_order(self.seed_key, epoch, n, True)
 
     def _read(self, rows):
         return jax.tree.map(lambda a: np.asarray(a[rows]), self.data)

@@ -17,6 +17,7 @@ import numpy as np
 
 from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
+from jkeras.backend import config
 from jkeras.backend.random import name_hash, root_seed
 from jkeras.layers.base import collect_losses
 from jkeras.models import compile_utils as cu
@@ -306,6 +307,8 @@ class Trainer:
             steps = train.steps
         else:
             train = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+            _check_finite(train, lambda row: f"batch {row // batch_size} (batch_size={batch_size}, "
+                                             "in the order given)")
             if validation_split:
                 train, validation_data = train.split_last(validation_split)
             self._prepare(train.sample_x(), train.y)
@@ -364,7 +367,7 @@ class Trainer:
 
         def run(epoch, carry, cbs, first_batch):
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
-            perm = self._place(data_mod.epoch_order(root_key, epoch, n, shuffle))
+            perm = self._place(jax.device_put(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size)))
             done = first_batch
             while done < min(full, steps) and not self.stop_training:
                 k = min(spe, min(full, steps) - done)
@@ -390,9 +393,11 @@ class Trainer:
         def standardize(numbered):
             index, batch = numbered
             try:
-                arrays = data_mod.ArrayData.from_user(self, *batch, class_weight).arrays()
+                data = data_mod.ArrayData.from_user(self, *batch, class_weight)
             except (ValueError, TypeError) as error:
                 raise ValueError(f"Batch {index} of the data source is not a valid batch: {error}") from error
+            _check_finite(data, lambda row: f"batch {index} of the data source")
+            arrays = data.arrays()
             got = jax.tree.map(lambda a: (tuple(a.shape[1:]), np.dtype(a.dtype).kind), (arrays[0], arrays[1]))
             if got != expected:  # a change of shape mid-epoch would silently recompile the step
                 raise ValueError(f"Batch {index} of the data source has per-sample shapes/kinds {got}; "
@@ -542,6 +547,17 @@ class Trainer:
 
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **kwargs)
+
+
+def _check_finite(data, batch_of):
+    """With `check_finite_inputs` on, refuse data holding NaN/Inf, naming the first bad batch."""
+    if not config.check_finite_inputs():
+        return
+    bad = data.first_non_finite()
+    if bad is not None:
+        row, part = bad
+        raise ValueError(f"fit: {batch_of(row)} holds NaN or Inf, first at row {row} of {part}. "
+                         "(jkeras.config.check_finite_inputs() is on.)")
 
 
 def _uses_convolution(fn, *args):

@@ -14,6 +14,7 @@ import math
 import numbers
 import os
 import shutil
+import string
 import sys
 import time
 import warnings
@@ -53,6 +54,26 @@ class Callback:
     # Keras 2 names: called after the `on_train_batch_*` hooks, for train batches only.
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
+
+
+def _path(who, name, value):
+    """`value` as a path string; a TypeError (not a path) or ValueError (empty) naming `name`."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{who} `{name}` must be a path (a str or os.PathLike); received "
+                        f"{name}={value!r} of type {type(value).__name__}.")
+    path = os.fspath(value)
+    if not path:
+        raise ValueError(f"{who} `{name}` must not be empty.")
+    return path
+
+
+def _number(who, name, value, minimum=None):
+    """`value` if it is a real number (at least `minimum` when given); else a clear error."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{who} `{name}` must be a number; received {name}={value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{who} `{name}` must be >= {minimum}; received {name}={value!r}.")
+    return value
 
 
 class CallbackList:
@@ -393,6 +414,11 @@ def configure(callbacks, model, verbose, epochs, steps):
     """
     if isinstance(callbacks, CallbackList):
         callbacks = callbacks.callbacks
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks must be a list of jkeras.callbacks.Callback instances; received "
+                        f"{type(callbacks).__name__}.")
     callbacks = list(callbacks or [])
     for cb in callbacks:
         if not isinstance(cb, Callback):
@@ -449,6 +475,11 @@ class MonitorCallback(Callback):
 
     def __init__(self, monitor="val_loss", mode="auto", baseline=None, min_delta=0):
         super().__init__()
+        who = type(self).__name__
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(f"{who} `monitor` must be the name of a logged quantity (a str such as "
+                            f"'val_loss'); received monitor={monitor!r}.")
+        _number(who, "min_delta", min_delta)
         if mode not in ("auto", "min", "max"):
             warnings.warn(f"{type(self).__name__} mode '{mode}' is unknown, fallback to auto mode.",
                           stacklevel=3)
@@ -512,6 +543,10 @@ class EarlyStopping(MonitorCallback):
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__(monitor, mode, min_delta=min_delta)
+        _number("EarlyStopping", "patience", patience, minimum=0)
+        _number("EarlyStopping", "start_from_epoch", start_from_epoch, minimum=0)
+        if baseline is not None:
+            _number("EarlyStopping", "baseline", baseline)
         self.patience, self.verbose = patience, verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
@@ -601,6 +636,9 @@ class LearningRateScheduler(Callback):
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
+        if not callable(schedule):
+            raise TypeError("LearningRateScheduler `schedule` must be a function (epoch, lr) -> lr "
+                            f"or epoch -> lr; received schedule={schedule!r}.")
         self.schedule, self.verbose = schedule, verbose
         try:
             params = inspect.signature(schedule).parameters.values()
@@ -659,9 +697,11 @@ class ReduceLROnPlateau(MonitorCallback):
         if kwargs:
             raise TypeError(f"ReduceLROnPlateau got unexpected keyword arguments {sorted(kwargs)}.")
         super().__init__(monitor, mode, min_delta=min_delta)
-        if factor >= 1.0:
+        if _number("ReduceLROnPlateau", "factor", factor, minimum=0) >= 1.0:
             raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0. "
                              f"Received factor={factor}")
+        for name, value in (("patience", patience), ("cooldown", cooldown), ("min_lr", min_lr)):
+            _number("ReduceLROnPlateau", name, value, minimum=0)
         self.factor, self.min_lr, self.patience = factor, min_lr, patience
         self.verbose, self.cooldown = verbose, cooldown
         self.cooldown_counter = 0
@@ -746,7 +786,9 @@ class ModelCheckpoint(MonitorCallback):
         kwargs.pop("load_weights_on_restart", None)
         if kwargs:
             raise TypeError(f"ModelCheckpoint got unexpected keyword arguments {sorted(kwargs)}.")
-        self.filepath = os.fspath(filepath)
+        self.filepath = _format_check(_path("ModelCheckpoint", "filepath", filepath))
+        if initial_value_threshold is not None:
+            _number("ModelCheckpoint", "initial_value_threshold", initial_value_threshold)
         self.verbose = verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         positive_int = (isinstance(save_freq, int) and not isinstance(save_freq, bool)
@@ -867,6 +909,18 @@ class ModelCheckpoint(MonitorCallback):
                            f"Reason: {e}") from e
 
 
+def _format_check(filepath):
+    """`filepath`, once its `{field:spec}` parts are known to format (now, not after an epoch)."""
+    try:
+        for _, field, spec, _ in string.Formatter().parse(filepath):
+            if field is not None and spec:
+                format(1 if field in ("epoch", "batch") else 0.0, spec)
+    except ValueError as error:
+        raise ValueError(f"ModelCheckpoint cannot format filepath {filepath!r}: {error}. Use "
+                         "str.format fields such as '{epoch:02d}' or '{val_loss:.2f}'.") from None
+    return filepath
+
+
 # ------------------------------------------------------------------- logging
 
 class CSVLogger(Callback):
@@ -880,8 +934,11 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger `separator` must be a one-character string; received "
+                             f"separator={separator!r}.")
         self.sep = separator
-        self.filename = os.fspath(filename)
+        self.filename = _path("CSVLogger", "filename", filename)
         self.append = append
         self.writer, self.keys, self.csv_file = None, None, None
         self.append_header = True
@@ -1001,8 +1058,9 @@ class TensorBoard(Callback):
         if write_images or embeddings_freq:
             warnings.warn("TensorBoard: jkeras does not write weight images or embeddings; "
                           "`write_images` and `embeddings_freq` are ignored.", stacklevel=2)
+        _number("TensorBoard", "histogram_freq", histogram_freq, minimum=0)
         self._writer_cls = SummaryWriter
-        self.log_dir = os.fspath(log_dir)
+        self.log_dir = _path("TensorBoard", "log_dir", log_dir)
         self.histogram_freq, self.write_graph = histogram_freq, write_graph
         self.write_images, self.write_steps_per_second = write_images, write_steps_per_second
         self.update_freq = update_freq
@@ -1107,14 +1165,15 @@ class TensorBoard(Callback):
 
 def _profile_range(profile_batch):
     """`(start, stop)` global batch numbers from Keras's `profile_batch`; `(0, 0)` is off."""
-    if isinstance(profile_batch, str):
-        profile_batch = [int(p) for p in profile_batch.split(",")]
-    if isinstance(profile_batch, int) and not isinstance(profile_batch, bool):
-        start = stop = profile_batch
-    elif isinstance(profile_batch, (list, tuple)) and len(profile_batch) == 2:
-        start, stop = (int(p) for p in profile_batch)
-    else:
-        start = stop = -1
+    parts = profile_batch.split(",") if isinstance(profile_batch, str) else profile_batch
+    start = stop = -1
+    if isinstance(parts, int) and not isinstance(parts, bool):
+        start = stop = parts
+    elif isinstance(parts, (list, tuple)) and len(parts) == 2:
+        try:
+            start, stop = (int(p) for p in parts)
+        except (TypeError, ValueError):
+            pass
     if start < 0 or stop < start:
         raise ValueError("profile_batch must be a non-negative integer or 2-tuple of positive "
                          f"integers. A pair of positive integers signifies a range of batches to "
@@ -1130,6 +1189,8 @@ class LambdaCallback(Callback):
         for name, fn in hooks.items():
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise ValueError(f"Unknown callback hook {name!r}.")
+            if fn is not None and not callable(fn):
+                raise TypeError(f"LambdaCallback `{name}` must be a function; received {fn!r}.")
             if fn is not None:
                 setattr(self, name, fn)
 
@@ -1149,7 +1210,8 @@ class BackupAndRestore(Callback):
         if save_freq != "epoch" and (not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(f"save_freq must be 'epoch' or a positive number of batches; "
                              f"received {save_freq!r}.")
-        self.backup_dir, self.save_freq = os.fspath(backup_dir), save_freq
+        self.backup_dir = _path("BackupAndRestore", "backup_dir", backup_dir)
+        self.save_freq = save_freq
         self.delete_checkpoint, self.max_to_keep = delete_checkpoint, max_to_keep
         self._since_save = 0
 

@@ -638,19 +638,41 @@ def _dtype_name(dtype):
     dtype = str(getattr(dtype, "name", dtype))
     if dtype.startswith("mixed_"):
         dtype = "float32"
-    return np.dtype(dtype).name if dtype != "bfloat16" else dtype
+    if dtype == "bfloat16":
+        return dtype
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise ValueError(f"Invalid dtype: {dtype!r}; expected a dtype name such as 'float32'.") from None
 
 
 def _batch_input_shape(kwargs):
     """Keras 2's `input_shape`/`batch_input_shape`/`input_dim`/`batch_size` arguments."""
-    if kwargs.get("batch_input_shape") is not None:
-        return tuple(kwargs["batch_input_shape"])
-    if kwargs.get("batch_shape") is not None:
-        return tuple(kwargs["batch_shape"])
-    if kwargs.get("input_shape") is not None:
-        shape = kwargs["input_shape"]
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        return (kwargs.get("batch_size"),) + shape
-    if kwargs.get("input_dim") is not None:
-        return (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+    for name in ("batch_input_shape", "batch_shape"):
+        if kwargs.get(name) is not None:
+            return shape_argument(kwargs[name], name)
+    batch = batch_size_argument(kwargs.get("batch_size"))
+    for name in ("input_shape", "input_dim"):
+        if kwargs.get(name) is not None:
+            return (batch,) + shape_argument(kwargs[name], name)
     return None
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def shape_argument(shape, name):
+    """`shape` (an int or a sequence of ints >= 0 and None) as a tuple; a ValueError naming `name`."""
+    dims = (shape,) if _is_int(shape) else shape
+    if isinstance(dims, (list, tuple)) and all(d is None or (_is_int(d) and d >= 0) for d in dims):
+        return tuple(None if d is None else int(d) for d in dims)
+    raise ValueError(f"`{name}` must be a tuple of non-negative ints (None for an unknown dim); "
+                     f"received {name}={shape!r}.")
+
+
+def batch_size_argument(batch_size):
+    """`batch_size` as a positive int or None; a ValueError otherwise."""
+    if batch_size is None or (_is_int(batch_size) and batch_size > 0):
+        return batch_size if batch_size is None else int(batch_size)
+    raise ValueError(f"`batch_size` must be a positive int or None; received batch_size={batch_size!r}.")

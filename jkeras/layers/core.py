@@ -6,7 +6,7 @@ import numpy as np
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers._utils import present, weight_options_config
-from jkeras.layers.base import Layer
+from jkeras.layers.base import Layer, batch_size_argument, shape_argument
 
 
 class InputLayer(Layer):
@@ -23,9 +23,8 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ValueError("Input needs a `shape` (without the batch dim) or a `batch_shape`.")
-            shape = (shape,) if isinstance(shape, int) else tuple(shape)
-            batch_shape = (batch_size,) + shape
-        self._batch_input_shape = tuple(None if d is None else int(d) for d in batch_shape)
+            batch_shape = (batch_size_argument(batch_size),) + shape_argument(shape, "shape")
+        self._batch_input_shape = shape_argument(batch_shape, "batch_shape")
         self.built = True
         self.output_tensor = KerasTensor(self._batch_input_shape, self.dtype, name=self.name,
                                          history=(self, 0, 0))

@@ -5,6 +5,7 @@ passed to `apply` (an integer `seed` folds into it); in inference they are
 the identity.
 """
 import math
+import numbers
 
 import jax
 import jax.numpy as jnp
@@ -15,6 +16,9 @@ from jkeras.layers.base import Layer, add_loss
 
 
 def _check_rate(rate):
+    if not isinstance(rate, numbers.Real) or isinstance(rate, bool):
+        raise TypeError("Invalid type for argument `rate`: expected a float between 0 and 1. "
+                        f"Received: rate={rate!r} of type {type(rate).__name__}")
     if not 0 <= rate <= 1:
         raise ValueError("Invalid value received for argument `rate`. Expected a float value "
                          f"between 0 and 1. Received: rate={rate}")
@@ -43,7 +47,7 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(rate)
-        if isinstance(noise_shape, str) or not (noise_shape is None or all(
+        if not (noise_shape is None or isinstance(noise_shape, (list, tuple)) and all(
                 d is None or (isinstance(d, int) and d > 0) for d in noise_shape)):
             raise ValueError("Invalid value received for argument `noise_shape`. Expected a tuple of "
                              f"positive integers or None. Received: noise_shape={noise_shape}")
@@ -122,6 +126,9 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(stddev, numbers.Real) or isinstance(stddev, bool):
+            raise TypeError("Invalid type for argument `stddev`: expected a non-negative float. "
+                            f"Received: stddev={stddev!r} of type {type(stddev).__name__}")
         if stddev < 0:  # Keras 3 also caps it at 1; Keras 2 did not
             raise ValueError(f"Invalid value received for argument `stddev`. Expected a non-negative "
                              f"float. Received: stddev={stddev}")

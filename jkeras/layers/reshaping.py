@@ -25,6 +25,15 @@ def _pairs(value, rank, name):
                  for i, v in enumerate(value))
 
 
+def _ints(value, name):
+    """`value` (an int or a list/tuple of ints) as a tuple of ints; a ValueError naming `name`."""
+    values = (value,) if isinstance(value, (int, np.integer)) else value
+    if isinstance(values, (list, tuple)) and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        return tuple(int(v) for v in values)
+    raise ValueError(f"`{name}` must be a tuple of ints; received {name}={value!r}.")
+
+
 class _ShapeLayer(Layer):
     """A layer without weights whose inputs must have rank `ndim` (None: any rank)."""
 
@@ -70,8 +79,7 @@ class Reshape(_ShapeLayer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        target_shape = (target_shape,) if isinstance(target_shape, (int, np.integer)) else target_shape
-        self.target_shape = tuple(int(d) for d in target_shape)
+        self.target_shape = _ints(target_shape, "target_shape")
         if any(d < -1 for d in self.target_shape) or self.target_shape.count(-1) > 1:
             raise ValueError(f"`target_shape` must hold non-negative ints and at most one -1; "
                              f"received target_shape={self.target_shape}.")
@@ -94,7 +102,7 @@ class Permute(_ShapeLayer):
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
-        self.dims = tuple(int(d) for d in dims)
+        self.dims = _ints(dims, "dims")
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
             raise ValueError(f"Permute `dims` must be a permutation of 1..{len(self.dims)} (the batch "
                              f"dim is not counted); received dims={tuple(dims)}.")

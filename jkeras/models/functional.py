@@ -3,6 +3,7 @@ import jax
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer
+from jkeras.layers.core import InputLayer
 from jkeras.models.graph import flatten_tensors, map_graph, run_graph
 from jkeras.models.model import Model
 from jkeras.models.trainer import Trainer
@@ -17,10 +18,12 @@ class Functional(Model):
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs):
-        for t in flatten_tensors((inputs, outputs)) or [None]:
-            if not isinstance(t, KerasTensor):
-                raise ValueError(f"Model inputs and outputs must be symbolic tensors (from `Input` "
-                                 f"and layer calls); received {t!r}.")
+        for what, given in (("inputs", inputs), ("outputs", outputs)):
+            leaves = jax.tree.leaves(given, is_leaf=lambda t: isinstance(t, KerasTensor))
+            bad = [t for t in leaves if not isinstance(t, KerasTensor)]
+            if bad or not leaves:
+                raise ValueError(f"Model `{what}` must be symbolic tensors (from `Input` and layer "
+                                 f"calls); received {what}={given!r}.")
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(outputs, tuple):
@@ -28,6 +31,11 @@ class Functional(Model):
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         self._nodes, layers = map_graph(inputs, outputs)
+        given = {id(t) for t in flatten_tensors(inputs)}
+        for layer in layers:
+            if isinstance(layer, InputLayer) and id(layer.output_tensor) not in given:
+                raise ValueError(f"Graph disconnected: the outputs depend on Input "
+                                 f"'{layer.name}', which is not among the model's `inputs`.")
         object.__setattr__(self, "_layers", layers)
         self._input_tensors = flatten_tensors(inputs)
         self._output_tensors = flatten_tensors(outputs)

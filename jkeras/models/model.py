@@ -4,6 +4,8 @@
 defining `call` gives a subclassed one, whose sublayers are tracked from its
 attributes and run through the Keras-style path of `Layer.apply`.
 """
+import os
+
 from jkeras.layers.base import Layer
 from jkeras.models.trainer import Trainer
 
@@ -29,7 +31,11 @@ class Model(Trainer, Layer):
         """The layer called `name`, or at position `index` in `model.layers`."""
         if index is not None and name is not None:
             raise ValueError("Pass either `name` or `index` to get_layer, not both.")
+        if index is None and name is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
         if index is not None:
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise TypeError(f"get_layer `index` must be an int; received {index!r}.")
             if not -len(self.layers) <= index < len(self.layers):
                 raise ValueError(f"Asked for layer index {index}, but the model has only "
                                  f"{len(self.layers)} layers.")
@@ -67,6 +73,7 @@ class Model(Trainer, Layer):
         other path is a checkpoint folder holding everything training changes.
         """
         from jkeras.saving import checkpoint, hdf5
+        _check_path(filepath, "save")
         if not _writes_files():
             return
         if save_format in (None, "tf", "orbax") and checkpoint.is_checkpoint_path(filepath):
@@ -78,6 +85,7 @@ class Model(Trainer, Layer):
     def save_weights(self, filepath, overwrite=True, save_format=None):
         """Weights only, in Keras's legacy `.h5` layout."""
         from jkeras.saving import hdf5
+        _check_path(filepath, "save_weights")
         if not _writes_files():
             return
         _check_h5(filepath, save_format, "save_weights")
@@ -86,6 +94,7 @@ class Model(Trainer, Layer):
     def load_weights(self, filepath, by_name=False, skip_mismatch=False):
         """Weights from a Keras `.h5` (weights-only or whole-model), by order or by layer name."""
         from jkeras.saving import hdf5
+        _check_path(filepath, "load_weights")
         hdf5.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
     def to_json(self, **kwargs):
@@ -101,6 +110,12 @@ def _writes_files():
     """With several processes only process 0 writes, so they do not overwrite each other."""
     import jax
     return jax.process_index() == 0
+
+
+def _check_path(filepath, what):
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(f"{what}() needs a file path (a str or os.PathLike) as `filepath`; received "
+                        f"{type(filepath).__name__}.")
 
 
 def _check_h5(filepath, save_format, what):

@@ -16,11 +16,16 @@ class Sequential(Functional):
         self._input_layer = None
         self._chain = []
         self.built = False
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential `layers` must be a list of layers; received "
+                            f"{type(layers).__name__}.")
         for layer in layers or []:
             self.add(layer)
 
     def add(self, layer):
-        """Append `layer` (or an `Input` tensor, which sets the input shape)."""
+        """Append `layer` (or an `Input` tensor, which sets the input shape); a layer that does
+        not fit the model's output raises and leaves the model as it was."""
+        before = (self._input_layer, list(self._stack))
         if isinstance(layer, KerasTensor):
             layer = layer._keras_history[0]
         if not isinstance(layer, Layer):
@@ -36,7 +41,12 @@ class Sequential(Functional):
             if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
                 self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype)
             self._stack.append(layer)
-        self._rebuild()
+        try:
+            self._rebuild()
+        except Exception:
+            self._input_layer, self._stack = before
+            self._rebuild()
+            raise
 
     def pop(self):
         """Remove the last layer (the FAQ's way to drop a classifier head)."""

@@ -4,11 +4,13 @@ Every rule is written for one parameter, in Keras 3's operation order so the
 float32 results agree with Keras to rounding. `step` is Keras's
 `iterations + 1`; the returned update is added to the parameter.
 """
+import numbers
+
 import jax
 import jax.numpy as jnp
 
 from jkeras.backend import floatx
-from jkeras.optimizers.base import Optimizer
+from jkeras.optimizers.base import Optimizer, checked
 
 
 def _power(base, step, dtype):
@@ -25,7 +27,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not 0 <= momentum <= 1:
+        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: momentum={momentum}")
         self.momentum = float(momentum)
         self.nesterov = nesterov
@@ -49,9 +51,9 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.rho = rho
-        self.momentum = momentum
-        self.epsilon = epsilon
+        self.rho = checked("rho", rho, below=1)
+        self.momentum = checked("momentum", momentum)
+        self.epsilon = checked("epsilon", epsilon)
         self.centered = centered
         self._slots = ("velocity",) + (("momentum",) if momentum > 0 else ()) + (
             ("average_gradient",) if centered else ())
@@ -82,9 +84,9 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        self.beta_1 = checked("beta_1", beta_1, below=1)
+        self.beta_2 = checked("beta_2", beta_2, below=1)
+        self.epsilon = checked("epsilon", epsilon)
         self.amsgrad = amsgrad
         self._slots = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
 
@@ -119,8 +121,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.initial_accumulator_value = initial_accumulator_value
-        self.epsilon = epsilon
+        self.initial_accumulator_value = checked("initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = checked("epsilon", epsilon)
 
     def _initial_slot(self, name, p):
         if name == "accumulator":
@@ -142,8 +144,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.rho = rho
-        self.epsilon = epsilon
+        self.rho = checked("rho", rho, below=1)
+        self.epsilon = checked("epsilon", epsilon)
 
     def _leaf_update(self, g, s, lr, step):
         rho, eps = self.rho, self.epsilon
@@ -160,9 +162,9 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        self.beta_1 = checked("beta_1", beta_1, below=1)
+        self.beta_2 = checked("beta_2", beta_2, below=1)
+        self.epsilon = checked("epsilon", epsilon)
 
     def _leaf_update(self, g, s, lr, step):
         m = s["momentum"] + (g - s["momentum"]) * (1 - self.beta_1)
@@ -182,9 +184,9 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        self.beta_1 = checked("beta_1", beta_1, below=1)
+        self.beta_2 = checked("beta_2", beta_2, below=1)
+        self.epsilon = checked("epsilon", epsilon)
 
     def _init_scalars(self, params):
         leaves = [jnp.asarray(p) for p in jax.tree.leaves(params)]

@@ -177,6 +177,19 @@ def _clip_by_global_norm(grads, clipnorm):
     return jax.tree.map(lambda g: g * scale, grads)
 
 
+def checked(name, value, below=None, optional=False):
+    """`value` if it is a real number >= 0 (and < `below` when given), or None when `optional`;
+    else a ValueError naming the argument, in Keras's words."""
+    if value is None and optional:
+        return value
+    if (isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= 0
+            and (below is None or value < below)):
+        return value
+    expected = "a float >= 0" if below is None else f"a float in [0, {below})"
+    raise ValueError(f"Argument `{name}` must be {expected}{' or None' if optional else ''}. "
+                     f"Received: {name}={value!r}")
+
+
 def _learning_rate(learning_rate, decay):
     """A float or a schedule; Keras 2's `decay` becomes the schedule it meant."""
     if callable(learning_rate):
@@ -213,6 +226,10 @@ class Optimizer:
             kwargs.pop(key, None)
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                           ("global_clipnorm", global_clipnorm), ("weight_decay", weight_decay),
+                           ("loss_scale_factor", loss_scale_factor), ("decay", decay)):
+            checked(key, value, optional=True)
         if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
                              f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "

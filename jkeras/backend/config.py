@@ -4,6 +4,7 @@ The home folder is `$JKERAS_HOME`, else `~/.jkeras`, else `/tmp/.jkeras` when
 the user's home is not writable, as Keras does with `~/.keras`.
 """
 import json
+import numbers
 import os
 
 _DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax",
@@ -75,6 +76,8 @@ def epsilon():
 
 
 def set_epsilon(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"epsilon must be a float >= 0; received {value!r}.")
     _settings["epsilon"] = float(value)
 
 
@@ -83,9 +86,11 @@ def image_data_format():
 
 
 def set_image_data_format(data_format):
-    if data_format not in _FORMATS:
+    """'channels_last' or 'channels_first', in any case (as Keras accepts it)."""
+    value = data_format.lower() if isinstance(data_format, str) else data_format
+    if value not in _FORMATS:
         raise ValueError(f"Unknown data_format: {data_format!r}; expected one of {_FORMATS}.")
-    _settings["image_data_format"] = data_format
+    _settings["image_data_format"] = value
 
 
 def compilation_cache():

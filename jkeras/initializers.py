@@ -49,6 +49,16 @@ def _finish(values, dtype):
                        dtype)
 
 
+def _filled(key, shape, value, dtype):
+    """`shape` filled with `value`: built in numpy (a transfer, no kernel compiled per shape),
+    but abstract under a trace, so that `jax.eval_shape` of a layer's `init` (the size guard
+    on configs from files) sizes a huge declared shape without allocating it."""
+    dtype = jnp.dtype(dtype or config.floatx())
+    if isinstance(key, jax.core.Tracer):
+        return jnp.full(shape, value, dtype)
+    return jnp.asarray(np.full(shape, value, dtype))
+
+
 def compute_fans(shape, input_axes=None, output_axes=None):
     """`(fan_in, fan_out)` as Keras counts them: conv kernels multiply in the receptive field."""
     shape = tuple(shape)
@@ -81,14 +91,14 @@ class Zeros(Initializer):
     """All zeros."""
 
     def __call__(self, key, shape, dtype=None):
-        return jnp.asarray(np.zeros(shape, jnp.dtype(dtype or config.floatx())))
+        return _filled(key, shape, 0, dtype)
 
 
 class Ones(Initializer):
     """All ones."""
 
     def __call__(self, key, shape, dtype=None):
-        return jnp.asarray(np.ones(shape, jnp.dtype(dtype or config.floatx())))
+        return _filled(key, shape, 1, dtype)
 
 
 class Constant(Initializer):
@@ -98,7 +108,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, key, shape, dtype=None):
-        return jnp.asarray(np.full(shape, self.value, jnp.dtype(dtype or config.floatx())))
+        return _filled(key, shape, self.value, dtype)
 
     def get_config(self):
         return {"value": self.value}

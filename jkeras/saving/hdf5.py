@@ -14,11 +14,12 @@ too, told apart by its structure, and written for a file name ending in
 Every file is written to a temporary name beside the target and renamed, so a
 crash mid-save leaves the previous file whole.
 
-Reading trusts nothing in the file: every attribute, group and dataset is checked
-(kind, link type, declared shape and dtype) before it is read, a declared size is
-compared with the model before anything is allocated, and any low-level failure
-(h5py's `OSError`/`KeyError`, a decoding or casting error) becomes a
-`jkeras.errors.FileFormatError` naming the file and the part at fault. Weights are
+Reading trusts nothing in the file. First `h5_probe` walks it in a child process,
+since libhdf5 itself can crash or loop on damaged bytes. Then every attribute, group
+and dataset is checked (kind, link type, declared shape and dtype) before it is read,
+a declared size is compared with the model before anything is allocated, and any
+low-level failure (h5py's `OSError`/`KeyError`, a decoding or casting error) becomes
+a `jkeras.errors.FileFormatError` naming the file and the part at fault. Weights are
 assigned only after all of them are checked, and put back if an assignment fails,
 so a failed load leaves the model as it was.
 """
@@ -37,7 +38,7 @@ import numpy as np
 from jkeras import __version__, losses, optimizers
 from jkeras.errors import ConfigError, FileFormatError, JkerasError
 from jkeras.models.compile_utils import split_params, trainable_mask
-from jkeras.saving import serialization
+from jkeras.saving import h5_probe, serialization
 
 _ATTR_LIMIT = 64512  # HDF5 object-header limit for one attribute, as Keras chunks at
 _MAX_ATTR_BYTES = 256 * 2 ** 20  # an attribute declaring more than this is refused unread
@@ -307,6 +308,13 @@ def _open(filepath):
         raise FileNotFoundError(f"No such file: {path}")
     if os.path.isdir(path):
         raise FileFormatError(f"{path} is a folder, not an HDF5 file.")
+    if not os.path.isfile(path):
+        raise FileFormatError(f"{path} is not a regular file (a device, pipe or socket?); an HDF5 "
+                              "file is expected.")
+    problem = h5_probe.probe(path)
+    if problem is not None:
+        raise FileFormatError(f"{path}: {problem}; the file is damaged (it was read in a separate "
+                              "process first, so this one is unharmed).")
     try:
         return h5py.File(path, "r")
     except Exception as error:  # noqa: BLE001 - h5py raises OSError, some damage gives others

@@ -281,6 +281,25 @@ def test_keras3_cannot_load_its_own_file_compiled_with_mse_but_jkeras_can(tmp_pa
     np.testing.assert_allclose(np.asarray(again.predict(x, verbose=0)), ours.predict(x), rtol=1e-5, atol=1e-6)
 
 
+def test_keras3_file_compiled_but_never_trained_loads_with_a_fresh_optimizer(tmp_path):
+    """Keras 3 saves only `iteration` and `learning_rate` then; like Keras, jkeras loads the
+    model compiled and starts the optimizer fresh, with a warning instead of an error."""
+    keras.backend.clear_session()
+    inp = keras.Input((3,))
+    theirs = keras.Model(inp, keras.layers.Dense(2)(inp))
+    theirs.compile("adam", "mean_squared_error", metrics=["mae"])
+    theirs.save(str(tmp_path / "untrained.h5"))
+    with h5py.File(tmp_path / "untrained.h5") as f:
+        assert len(f["optimizer_weights"].attrs["weight_names"]) == 2  # no slot arrays
+    with pytest.warns(UserWarning, match=r"untrained.h5: '/optimizer_weights' holds no slot arrays "
+                                         r"for the model's Adam .* starts freshly initialized at iteration 0"):
+        ours = jkeras.models.load_model(tmp_path / "untrained.h5")
+    assert isinstance(ours.optimizer, jkeras.optimizers.Adam) and ours.compiled
+    x, y = RNG.normal(size=(8, 3)).astype("float32"), RNG.normal(size=(8, 2)).astype("float32")
+    np.testing.assert_allclose(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(ours.fit(x, y, verbose=0).history["loss"][0])
+
+
 def test_keras3_cannot_load_some_tf_keras_files_but_jkeras_can():
     folder = os.path.join(FIXTURES, "lstm")
     with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to LSTM: {'time_major': False}"):

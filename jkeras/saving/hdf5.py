@@ -928,7 +928,9 @@ def _plain_metrics(metrics):
 def _load_optimizer(group, model):
     """Slots by position: `[iteration, (learning_rate,)] + per trainable weight, per slot`.
 
-    Every dataset's shape is checked against its weight before it is read."""
+    Every dataset's shape is checked against its weight before it is read. A file with no
+    slot arrays at all (Keras 3 saves a model compiled but never trained so) loads with a
+    warning: the optimizer starts fresh, as in Keras."""
     names = _read_names(group, "weight_names")
     if not names:
         return
@@ -938,15 +940,7 @@ def _load_optimizer(group, model):
         if ds is None:
             raise FileFormatError(f"'optimizer_weights' lists weight '{n}' that the file lacks.")
         datasets.append(ds)
-    first = datasets[0]
-    if _shape_of(first) not in ((), (1,)) or first.dtype.kind not in "biuf":
-        raise FileFormatError(f"dataset '{_path_of(first)}' (the iteration count) must be one "
-                              f"number; it has shape {_shape_of(first)} and dtype {first.dtype}.")
-    with _part(f"dataset '{_path_of(first)}'"):
-        iteration = int(np.asarray(first[()]).reshape(-1)[0])
-    if iteration < 0:
-        raise FileFormatError(f"dataset '{_path_of(first)}' holds a negative iteration count "
-                              f"({iteration}).")
+    iteration = _iteration(datasets[0])
     rest = list(zip(names[1:], datasets[1:]))
     if rest and rest[0][0].endswith("learning_rate"):  # Keras 3 stores the rate too
         rest = rest[1:]
@@ -954,10 +948,39 @@ def _load_optimizer(group, model):
     trainable, _ = split_params(model._own_tree(True), model._trainable_mask)
     slot_names = list(model.optimizer.slot_names()) if hasattr(model.optimizer, "slot_names") else []
     paths = trainable_paths(model)
-    if len(rest) != len(paths) * len(slot_names):
+    needed = len(paths) * len(slot_names)
+    if not rest and needed:
+        warnings.warn(f"{group.file.filename}: '{_path_of(group)}' holds no slot arrays for the "
+                      f"model's {type(model.optimizer).__name__} (the model was saved compiled but "
+                      "never trained): the optimizer state is not restored; it starts freshly "
+                      f"initialized at iteration {iteration}.", stacklevel=6)
+    elif len(rest) != needed:
         raise FileFormatError(f"optimizer_weights holds {len(rest)} slot arrays; the model's "
-                              f"{type(model.optimizer).__name__} needs {len(paths) * len(slot_names)} "
+                              f"{type(model.optimizer).__name__} needs {needed} "
                               f"({len(paths)} weights x slots {slot_names}).")
+    values = _slot_values(rest, paths, slot_names) if rest else []
+    opt_state = jax.jit(model._tx.init)(trainable)
+    trees = dict(optimizers.slots(opt_state))
+    for slot, path, value in values:
+        trees[slot] = _set_path(trees[slot], path, jax.numpy.asarray(value))
+    model._opt_state = optimizers.with_slots(opt_state, trees, iteration)
+
+
+def _iteration(ds):
+    """The iteration count a dataset holds: one non-negative number."""
+    if _shape_of(ds) not in ((), (1,)) or ds.dtype.kind not in "biuf":
+        raise FileFormatError(f"dataset '{_path_of(ds)}' (the iteration count) must be one "
+                              f"number; it has shape {_shape_of(ds)} and dtype {ds.dtype}.")
+    with _part(f"dataset '{_path_of(ds)}'"):
+        iteration = int(np.asarray(ds[()]).reshape(-1)[0])
+    if iteration < 0:
+        raise FileFormatError(f"dataset '{_path_of(ds)}' holds a negative iteration count "
+                              f"({iteration}).")
+    return iteration
+
+
+def _slot_values(rest, paths, slot_names):
+    """`[(slot, path in the params tree, array)]` from the file's slot datasets, checked."""
     values = []
     for i, (var, path, _) in enumerate(paths):
         for j, slot in enumerate(slot_names):
@@ -966,8 +989,4 @@ def _load_optimizer(group, model):
                 raise FileFormatError(f"Optimizer slot '{name}' has shape {_shape_of(ds)}; weight "
                                       f"'{var.path}' has shape {var.shape}.")
             values.append((slot, path, _read_dataset(ds, var)))
-    opt_state = jax.jit(model._tx.init)(trainable)
-    trees = dict(optimizers.slots(opt_state))
-    for slot, path, value in values:
-        trees[slot] = _set_path(trees[slot], path, jax.numpy.asarray(value))
-    model._opt_state = optimizers.with_slots(opt_state, trees, iteration)
+    return values

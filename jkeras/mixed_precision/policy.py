@@ -19,11 +19,14 @@ _global = None
 def _dtype_name(dtype):
     """The canonical name of a dtype-like (`"float32"`, `np.float16`, `jnp.bfloat16`), or ValueError."""
     try:
-        return jnp.dtype(dtype).name
-    except TypeError:
-        raise ValueError(f"Cannot convert {dtype!r} to a dtype policy. Valid policies are "
-                         f"{', '.join(repr(n) for n in POLICY_NAMES)}, or the name of a non-float "
-                         "dtype such as 'int32'.") from None
+        found = jnp.dtype(dtype)
+    except (TypeError, ValueError):
+        found = None
+    if found is not None and (found.kind in "biuc" or jnp.issubdtype(found, jnp.floating)):
+        return found.name
+    raise ValueError(f"Cannot convert {dtype!r} to a dtype policy. Valid policies are "
+                     f"{', '.join(repr(n) for n in POLICY_NAMES)}, or the name of a non-float "
+                     "dtype such as 'int32'.")
 
 
 class Policy:

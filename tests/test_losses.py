@@ -104,6 +104,20 @@ def test_loss_matches_keras(name, kwargs, kind):
     np.testing.assert_allclose(ours(y_true, y_pred), theirs(y_true, y_pred), rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("name,kwargs,kind", CASES)
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+def test_half_precision_predictions_are_computed_in_float32(name, kwargs, kind, half):
+    """A mixed precision model's float16/bfloat16 outputs: every loss works in float32, as on
+    the same values given in float32."""
+    y_true, y_pred = _data(kind)
+    y_pred = jnp.asarray(y_pred, half)
+    loss = getattr(losses, name)(**kwargs)
+    for fn in (lambda t, p: loss.fn(t, p, **kwargs), loss.per_sample, loss):
+        got, expected = fn(y_true, y_pred), fn(y_true, y_pred.astype(jnp.float32))
+        assert got.dtype == jnp.float32
+        np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("name,kind", [("cosine_similarity", "reg"), ("binary_crossentropy", "bin"),
                                        ("categorical_crossentropy", "cat")])
 def test_function_along_another_axis_matches_keras(name, kind):

@@ -186,6 +186,10 @@ class Layer:
         self._initial_weights = kwargs.get("weights")  # Keras 2: set once the layer is built
 
     # ---- dtype policy ----
+    # Keras's flag: `_run` casts floating inputs to the compute dtype (a functional model
+    # leaves that to its layers, so a `dtype="float32"` first layer sees the float32 inputs).
+    _convert_input_args = True
+
     @property
     def dtype_policy(self):
         return self._dtype_policy
@@ -272,7 +276,7 @@ class Layer:
         the dtype policy: floating inputs cast to the compute dtype, and under a mixed policy the
         weights too, while the state keeps its dtypes."""
         compute = self.compute_dtype
-        if jnp.issubdtype(compute, jnp.floating):
+        if self._convert_input_args and jnp.issubdtype(compute, jnp.floating):
             inputs = jax.tree.map(lambda x: _cast_float(x, compute), inputs)
         if compute == self.variable_dtype:
             return type(self).apply(self, params, state, inputs, **kwargs)

@@ -83,8 +83,9 @@ def test_subclassed_model_trains_and_saves_weights(tmp_path):
     model.compile("adam", "mse")
     x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
     y = np.random.default_rng(1).normal(size=(32, 2)).astype("float32")
-    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0)
-    assert history.history["loss"][-1] < history.history["loss"][0]
+    before = model.evaluate(x, y, verbose=0)     # inference mode: no dropout noise
+    model.fit(x, y, epochs=20, batch_size=8, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < 0.9 * before
     assert [w.path for w in model.weights] == ["dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias"]
     np.testing.assert_allclose(model.predict(x), model.out(model.hidden(x)), rtol=1e-5)
     model.save_weights(tmp_path / "w.h5")

@@ -32,7 +32,7 @@ def input_values(model, x):
     """`x` as the model's `apply` takes it: a list in `model.inputs` order, or a tree."""
     if x is None:
         raise ValueError("No input data: pass `x`.")
-    x = jax.tree.map(_to_numpy, x)
+    x = x if isinstance(x, (np.ndarray, jax.Array)) else jax.tree.map(_to_numpy, x)
     if hasattr(model, "flatten_inputs"):
         return model.flatten_inputs(x)
     return x

@@ -29,6 +29,8 @@ from jkeras.utils.sequence import Sequence
 
 def is_batch_source(x):
     """Whether `x` is read batch by batch rather than held as arrays."""
+    if isinstance(x, (np.ndarray, jax.Array)):
+        return False
     return isinstance(x, Sequence) or _is_iterator(x) or _holds_hdf5(x)
 
 

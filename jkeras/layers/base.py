@@ -162,6 +162,8 @@ def _tree_shapes(x):
 class Layer:
     """Base class of every jkeras layer. See the module docstring for the protocol."""
 
+    stateful = False  # recurrent layers set it; a model is stateful when one of its layers is
+
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
         unknown = set(kwargs) - set(_LAYER_KWARGS)
         if unknown:

@@ -190,7 +190,7 @@ class _JitEagerMixin:
             self._eager_apply = fn
         outputs, state = fn(self._own_tree(True), self._own_tree(False), inputs, key, kwargs,
                             training=bool(training))
-        if write_state or getattr(self, "stateful", False):
+        if write_state or self.stateful:
             self._assign_tree(state, params=False)
         return outputs
 

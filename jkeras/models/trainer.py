@@ -151,7 +151,7 @@ class Trainer:
 
     def _call_with_own_values(self, inputs, training, write_state, **kwargs):
         """Eager `model(x)`: stateful layers carry their state to the next call, as in Keras."""
-        return super()._call_with_own_values(inputs, training, write_state or self._is_stateful, **kwargs)
+        return super()._call_with_own_values(inputs, training, write_state or self.stateful, **kwargs)
 
     def _root_key(self):
         name = getattr(self, "_key_name", self.name)  # a multi_gpu_model draws like its template
@@ -241,12 +241,12 @@ class Trainer:
         return self._jitted["predict"]
 
     @property
-    def _is_stateful(self):
-        """Whether inference carries state between calls (a layer has `stateful=True`)."""
-        return any(getattr(layer, "stateful", False) for layer in self.layers)
+    def stateful(self):
+        """Whether inference carries state between calls: a layer, maybe nested, has `stateful=True`."""
+        return any(layer.stateful for layer in self._layers)
 
     def _keep_state(self, state):
-        if self._is_stateful:
+        if self.stateful:
             self._assign_tree(state, params=False)
 
     def _results_fn(self):
@@ -480,34 +480,35 @@ class Trainer:
                                          use_multiprocessing=use_multiprocessing)
             chunks = (data_mod.input_values(self, bx) for bx, _, _ in source.batches(0))
         else:
-            chunks = [data_mod.input_values(self, x)]
-        params = state = fn = rows = None
+            values = data_mod.input_values(self, x)
+            if 0 < data_mod.num_samples(values) <= batch_size:  # one call: the latency path
+                return _to_host(self._infer(values))
+            chunks = [values]
+        rows = None
         outs = []
         for values in chunks:
-            if fn is None:
-                if not self.built:
-                    self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-                params, state = self._place((self._own_tree(True), self._own_tree(False)))
-                fn = self._predict_fn()
             n = data_mod.num_samples(values)
             rows = rows or min(batch_size, max(n, 1))
             for batch, valid in data_mod.padded_slices(values, n, rows):
-                out, state = fn(params, state, batch)
-                outs.append((out, valid))
+                outs.append((self._infer(batch), valid))
         if not outs:
             raise ValueError("predict() received no samples.")
-        self._keep_state(state)
         # slices on the host: one device-to-host copy per output, no sliced kernels
         parts = [jax.tree.map(lambda o, v=valid: np.asarray(o)[:v], out) for out, valid in outs]
         return parts[0] if len(parts) == 1 else jax.tree.map(lambda *p: np.concatenate(p), *parts)
 
     def predict_on_batch(self, x):
-        values = data_mod.input_values(self, x)
+        return _to_host(self._infer(data_mod.input_values(self, x)))
+
+    def _infer(self, values):
+        """One jitted inference call on a batch of input `values`; outputs stay on the device.
+        Stateful layers keep their new state, as in Keras."""
         if not self.built:
             self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-        out, state = self._predict_fn()(*self._place((self._own_tree(True), self._own_tree(False))), values)
+        params = (self._own_tree(True), self._own_tree(False))
+        out, state = self._predict_fn()(*self._place(params), values)
         self._keep_state(state)
-        return jax.tree.map(np.asarray, out)
+        return out
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
@@ -547,6 +548,11 @@ class Trainer:
 
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **kwargs)
+
+
+def _to_host(out):
+    """Model outputs as numpy: one array, or a list of arrays for several outputs."""
+    return np.asarray(out) if isinstance(out, jax.Array) else jax.tree.map(np.asarray, out)
 
 
 def _check_finite(data, batch_of):

@@ -31,7 +31,7 @@ def dynamic_loss_scale(inner, initial_scale=2.0 ** 15, dynamic_growth_steps=2000
                               jnp.zeros([], jnp.int32))
 
     def update(grads, state, params=None):
-        grads = jax.tree.map(lambda g: g / state.scale.astype(g.dtype), grads)
+        grads = jax.tree.map(lambda g: (g / state.scale).astype(g.dtype), grads)  # divided in float32
         finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
         updates, inner_state = inner.update(grads, state.inner, params)
         updates = jax.tree.map(lambda u: jnp.where(finite, u, jnp.zeros_like(u)), updates)

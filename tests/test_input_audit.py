@@ -227,55 +227,25 @@ CASES = [
     case("fit-target-shape-crossentropy", lambda: fit(model(loss="categorical_crossentropy"), y=np.zeros((4, 7))),
          ValueError, "`y_true` and `y_pred` must have the same shape"),
     case("fit-target-shape", lambda: fit(y=np.zeros((4, 7))), ValueError,
-         r"Targets for output 'd' have shape \(4, 7\)",
-         lead("fit/evaluate/train_on_batch: check each target against its output before the first "
-              "step (e.g. jax.eval_shape of the compiled loss on one sample) -> ValueError \"Targets "
-              "for output 'd' have shape (4, 7); the model's output has shape (None, 2) (loss "
-              "'mean_squared_error').\" (now a jax TypeError 'sub got incompatible shapes')")),
+         r"Targets for output 'd' have shape \(4, 7\)"),
     case("fit-sample-weight-shape", lambda: fit(sample_weight=np.ones((4, 5))), ValueError,
-         r"sample_weight for output 'd' must have shape \(4,\)",
-         lead("fit: a sample_weight whose shape is neither (n,) nor a prefix of the target's -> "
-              "ValueError \"sample_weight for output 'd' must have shape (4,) (one weight per "
-              "sample) or match the targets (4, 2); received (4, 5).\"")),
-    case("fit-epochs", lambda: fit(epochs="a"), ValueError, "epochs must be a non-negative int; received 'a'",
-         lead("fit: `epochs` not an int >= 0 -> ValueError \"epochs must be a non-negative int; "
-              "received 'a'.\" (now a TypeError from range())")),
+         r"sample_weight for output 'd' must have shape \(4,\)"),
+    case("fit-epochs", lambda: fit(epochs="a"), ValueError, "epochs must be a non-negative int; received 'a'"),
     case("fit-initial-epoch", lambda: fit(initial_epoch=-1), ValueError,
-         "initial_epoch must be a non-negative int; received -1",
-         lead("fit: `initial_epoch` not an int >= 0 -> ValueError \"initial_epoch must be a "
-              "non-negative int; received -1.\"")),
+         "initial_epoch must be a non-negative int; received -1"),
     case("fit-steps-per-epoch", lambda: fit(steps_per_epoch=0), ValueError,
-         "steps_per_epoch must be a positive int or None; received 0",
-         lead("fit: `steps_per_epoch` (and `validation_steps`, evaluate/predict `steps`) not None "
-              "or an int >= 1 -> ValueError \"steps_per_epoch must be a positive int or None; "
-              "received 0.\" (now 0 and -1 train nothing, silently)")),
+         "steps_per_epoch must be a positive int or None; received 0"),
     case("fit-validation-freq", lambda: fit(validation_data=(X, Y), validation_freq=0), ValueError,
-         "validation_freq must be a positive int; received 0",
-         lead("fit: `validation_freq` not an int >= 1 -> ValueError \"validation_freq must be a "
-              "positive int; received 0.\", before training (now a ZeroDivisionError after the "
-              "first epoch has trained)")),
+         "validation_freq must be a positive int; received 0"),
     case("fit-validation-split-type", lambda: fit(validation_split="a"), ValueError,
-         r"validation_split must be in \[0, 1\); received 'a'",
-         lead("fit: a `validation_split` that is not a number -> the same ValueError as out of "
-              "range, \"validation_split must be in [0, 1); received 'a'.\" (now numpy's "
-              "'could not convert string to float')")),
+         r"validation_split must be in \[0, 1\); received 'a'"),
     case("fit-class-weight", lambda: fit(class_weight=3), TypeError,
-         r"class_weight must be a dict \{class index: weight\}; received int",
-         lead("fit: `class_weight` not a dict of int >= 0 -> weight -> TypeError \"class_weight "
-              "must be a dict {class index: weight}; received int.\" (ValueError for a negative "
-              "or non-int key)")),
+         r"class_weight must be a dict \{class index: weight\}; received int"),
     case("fit-x-dtype", lambda: fit(x=np.array([["a"] * 3] * 4)), ValueError,
-         "Input 'input_layer' has dtype <U1; model data must be numeric",
-         lead("fit/evaluate/predict: non-numeric arrays (object, str) -> ValueError \"Input "
-              "'input_layer' has dtype <U1; model data must be numeric (bool, int or float) "
-              "arrays.\" (now a jax TypeError from deep inside)")),
-    case("fit-no-samples", lambda: fit(x=X[:0], y=Y[:0]), ValueError, r"fit\(\) received no samples",
-         lead("fit: arrays with 0 samples -> ValueError \"fit() received no samples.\", as "
-              "predict() already raises (now fit returns a History of NaN losses)")),
+         "Input 'input_layer' has dtype <U1; model data must be numeric"),
+    case("fit-no-samples", lambda: fit(x=X[:0], y=Y[:0]), ValueError, r"fit\(\) received no samples"),
     case("evaluate-unknown-kwarg", lambda: model().evaluate(X, Y, verbose=0, foo=1), TypeError,
-         r"evaluate\(\) got unexpected keyword arguments \['foo'\]",
-         lead("evaluate/predict: unknown keyword arguments -> TypeError \"evaluate() got "
-              "unexpected keyword arguments ['foo'].\", as fit() (now silently ignored)")),
+         r"evaluate\(\) got unexpected keyword arguments \['foo'\]"),
     case("evaluate-x-shape", lambda: model().evaluate(np.zeros((4, 5)), Y, verbose=0), ValueError,
          r"expects shape \(None, 3\); received \(4, 5\)"),
     case("predict-x-shape", lambda: model().predict(np.zeros((4, 5))), ValueError,
@@ -471,8 +441,6 @@ STATEFUL = [
                  "Callback instances", id="fit-bad-callbacks-keeps-state"),
     pytest.param(lambda m: m.fit(X, Y, verbose=0, validation_data=(X, Y), validation_freq=0),
                  ValueError, "validation_freq must be a positive int",
-                 marks=lead("fit: validate `validation_freq` before the first epoch trains (now "
-                            "the weights, iterations and step change, then ZeroDivisionError)"),
                  id="fit-validation-freq-keeps-state"),
     pytest.param(_failed_save_then_load, errors.FileFormatError,
                  r"Layer 'd' expects weights of shapes \[\(3, 2\), \(2,\)\]", id="load-weights-keeps-state"),
@@ -495,9 +463,6 @@ def test_failed_call_changes_nothing(act, exc, match):
     assert m.optimizer.iterations == before[1] + 1
 
 
-@lead("fit: a first fit that fails on its targets must not leave `_compiled_metrics` built for "
-      "them (build it only after the targets are checked, or reset it on failure); now the next "
-      "fit with good targets fails with 'Incompatible shapes for broadcasting'")
 def test_failed_first_fit_leaves_the_model_trainable():
     m = model(loss="categorical_crossentropy", metrics=["accuracy"])
     with pytest.raises(ValueError):

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -34,8 +35,17 @@ def input_values(model, x):
         raise ValueError("No input data: pass `x`.")
     x = x if isinstance(x, (np.ndarray, jax.Array)) else jax.tree.map(_to_numpy, x)
     if hasattr(model, "flatten_inputs"):
-        return model.flatten_inputs(x)
+        x = model.flatten_inputs(x)
+    names = getattr(model, "input_names", None) if model.built else None
+    for i, a in enumerate(jax.tree.leaves(x)):
+        _check_numeric(a, f"Input '{names[i]}'" if names and len(names) > i else "Input data")
     return x
+
+
+def _check_numeric(a, what):
+    if np.dtype(a.dtype).kind not in "biuf" and not jax.dtypes.issubdtype(a.dtype, jnp.floating):
+        raise ValueError(f"{what} has dtype {np.dtype(a.dtype).str}; model data must "
+                         "be numeric (bool, int or float) arrays.")
 
 
 def num_samples(tree):
@@ -64,6 +74,12 @@ def _per_output(value, names, what):
 
 def _class_weights(y, class_weight):
     """Per-sample weights from a `{class: weight}` dict, the way Keras reads labels."""
+    if not isinstance(class_weight, Mapping):
+        raise TypeError(f"class_weight must be a dict {{class index: weight}}; received "
+                        f"{type(class_weight).__name__}.")
+    bad = [k for k in class_weight if not isinstance(k, (int, np.integer)) or k < 0]
+    if bad:
+        raise ValueError(f"class_weight keys must be class indices (ints >= 0); received {bad}.")
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else np.reshape(y, (len(y), -1))[:, 0]
     labels = labels.astype(np.int64)
     lookup = np.ones(max(int(labels.max(initial=0)), max(class_weight, default=0)) + 1, np.float32)
@@ -101,6 +117,12 @@ class ArrayData:
                              f"x sizes: {sizes}, y sizes: {y_sizes}.")
         sws = [None if s is None else np.asarray(s, np.float32).reshape(len(s), *np.shape(s)[1:])
                for s in sws]
+        for name, t, s in zip(names, ys, sws):
+            if t is not None:
+                _check_numeric(t, f"Targets for output '{name}'")
+            if s is not None and t is not None and s.ndim > 1 and s.shape != t.shape[:s.ndim]:
+                raise ValueError(f"sample_weight for output '{name}' must have shape {s.shape[:1]} (one "
+                                 f"weight per sample) or match the targets {t.shape}; received {s.shape}.")
         return cls(values, ys, sws)
 
     @classmethod

@@ -64,6 +64,7 @@ class Trainer:
         self.loss = loss
         self._compiled_loss = compiled_loss
         self._compiled_metrics = None
+        self._target_signature = None
         self._steps_per_execution = steps_per_execution
         self._compile_config = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
                                 "weighted_metrics": weighted_metrics}
@@ -99,14 +100,33 @@ class Trainer:
         """Build the model and metrics from one batch's shapes, before the first step."""
         if not self.built:
             self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), sample_x))
-        if self._compiled_metrics is None:
+        signature = [None if y is None else (tuple(y.shape[1:]), str(y.dtype)) for y in sample_y]
+        if self._compiled_metrics is None or signature != self._target_signature:
             preds = self._abstract_outputs(sample_x)
+            self._check_targets(preds, sample_y)
+            self._target_signature = signature
+        if self._compiled_metrics is None:
             y_shapes = [None if y is None else tuple(y.shape) for y in sample_y]
             self._compiled_metrics = cu.CompiledMetrics(*self._compile_args, self._compiled_loss,
                                                         y_shapes, [tuple(p.shape) for p in preds])
         if self._distribution is not None:
             self._distribution.check_layout(self._own_tree(True))
         self._prepare_optimizer()
+
+    def _check_targets(self, preds, sample_y):
+        """Each target must fit its output under its loss; checked on shapes, before any step."""
+        cl = self._compiled_loss
+        for name, fn, y, pred in zip(cl.output_names, cl.losses, sample_y, preds):
+            if fn is None or y is None:
+                continue
+            y_spec = jax.ShapeDtypeStruct(pred.shape[:1] + tuple(y.shape[1:]), y.dtype)
+            try:
+                jax.eval_shape(lambda t, p, fn=fn: cu.per_sample_loss(fn, t, p), y_spec, pred)
+            except (TypeError, ValueError) as error:
+                loss = getattr(fn, "name", getattr(fn, "__name__", type(fn).__name__))
+                raise ValueError(f"Targets for output '{name}' have shape {tuple(y.shape)}; the model's "
+                                 f"output has shape {(None,) + tuple(pred.shape[1:])} (loss '{loss}'): "
+                                 f"{error}") from error
 
     def _prepare_optimizer(self):
         """Fresh optimizer state for the trainable weights, unless training already made one."""
@@ -291,8 +311,13 @@ class Trainer:
         self._require_compiled("fit")
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
-        if not 0.0 <= float(validation_split) < 1.0:
-            raise ValueError(f"validation_split must be in [0, 1); received {validation_split}.")
+        if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
+            raise ValueError(f"validation_split must be in [0, 1); received {validation_split!r}.")
+        _check_count("epochs", epochs, minimum=0)
+        _check_count("initial_epoch", initial_epoch, minimum=0)
+        _check_count("validation_freq", validation_freq, minimum=1)
+        _check_steps("steps_per_epoch", steps_per_epoch)
+        _check_steps("validation_steps", validation_steps)
         batch_size = self._batch_size(batch_size)
         stream = dict(max_queue_size=max_queue_size, workers=workers,
                       use_multiprocessing=use_multiprocessing)
@@ -307,6 +332,8 @@ class Trainer:
             steps = train.steps
         else:
             train = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+            if train.num_samples == 0:
+                raise ValueError("fit() received no samples.")
             _check_finite(train, lambda row: f"batch {row // batch_size} (batch_size={batch_size}, "
                                              "in the order given)")
             if validation_split:
@@ -435,6 +462,9 @@ class Trainer:
                  use_multiprocessing=False, **kwargs):
         """Loss and metrics in inference mode; a scalar, a list, or a dict (`return_dict`)."""
         self._require_compiled("evaluate")
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}.")
+        _check_steps("steps", steps)
         batch_size = self._batch_size(batch_size)
         if sources.is_batch_source(x):
             data = sources.make_source(x, y, sample_weight, batch_size=batch_size, shuffle=False,
@@ -473,6 +503,9 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10,
                 workers=1, use_multiprocessing=False, **kwargs):
         """Outputs in inference mode, as numpy; the last batch is padded, not recompiled."""
+        if kwargs:
+            raise TypeError(f"predict() got unexpected keyword arguments {sorted(kwargs)}.")
+        _check_steps("steps", steps)
         batch_size = self._batch_size(batch_size)
         if sources.is_batch_source(x):
             source = sources.make_source(x, batch_size=batch_size, shuffle=False, steps=steps,
@@ -548,6 +581,18 @@ class Trainer:
 
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **kwargs)
+
+
+def _check_count(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise ValueError(f"{name} must be a {kind} int; received {value!r}.")
+
+
+def _check_steps(name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                              or value < 1):
+        raise ValueError(f"{name} must be a positive int or None; received {value!r}.")
 
 
 def _to_host(out):

@@ -450,8 +450,9 @@ class Harness:
 
     def __init__(self, folder):
         import numpy as np
-        from jkeras.saving import serialization
+        from jkeras.saving import h5_probe, serialization
         serialization.MAX_LAYER_WEIGHTS = 2 ** 24  # a declared size above this is refused unbuilt
+        h5_probe.TIMEOUT_S = 10.0  # well under a case's timeout: libhdf5 looping is an error, not a HANG
         self.folder = folder
         self.paths, self.configs = make_seeds(folder)
         self.target = build_model()

@@ -9,12 +9,14 @@ were. A hang would trip the faulthandler watchdog (the test process exits with a
 traceback), a crash takes the test process down: both fail the run.
 """
 import faulthandler
+import random
 import importlib.util
 import json
 import logging
 import os
 import resource
 import shutil
+import tracemalloc
 import warnings
 
 import h5py
@@ -25,7 +27,7 @@ from hypothesis import strategies as st
 
 import jkeras
 from jkeras import errors, layers
-from jkeras.saving import serialization
+from jkeras.saving import h5_probe, serialization
 
 _spec = importlib.util.spec_from_file_location(
     "jkeras_fuzz", os.path.join(os.path.dirname(__file__), "..", "scripts", "fuzz.py"))
@@ -65,10 +67,10 @@ class HypothesisSource:
 def harness(tmp_path_factory):
     warnings.simplefilter("ignore")
     logging.getLogger("jkeras").setLevel(logging.ERROR)
-    saved = serialization.MAX_LAYER_WEIGHTS
+    saved = serialization.MAX_LAYER_WEIGHTS, h5_probe.TIMEOUT_S
     h = fuzz.Harness(str(tmp_path_factory.mktemp("fuzz")))
     yield h
-    serialization.MAX_LAYER_WEIGHTS = saved
+    serialization.MAX_LAYER_WEIGHTS, h5_probe.TIMEOUT_S = saved
 
 
 @pytest.fixture(scope="module")
@@ -255,6 +257,94 @@ def test_a_damaged_newest_checkpoint_falls_back_and_all_damaged_is_an_error(tmp_
         jkeras.saving.restore_checkpoint(tmp_path / "ck", fresh)
     for a, b in zip(before, fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- libhdf5 itself crashing or looping: the probe (a child process) meets it first ----
+def _model_file(tmp_path, damage):
+    model = fuzz.build_model()
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(*fuzz._xy(), verbose=0)  # as the fuzzer's seed file: optimizer slots make it 32 KB
+    path = tmp_path / "m.h5"
+    model.save(path)
+    data = bytearray(path.read_bytes())
+    damage(data)
+    path.write_bytes(bytes(data))
+    return model, path
+
+
+def _vlen_string_type_flipped(data):
+    """`training_config`'s datatype: a variable-length string -> an unknown variable-length
+    kind, which makes libhdf5 segfault reading the value (fuzz replay h5_flip:2001176)."""
+    name = data.index(b"training_config\x00")
+    data[data.index(b"\x19\x01", name) + 1] = 22
+
+
+def _global_heap_size_grown(data):
+    """The global heap collection (where vlen strings live) declares 26624 bytes instead of
+    4096: libhdf5 loops reading `backend` (fuzz replay h5_flip:2001182)."""
+    collection = data.index(b"GCOL")
+    assert collection + 0x6800 < len(data)  # the grown collection still ends inside the file
+    data[collection + 9] = 0x68
+
+
+def test_a_libhdf5_crash_in_a_vlen_attribute_is_a_file_format_error(tmp_path):
+    model, path = _model_file(tmp_path, _vlen_string_type_flipped)
+    where = r"libhdf5 crashed \(SIG\w+\) reading attribute 'training_config' of group '/'"
+    with pytest.raises(errors.FileFormatError, match=rf"m.h5: {where}; the file is damaged"):
+        jkeras.models.load_model(path)
+    _assert_fails_unchanged(model, path, where)
+
+
+def test_libhdf5_looping_on_a_damaged_heap_is_a_file_format_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(h5_probe, "TIMEOUT_S", 6.0)
+    model, path = _model_file(tmp_path, _global_heap_size_grown)
+    with pytest.raises(errors.FileFormatError, match=r"m.h5: reading attribute 'backend' of group '/' "
+                                                     r"did not finish within 6 s"):
+        jkeras.models.load_model(path)
+
+
+@pytest.mark.parametrize("seed", [2001176, 2001182])
+def test_fuzz_replays_that_crashed_or_hung_libhdf5(harness, seed, monkeypatch):
+    """The cases as the fuzzer found them (`scripts/fuzz.py --replay h5_flip:SEED`)."""
+    monkeypatch.setattr(h5_probe, "TIMEOUT_S", 3.0)
+    detail, outcomes = harness.run("h5_flip", fuzz.RandomSource(random.Random(f"h5_flip:{seed}")))
+    assert outcomes == ["FileFormatError", "FileFormatError"], (detail, outcomes)
+
+
+def test_the_probe_passes_a_good_file_once_and_reports_data_beyond_the_end(tmp_path, monkeypatch, capsys):
+    _, path = _weights_file(tmp_path)
+    assert h5_probe.probe(path) is None
+    monkeypatch.setattr(h5_probe, "_walk_in_child", lambda *a: pytest.fail("walked twice"))
+    assert h5_probe.probe(path) is None  # the same bytes passed before
+    with h5py.File(path, "r") as f:  # libhdf5 checks this on open too; the probe does not rely on it
+        ds = f["d1"]["d1/kernel:0"]
+        walk = h5_probe._Walk(h5py, str(path))
+        walk.size = ds.id.get_offset() + 10
+        with pytest.raises(SystemExit):
+            walk.contiguous(ds, "dataset 'k'", ds.shape, ds.dtype)
+    assert "dataset 'k' declares its data at bytes" in capsys.readouterr().out
+
+
+def test_without_a_child_interpreter_the_file_is_read_with_a_warning(tmp_path, monkeypatch):
+    _, path = _weights_file(tmp_path)
+    monkeypatch.setattr(h5_probe, "_PASSED", {})
+    monkeypatch.setattr(h5_probe.sys, "executable", str(tmp_path / "no-python"))
+    with pytest.warns(RuntimeWarning, match="could not start its h5 probe"):
+        assert h5_probe.probe(path) is None
+
+
+def test_a_huge_declared_size_is_refused_before_initializers_allocate():
+    """BatchNormalization's Ones/Zeros over 10**9 features: sized abstractly, never filled."""
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "BatchNormalization", "config": {"name": "bn", "batch_input_shape": [None, 10 ** 9]}}]}}
+    tracemalloc.start()
+    try:
+        with pytest.raises(errors.ConfigError, match=r"layers\[0\] \(layer 'bn'.*4000000000 weight elements"):
+            jkeras.models.model_from_json(json.dumps(config))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2 ** 20, f"{peak >> 20} MiB allocated"
 
 
 def test_the_hierarchy():

@@ -311,7 +311,7 @@ def test_fuzz_replays_that_crashed_or_hung_libhdf5(harness, seed, monkeypatch):
     assert outcomes == ["FileFormatError", "FileFormatError"], (detail, outcomes)
 
 
-def test_the_probe_passes_a_good_file_once_and_reports_data_beyond_the_end(tmp_path, monkeypatch, capsys):
+def test_the_probe_walks_a_good_file_once_and_fails_on_sizes_it_cannot_read(tmp_path, monkeypatch, capsys):
     _, path = _weights_file(tmp_path)
     assert h5_probe.probe(path) is None
     monkeypatch.setattr(h5_probe, "_walk_in_child", lambda *a: pytest.fail("walked twice"))
@@ -323,6 +323,15 @@ def test_the_probe_passes_a_good_file_once_and_reports_data_beyond_the_end(tmp_p
         with pytest.raises(SystemExit):
             walk.contiguous(ds, "dataset 'k'", ds.shape, ds.dtype)
     assert "dataset 'k' declares its data at bytes" in capsys.readouterr().out
+    for failure in (MemoryError(), OSError("Can't read data (memory allocation failed for x)")):
+        with pytest.raises(SystemExit):
+            walk.step("attribute 'a' of group '/'", _raise, failure)
+        assert "reading attribute 'a' of group '/' needs more than" in capsys.readouterr().out
+    assert walk.step("attribute 'b'", _raise, OSError("Can't read data")) is None  # the loader says why
+
+
+def _raise(error):
+    raise error
 
 
 def test_without_a_child_interpreter_the_file_is_read_with_a_warning(tmp_path, monkeypatch):

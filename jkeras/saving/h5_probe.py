@@ -24,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 
 # The child may take TIMEOUT_S seconds plus one second per BYTES_PER_S bytes of file.
@@ -35,13 +36,14 @@ _MAX_READ = 256 * 2 ** 20    # a value (attribute, chunk) declaring more is not 
 # B-tree keys, which listing does not read).
 _ATTR_NAMES = (b"model_config", b"training_config", b"keras_version", b"backend", b"layer_names",
                b"layer_names0", b"weight_names", b"weight_names0", b"name")
+_LINK_NAMES = (b"model_weights", b"optimizer_weights", b"layers", b"vars", b"top_level_model_weights")
 _PASSED = {}  # digests of files whose walk passed, oldest first
 _PASSED_LIMIT = 256
+_PASSED_LOCK = threading.Lock()
 # Runs this file as `__main__` with `sys.argv = [this file, h5 path]`: jkeras is not imported,
 # and the working folder ('' in `sys.path` under -c) is dropped so it cannot shadow h5py.
-_BOOT = ("import sys; del sys.path[0]; sys.argv = sys.argv[1:]; import runpy; "
-         "runpy.run_path(sys.argv[0], run_name='__main__')")
-_LINK_NAMES = (b"model_weights", b"optimizer_weights", b"layers", b"vars", b"top_level_model_weights")
+_BOOT = ("import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; sys.argv = sys.argv[1:]; "
+         "import runpy; runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
 # ---- the parent's side ----
@@ -61,9 +63,10 @@ def probe(path, timeout=None):
                       "so a damaged file could crash this process.", RuntimeWarning, stacklevel=4)
         return None
     if problem is None:
-        _PASSED[digest] = True
-        while len(_PASSED) > _PASSED_LIMIT:
-            del _PASSED[next(iter(_PASSED))]
+        with _PASSED_LOCK:
+            _PASSED[digest] = True
+            while len(_PASSED) > _PASSED_LIMIT:
+                del _PASSED[next(iter(_PASSED))]
     return problem
 
 
@@ -152,11 +155,11 @@ class _Walk:
         _say("AT", part)
         try:
             return fn(*args)
-        except MemoryError:
-            _say("FAIL", f"reading {part} needs more than {MEMORY_BUDGET >> 20} MiB of memory "
-                         "(a damaged size)")
-            raise SystemExit(0)
-        except Exception:  # noqa: BLE001 - a clean failure: the loader raises its own error there
+        except Exception as error:  # noqa: BLE001 - a clean failure: the loader raises its own there
+            if isinstance(error, MemoryError) or "memory allocation failed" in str(error):
+                _say("FAIL", f"reading {part} needs more than {MEMORY_BUDGET >> 20} MiB of memory "
+                             "(a damaged size)")
+                raise SystemExit(0) from error
             return None
 
     def run(self):

@@ -179,14 +179,9 @@ CASES = [
     case("compile-loss-weights-length", lambda: model(loss_weights=[1.0, 2.0]), ValueError,
          "`loss_weights` has 2 entries for 1 outputs"),
     case("compile-loss-weights-type", lambda: model(loss_weights="a"), ValueError,
-         "`loss_weights` must be a number, a list or a dict",
-         lead("compile(): `loss_weights` that is not a number, list/tuple or dict -> ValueError "
-              "\"`loss_weights` must be a number, a list or a dict by output name; received 'a'.\"")),
+         "`loss_weights` must be a number, a list or a dict"),
     case("compile-loss-weights-unknown-output", lambda: model(loss_weights={"zz": 1.0}), ValueError,
-         r"loss_weights given for unknown outputs \['zz'\]",
-         lead("compile(): a `loss_weights` dict key that is no output name -> ValueError "
-              "\"loss_weights given for unknown outputs ['zz']; the model's outputs are ['d'].\" "
-              "(as `loss` already does)")),
+         r"loss_weights given for unknown outputs \['zz'\]"),
     case("compile-unknown-kwarg", lambda: model(foo=1), TypeError,
          r"compile\(\) got unexpected keyword arguments \['foo'\]"),
     case("compile-steps-per-execution", lambda: model(steps_per_execution=0), ValueError,

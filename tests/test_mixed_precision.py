@@ -181,3 +181,37 @@ def test_scaled_gradients_through_the_jkeras_optimizer():
     assert opt.get_config() == keras.optimizers.serialize(theirs)["config"]
     loaded = mixed_precision.LossScaleOptimizer.from_config(keras.optimizers.serialize(theirs)["config"])
     assert loaded.get_config() == opt.get_config()
+
+
+def test_fit_under_mixed_float16_scales_the_loss_and_skips_overflowing_steps():
+    """As Keras: compile() wraps the optimizer in a LossScaleOptimizer under mixed_float16; a
+    step whose float16 gradients overflow leaves the weights alone and halves the scale."""
+    mixed_precision.set_global_policy("mixed_float16")
+    model = _regression_model(float32_head=True)
+    model.compile(jkeras.optimizers.SGD(0.01), "mse")
+    assert isinstance(model.optimizer, mixed_precision.LossScaleOptimizer)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 4)).astype("float32")
+    model.fit(x, x[:, :1], batch_size=32, verbose=0)
+    assert float(loss_scale.current_scale(model._opt_state)) == 2.0 ** 15
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x * 1e4, x[:, :1] * 1e4, batch_size=32, verbose=0)   # float16 gradients overflow
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert float(loss_scale.current_scale(model._opt_state)) == 2.0 ** 14
+    mixed_precision.set_global_policy("float32")
+    plain = _regression_model(float32_head=False)
+    plain.compile(jkeras.optimizers.SGD(0.01), "mse", auto_scale_loss=True)
+    assert isinstance(plain.optimizer, jkeras.optimizers.SGD)
+
+
+def test_loss_scale_factor_scales_the_loss_and_unscales_the_gradients():
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 4)).astype("float32")
+    results = []
+    for factor in (None, 64.0):
+        jkeras.backend.set_random_seed(3)
+        model = _regression_model(float32_head=False)
+        model.compile(jkeras.optimizers.SGD(0.1, loss_scale_factor=factor), "mse")
+        model.fit(x, x[:, :1], batch_size=16, epochs=2, verbose=0)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -111,7 +111,7 @@ class BatchNormalization(Layer):
         else:
             mean, variance = cast(state["moving_mean"]), cast(state["moving_variance"])
         outputs = _normalize(x, mean, variance, gamma, beta, self.epsilon)
-        return outputs.astype(self.dtype), state
+        return outputs.astype(self.compute_dtype), state
 
     def _moments(self, x, axis, mask):
         """Batch mean and (biased) variance over every axis but `axis`."""
@@ -223,7 +223,7 @@ class LayerNormalization(Layer):
         else:
             mean = jnp.mean(x, axis=tuple(axes), keepdims=True)
             outputs = _normalize(x, mean, variance, gamma, beta, self.epsilon)
-        return outputs.astype(self.dtype), state
+        return outputs.astype(self.compute_dtype), state
 
     def get_config(self):
         # `rms_scaling` only when set: tf.keras 2 does not know the key

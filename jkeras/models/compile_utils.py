@@ -33,9 +33,15 @@ class CompiledLoss:
             raise ValueError("compile() needs a `loss` for at least one output.")
         if loss_weights is None:
             weights = [1.0] * len(output_names)
+        elif isinstance(loss_weights, (int, float)) and not isinstance(loss_weights, bool):
+            weights = [float(loss_weights)] * len(output_names)
         elif isinstance(loss_weights, dict):
-            weights = [float(loss_weights.get(name, 1.0)) for name in output_names]
+            weights = [float(w if w is not None else 1.0)
+                       for w in per_output(loss_weights, output_names, "loss_weights")]
         else:
+            if not isinstance(loss_weights, (list, tuple)):
+                raise ValueError("`loss_weights` must be a number, a list or a dict by output name; "
+                                 f"received {loss_weights!r}.")
             if len(loss_weights) != len(output_names):
                 raise ValueError(f"`loss_weights` has {len(loss_weights)} entries for "
                                  f"{len(output_names)} outputs.")

@@ -12,6 +12,8 @@ from jkeras.models.trainer import Trainer
 class Functional(Model):
     """A model defined by its input and output tensors."""
 
+    _convert_input_args = False  # as Keras: each layer casts its own inputs to its policy
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, trainable=trainable, name=name, **kwargs)
         Trainer.__init__(self)

@@ -20,6 +20,7 @@ from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config
 from jkeras.backend.random import name_hash, root_seed
 from jkeras.layers.base import collect_losses
+from jkeras.mixed_precision import loss_scale
 from jkeras.models import compile_utils as cu
 from jkeras.data import adapters as data_mod
 from jkeras.data import sources
@@ -54,6 +55,9 @@ class Trainer:
             raise ValueError(f"steps_per_execution must be a positive int; received "
                              f"{steps_per_execution!r}.")
         optimizer = optimizers_mod.get(optimizer)
+        if (kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == "mixed_float16"
+                and not isinstance(optimizer, loss_scale.LossScaleOptimizer)):
+            optimizer = loss_scale.LossScaleOptimizer(optimizer)  # as Keras: float16 gradients underflow
         if loss is None:
             raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance).")
         output_names = self._output_names_or_default()
@@ -195,7 +199,10 @@ class Trainer:
         trainable, frozen, state, opt_state, mstate, step = carry
         x, y, sw = self._shard_batch(batch)
         key = jax.random.fold_in(root_key, step)
-        grad_fn = jax.value_and_grad(self._loss_and_updates, has_aux=True)
+        # the loss is scaled for differentiation: a LossScaleOptimizer's dynamic scale (float16
+        # gradients), times a `loss_scale_factor` the optimizer divides the gradients by again
+        scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
+        grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
         (total, (parts, y_pred, new_state)), grads = grad_fn(trainable, frozen, state, x, y, sw, key, True)
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)

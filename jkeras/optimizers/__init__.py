@@ -12,6 +12,7 @@ jitted step.
 """
 import optax
 
+from jkeras.mixed_precision.loss_scale import LossScaleOptimizer
 from jkeras.optimizers import schedules
 from jkeras.optimizers.algorithms import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
 from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, OptimizerState,
@@ -19,8 +20,8 @@ from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, Opt
                                     with_slots)
 from jkeras.utils import registry
 
-_OPTIMIZERS = {cls.__name__.lower(): cls
-               for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam)}
+_OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,
+                                                     Adamax, Nadam, LossScaleOptimizer)}
 
 
 def _canonical(name):
@@ -49,14 +50,14 @@ def get(identifier, custom_objects=None):
     None gives None."""
     if identifier is None:
         return None
-    if isinstance(identifier, (Optimizer, OptaxOptimizer)):
+    if isinstance(identifier, (Optimizer, OptaxOptimizer, LossScaleOptimizer)):
         return identifier
     if isinstance(identifier, optax.GradientTransformation):
         return OptaxOptimizer(identifier)
     if isinstance(identifier, str):
         identifier = _canonical(identifier)
     obj = deserialize(identifier, custom_objects)
-    if not isinstance(obj, (Optimizer, OptaxOptimizer)):
+    if not isinstance(obj, (Optimizer, OptaxOptimizer, LossScaleOptimizer)):
         raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. Known names: "
                          f"{', '.join(sorted(_OPTIMIZERS))}.")
     return obj

@@ -356,6 +356,19 @@ def test_a_huge_declared_size_is_refused_before_initializers_allocate():
     assert peak < 200 * 2 ** 20, f"{peak >> 20} MiB allocated"
 
 
+def test_many_layers_each_under_the_layer_limit_are_refused_past_the_model_limit(monkeypatch):
+    monkeypatch.setattr(serialization, "MAX_LAYER_WEIGHTS", 500)
+    monkeypatch.setattr(serialization, "MAX_MODEL_WEIGHTS", 1000)
+    dense = [{"class_name": "Dense", "config": {"name": f"d{i}", "units": 20}} for i in range(3)]
+    dense[0]["config"]["batch_input_shape"] = [None, 20]
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": dense}}  # 420 each
+    with pytest.raises(errors.ConfigError, match=r"layers\[2\] \(layer 'd2'.* 1260 weight elements, "
+                                                 r"more than .*MAX_MODEL_WEIGHTS = 1000"):
+        jkeras.models.model_from_json(json.dumps(config))
+    dense.pop()
+    assert len(jkeras.models.model_from_json(json.dumps(config)).weights) == 4  # the count restarts
+
+
 def test_the_hierarchy():
     assert issubclass(errors.FileFormatError, errors.JkerasError) and issubclass(errors.FileFormatError, ValueError)
     assert issubclass(errors.UnsafeLoadError, errors.ConfigError)

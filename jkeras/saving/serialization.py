@@ -12,6 +12,7 @@ that calls a nested model loads in tf.keras and jkeras; Keras 3 cannot load it
 (its own legacy reader's limitation) but loads its weights.
 """
 import contextlib
+import contextvars
 import inspect
 import json
 import math
@@ -26,6 +27,10 @@ from jkeras.utils import registry
 MAX_CONFIG_DEPTH = 200          # nesting of dicts/lists
 MAX_CONFIG_NODES = 2_000_000    # dicts, lists and values, aliases (YAML) counted each time
 MAX_LAYER_WEIGHTS = 2 ** 31     # weight elements one layer may create (8 GiB of float32)
+MAX_MODEL_WEIGHTS = 2 ** 32     # ... and all layers one `model_from_config` builds (16 GiB)
+
+# Weight elements the layers built so far by the current `model_from_config` create.
+_built_weights = contextvars.ContextVar("jkeras_built_weights", default=None)
 
 # Keys Keras 3 (or tf.keras) writes that carry nothing jkeras uses.
 _IGNORED_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled", "build_config",
@@ -218,7 +223,8 @@ def _refuse_code(cls, config, where):
 def _guard_size(layer, config, where):
     """When a layer built from a config is first built, its weight sizes are worked out
     abstractly first (`jax.eval_shape` of `init` on a twin built from the same config); more
-    than `MAX_LAYER_WEIGHTS` elements -> ConfigError, before anything is allocated."""
+    than `MAX_LAYER_WEIGHTS` elements (or `MAX_MODEL_WEIGHTS` for all layers together) ->
+    ConfigError, before anything is allocated."""
     from jkeras.layers import Layer
     if not isinstance(layer, Layer) or hasattr(layer, "_nodes") or hasattr(layer, "_stack"):
         return
@@ -232,21 +238,35 @@ def _guard_size(layer, config, where):
                 shapes = jax.eval_shape(lambda k: type(twin).init(twin, k, input_shape),
                                         jax.random.PRNGKey(0))
                 sizes = [math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes)]
-            except MemoryError as error:  # an initializer that fills host memory (np.zeros)
+            except MemoryError as error:  # a custom initializer filling host memory
                 raise ConfigError(f"{where}: for input shape {input_shape} this layer's weights "
                                   "do not fit in memory: a declared size in the config is too "
                                   "large.") from error
             except Exception:  # noqa: BLE001 - the real build below reports it
                 sizes = [0]
-            total = sum(sizes)
-            if total > MAX_LAYER_WEIGHTS:
-                raise ConfigError(f"{where}: for input shape {input_shape} this layer would create "
-                                  f"{total} weight elements, more than the limit "
-                                  f"jkeras.saving.serialization.MAX_LAYER_WEIGHTS = "
-                                  f"{MAX_LAYER_WEIGHTS}: a declared size in the config is too large.")
+            _count_weights(sum(sizes), input_shape, where)
         return type(layer)._ensure_built(layer, input_shape)
 
     layer.__dict__["_ensure_built"] = guarded
+
+
+def _count_weights(total, input_shape, where):
+    """Refuse a layer whose weights pass MAX_LAYER_WEIGHTS, or that takes the model being
+    built from a config past MAX_MODEL_WEIGHTS (many layers each under the first limit)."""
+    if total > MAX_LAYER_WEIGHTS:
+        raise ConfigError(f"{where}: for input shape {input_shape} this layer would create "
+                          f"{total} weight elements, more than the limit "
+                          f"jkeras.saving.serialization.MAX_LAYER_WEIGHTS = "
+                          f"{MAX_LAYER_WEIGHTS}: a declared size in the config is too large.")
+    built = _built_weights.get()
+    if built is None:
+        return
+    built[0] += total
+    if built[0] > MAX_MODEL_WEIGHTS:
+        raise ConfigError(f"{where}: with this layer the model would create {built[0]} weight "
+                          "elements, more than the limit jkeras.saving.serialization."
+                          f"MAX_MODEL_WEIGHTS = {MAX_MODEL_WEIGHTS}: declared sizes in the config "
+                          "are too large.")
 
 
 def check_config_tree(config, root="config"):
@@ -567,8 +587,13 @@ def model_from_config(config, custom_objects=None, safe_mode=True, path="config"
     activation inside a Dense config, a custom layer inside a wrapper), as in Keras.
     Every failure is a `jkeras.errors.ConfigError` naming the config path at fault.
     """
-    with custom_object_scope(custom_objects or {}), _converting(path):
-        return deserialize_layer(config, custom_objects, safe_mode, path)
+    token = _built_weights.set([0]) if _built_weights.get() is None else None
+    try:
+        with custom_object_scope(custom_objects or {}), _converting(path):
+            return deserialize_layer(config, custom_objects, safe_mode, path)
+    finally:
+        if token is not None:
+            _built_weights.reset(token)
 
 
 def model_from_class_config(cls, config, custom_objects=None, safe_mode=True):

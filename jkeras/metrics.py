@@ -131,7 +131,8 @@ class Metric:
 
     def init(self):
         """Zeroed state: a dict of arrays named like Keras's metric variables."""
-        return {name: jnp.zeros(shape, self.dtype) for name, shape in self.state_shapes().items()}
+        # host zeros: a fresh state costs no device op (and no compile in a new process)
+        return {name: np.zeros(shape, jnp.dtype(self.dtype)) for name, shape in self.state_shapes().items()}
 
     def build(self, y_true_shape, y_pred_shape):
         """Learn what the state's shape needs from the data shapes; most metrics need nothing."""

@@ -1,6 +1,7 @@
 """What `compile()` resolves: per-output losses and metrics, frozen-weight masks."""
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras import losses as losses_mod
 from jkeras import metrics as metrics_mod
@@ -120,8 +121,8 @@ class CompiledMetrics:
                     self.entries.append((f"{names[i]}_{name}" if multi else name, metric, i, weighted))
 
     def init(self):
-        zero = jnp.zeros((2,), jnp.float32)  # (weighted sum, count) of a batch-size-weighted mean
-        state = {name: zero for name in ["loss"] + self.output_loss_names}
+        # (weighted sum, count) of a batch-size-weighted mean; host zeros cost no device op
+        state = {name: np.zeros((2,), np.float32) for name in ["loss"] + self.output_loss_names}
         for name, metric, _, _ in self.entries:
             state[name] = metric.init()
         return state

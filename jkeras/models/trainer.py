@@ -290,10 +290,10 @@ class Trainer:
         """A fresh copy of the current values, safe to donate to the train step."""
         trainable, frozen = cu.split_params(self._own_tree(True), self._trainable_mask)
         carry = (trainable, frozen, self._own_tree(False), self._opt_state, mstate,
-                 jnp.asarray(self._step, jnp.int32))
+                 np.int32(self._step))
         if self._distribution is not None:
             return self._distribution.place(carry)
-        return jax.tree.map(jnp.copy, carry)
+        return _fresh_copy(carry)
 
     def _write_back(self, carry):
         if jax.process_count() > 1:
@@ -600,6 +600,12 @@ def _check_steps(name, value):
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
                               or value < 1):
         raise ValueError(f"{name} must be a positive int or None; received {value!r}.")
+
+
+@jax.jit
+def _fresh_copy(tree):
+    """New buffers holding `tree`'s values: one program per tree structure, not one per shape."""
+    return jax.tree.map(jnp.copy, tree)
 
 
 def _to_host(out):

@@ -363,7 +363,21 @@ CASES = [
     case("set-epsilon", lambda: K.set_epsilon("a"), ValueError, "epsilon must be a float >= 0; received 'a'"),
     case("set-image-data-format", lambda: K.set_image_data_format("nhwc"), ValueError,
          "Unknown data_format: 'nhwc'"),
+    case("set-check-finite-inputs", lambda: jkeras.config.set_check_finite_inputs("yes"), TypeError,
+         "set_check_finite_inputs expects True or False; received 'yes'"),
+    case("fit-non-finite", lambda: _fit_with_finite_check(), ValueError,
+         r"fit: batch 1 \(batch_size=2, in the order given\) holds NaN or Inf, first at row 2 of x\[0\]"),
 ]
+
+
+def _fit_with_finite_check():
+    x = X.copy()
+    x[2, 0] = np.nan
+    jkeras.config.set_check_finite_inputs(True)
+    try:
+        fit(x=x, batch_size=2)
+    finally:
+        jkeras.config.set_check_finite_inputs(False)
 
 
 def _fixed_batch_model():

@@ -485,7 +485,7 @@ class Harness:
                 fn()
                 outcomes.append("ok")
             except JkerasError as error:
-                outcomes.append(type(error).__name__)
+                outcomes.append(_outcome(error))
                 if before is not None and not self._unchanged(before):
                     outcomes.append(f"HALF_LOADED({what})")
             except FileNotFoundError as error:
@@ -563,7 +563,7 @@ class Harness:
             jkeras.models.load_model(path)
             return ["ok"]
         except JkerasError as error:
-            return [type(error).__name__]
+            return [_outcome(error)]
         except Exception as error:  # noqa: BLE001
             return [f"ESCAPED:{type(error).__name__}({str(error)[:200]})"]
 
@@ -590,6 +590,16 @@ class Harness:
                 outcomes.append(f"ESCAPED:{type(error).__name__}({what}: {str(error)[:200]})")
             self.target.set_weights(before)
         return outcomes
+
+
+def _outcome(error):
+    """The error's class name; `[libhdf5 crash]`/`[libhdf5 hang]` when h5_probe caught libhdf5
+    itself crashing or looping (in its child process)."""
+    text = str(error)
+    for marker, label in (("libhdf5 crashed", "crash"), ("did not finish within", "hang")):
+        if marker in text:
+            return f"{type(error).__name__}[libhdf5 {label}]"
+    return type(error).__name__
 
 
 def is_finding(outcome):

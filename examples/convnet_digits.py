@@ -2,7 +2,7 @@
 
 The UCI handwritten digits ship inside jkeras (`jkeras.datasets.digits`: 1,797 grey
 8x8 images, values 0 to 16), so this runs offline. It is Keras's MNIST convnet scaled
-down to 8x8 images; ten epochs reach about 95% test accuracy on a laptop CPU in well
+down to 8x8 images; ten epochs reach over 90% test accuracy on a laptop CPU in well
 under a minute.
 
 Run it with:

@@ -168,3 +168,37 @@ def test_plot_model_writes_the_graph(tmp_path):
     assert f"{ids['da']} -> {ids['merge']};" in dot and f"{ids['b']} -> {ids['merge']};" in dot
     written = jkeras.utils.plot_model(model, to_file=str(tmp_path / "m.png"), show_shapes=True)
     assert os.path.exists(written)
+
+
+def test_build_creates_the_weights_as_keras_build_does(tmp_path):
+    """`model.build(shape)` / `layer.build(shape)` leave the model or layer built, nested layers
+    included, so `load_weights` works on a fresh subclassed model."""
+    seq = jkeras.Sequential([layers.Dense(3)])
+    seq.build((None, 4))
+    assert seq.built and [tuple(w.shape) for w in seq.weights] == [(4, 3), (3,)]
+    dense = layers.Dense(3)
+    dense.build((None, 5))
+    assert dense.built and dense.kernel.shape == (5, 3)
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    trained = TwoLayer()
+    trained.build((None, 4))
+    trained.save_weights(tmp_path / "w.h5")
+    fresh = TwoLayer()
+    fresh.build((None, 4))
+    fresh.load_weights(tmp_path / "w.h5")
+    np.testing.assert_array_equal(fresh.predict(x), trained.predict(x))
+
+    class WithOwnBuild(jkeras.Model):
+        def __init__(self):
+            super().__init__()
+            self.head = layers.Dense(2)
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(name="scale", shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return self.head(inputs * self.scale)
+
+    own = WithOwnBuild()
+    own.build((None, 4))
+    assert own.built and len(own.weights) == 3 and own.predict(x).shape == (2, 2)

@@ -17,6 +17,7 @@ Facade (what users touch): `layer(x)` on symbolic tensors records a graph
 node; on arrays it runs `apply` eagerly with the layer's current values.
 """
 import contextlib
+import functools
 import inspect
 import threading
 
@@ -159,6 +160,17 @@ def _tree_shapes(x):
     return jax.tree.map(lambda t: tuple(t.shape), x, is_leaf=lambda t: hasattr(t, "shape"))
 
 
+def _public_build(hook):
+    """A subclass's `build`: the weight-creating hook inside `init`, a full build when a user
+    calls it, as Keras's `layer.build(shape)` leaves the layer built."""
+    @functools.wraps(hook)
+    def build(self, input_shape):
+        if getattr(self, "_init_key", None) is not None:
+            return hook(self, input_shape)
+        return self._ensure_built(input_shape)
+    return build
+
+
 class Layer:
     """Base class of every jkeras layer. See the module docstring for the protocol."""
 
@@ -246,6 +258,11 @@ class Layer:
             self._run(self._own_tree(True), self._own_tree(False), dummy)
         return self._own_tree(params=True), self._own_tree(params=False)
 
+    def _takes(self, name):
+        """Whether a call of this layer takes keyword `name` (e.g. `mask`): its own `apply`'s
+        signature, or for a Keras-style layer (the default `apply`) its `call`'s."""
+        return _accepts(self.apply if type(self).apply is not Layer.apply else self.call, name)
+
     def apply(self, params, state, inputs, *, training=False, key=None, **kwargs):
         """Run `call` with `params`/`state` bound; returns `(outputs, new_state)`."""
         saved = {attr: self.__dict__[attr] for attr in self._weight_attrs}
@@ -286,8 +303,18 @@ class Layer:
         return outputs, _keep_dtypes(new_state, state)
 
     # ---- the Keras-style hooks ----
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _public_build(cls.__dict__["build"])
+
     def build(self, input_shape):
-        """Keras-style hook: create weights with `add_weight`. Built-in layers use `init`."""
+        """Keras-style hook: create weights with `add_weight`. Built-in layers use `init`.
+
+        Called by a user (`layer.build((None, 4))`), it builds the layer, nested layers
+        included, as its first call would; `init` runs a subclass's `build` as the hook."""
+        if getattr(self, "_init_key", None) is None:
+            self._ensure_built(input_shape)
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement `call` (or `apply`).")

@@ -66,6 +66,7 @@ class Dense(Layer):
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense `units` must be a positive int; received {units!r}.")
         self.units = int(units)
+        self.supports_masking = True  # a time-distributed Dense keeps the sequence mask
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)

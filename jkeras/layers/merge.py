@@ -190,6 +190,7 @@ class Dot(Layer):
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # accepts masked inputs; its output has no mask (compute_mask)
         if not isinstance(axes, int):
             if not isinstance(axes, (list, tuple)):
                 raise TypeError("Invalid type for argument `axes`: it should be a list or an int. "

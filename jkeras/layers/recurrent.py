@@ -1175,7 +1175,7 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, La
         results, new_state = [], dict(state)
         for sub, sub_initial in ((fwd, fwd_state), (bwd, bwd_state)):
             kwargs = {}
-            if mask is not None and _accepts(sub.apply, "mask"):
+            if mask is not None and sub._takes("mask"):
                 kwargs["mask"] = mask
             if sub_initial is not None:
                 kwargs["initial_state"] = sub_initial

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras import losses as losses_mod
+from jkeras.backend import config
 from jkeras import metrics as metrics_mod
 
 
@@ -50,18 +51,24 @@ class CompiledLoss:
         self.weights = weights
         self.output_names = output_names
 
-    def __call__(self, y_true, y_pred, sample_weight, mask=None):
+    def __call__(self, y_true, y_pred, sample_weight, mask=None, output_masks=None):
         """`(total, unweighted per-output losses)` for lists of targets and predictions.
 
         `sample_weight` is a list of (batch,) arrays or None; `mask` (batch,) marks real rows
-        when the batch was padded.
+        when the batch was padded; `output_masks` (one per output, or None) are the outputs'
+        Keras masks, e.g. `(batch, timesteps)` from `Embedding(mask_zero=True)`.
         """
         parts = []
-        for fn, yt, yp, sw in zip(self.losses, y_true, y_pred, sample_weight):
+        output_masks = output_masks or [None] * len(y_pred)
+        for fn, yt, yp, sw, om in zip(self.losses, y_true, y_pred, sample_weight, output_masks):
             if fn is None or yt is None:
                 parts.append(None)
                 continue
-            parts.append(weighted_mean(per_sample_loss(fn, yt, yp), sw, mask))
+            values = per_sample_loss(fn, yt, yp)
+            if om is not None and om.shape == values.shape:
+                parts.append(masked_mean(values, sw, mask, om))
+            else:
+                parts.append(weighted_mean(values, sw, mask))
         # Per-output losses are logged unweighted, as Keras does; the total is weighted.
         total = sum(p * w for p, w in zip(parts, self.weights) if p is not None)
         return total, parts
@@ -87,6 +94,17 @@ def weighted_mean(values, sample_weight, mask=None):
     w = jnp.reshape(w, w.shape + (1,) * (values.ndim - w.ndim))
     count = values.size if mask is None else jnp.sum(mask) * (values.size // values.shape[0])
     return jnp.sum(values * w) / jnp.maximum(count, 1)
+
+
+def masked_mean(values, sample_weight, mask, output_mask):
+    """Keras's loss over an output with a mask: `sum(values * weight * mask) / (sum(mask) + eps)`,
+    so masked steps (padding of a sequence) count neither in the sum nor in the number."""
+    m = output_mask.astype(jnp.float32)
+    if mask is not None:
+        m = m * jnp.reshape(mask, mask.shape + (1,) * (m.ndim - 1))
+    w = m if sample_weight is None else m * jnp.reshape(
+        sample_weight.astype(jnp.float32), sample_weight.shape + (1,) * (m.ndim - sample_weight.ndim))
+    return jnp.sum(values.astype(jnp.float32) * w) / (jnp.sum(m) + config.epsilon())
 
 
 def check_metrics(metrics, weighted_metrics, output_names):

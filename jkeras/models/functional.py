@@ -4,7 +4,7 @@ import jax
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer
 from jkeras.layers.core import InputLayer
-from jkeras.models.graph import flatten_tensors, map_graph, run_graph
+from jkeras.models.graph import flatten_tensors, map_graph, record_output_masks, run_graph
 from jkeras.models.model import Model
 from jkeras.models.trainer import Trainer
 
@@ -84,10 +84,11 @@ class Functional(Model):
 
     def apply(self, params, state, inputs, *, training=False, key=None, mask=None):
         values = self.flatten_inputs(inputs)
-        computed, _, new_state = run_graph(self._nodes, self._input_tensors, values, params, state,
-                                           training, key)
+        computed, masks, new_state = run_graph(self._nodes, self._input_tensors, values, params, state,
+                                               training, key)
         outputs = jax.tree.map(lambda t: computed[id(t)], self._outputs_struct,
                                is_leaf=lambda t: isinstance(t, KerasTensor))
+        record_output_masks([masks.get(id(t)) for t in self._output_tensors])
         return outputs, new_state
 
     def flatten_inputs(self, inputs):

@@ -5,12 +5,42 @@ decreasing depth from the outputs, layers by depth with ties broken by the
 depth-first traversal order, so `model.layers` and `.h5` `layer_names` match.
 """
 import collections
+import contextlib
+import threading
 
 import jax
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import split_by_name
-from jkeras.layers.base import _accepts, add_loss
+from jkeras.layers.base import add_loss
+
+
+class _OutputMasks(threading.local):
+    """Where a traced model call leaves its outputs' masks, for the loss (see `output_masks`)."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_output_masks = _OutputMasks()
+
+
+@contextlib.contextmanager
+def output_masks():
+    """Yields a list that, after the block, holds the masks of the outermost functional model
+    called in it, one per output (None where an output has none); losses skip masked steps."""
+    found = []
+    _output_masks.stack.append(found)
+    try:
+        yield found
+    finally:
+        _output_masks.stack.pop()
+
+
+def record_output_masks(masks):
+    """Called by a functional model when its call ends; the outermost call ends last and wins."""
+    if _output_masks.stack:
+        _output_masks.stack[-1][:] = masks
 
 
 def _is_kt(x):
@@ -104,7 +134,7 @@ def run_graph(nodes, input_tensors, input_values, params, state, training, key):
             kwargs.pop("mask")
         in_mask = jax.tree.map(lambda t: masks.get(id(t)), node.inputs, is_leaf=_is_kt)
         has_mask = any(m is not None for m in jax.tree.leaves(in_mask))
-        if has_mask and _accepts(layer.apply, "mask") and "mask" not in kwargs:
+        if has_mask and layer._takes("mask") and "mask" not in kwargs:
             kwargs["mask"] = in_mask
         layer_key = split_by_name(key, layer.name)
         if seen_calls[id(layer)] and layer_key is not None:

@@ -22,6 +22,7 @@ from jkeras.backend.random import name_hash, root_seed
 from jkeras.layers.base import collect_losses
 from jkeras.mixed_precision import loss_scale
 from jkeras.models import compile_utils as cu
+from jkeras.models import graph
 from jkeras.data import adapters as data_mod
 from jkeras.data import sources
 from jkeras.distribution import mesh as dist_mod
@@ -184,12 +185,13 @@ class Trainer:
     # ---- the pure steps ----
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
         params = cu.merge_params(trainable, frozen)
-        with collect_losses() as extra:
+        with collect_losses() as extra, graph.output_masks() as out_masks:
             y_pred, new_state = self._run(params, state, x, training=training, key=key)
         y_pred = self._as_output_list(y_pred)
         if self._placed:  # the loss is computed where unplaced work runs
-            y_pred, extra[:] = jax.device_put((y_pred, list(extra)), jax.devices()[0])
-        total, parts = self._compiled_loss(y, y_pred, sw, mask)
+            y_pred, extra[:], out_masks[:] = jax.device_put((y_pred, list(extra), list(out_masks)),
+                                                           jax.devices()[0])
+        total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
         if training:
             penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
             total = total + sum(penalties) + sum(extra)

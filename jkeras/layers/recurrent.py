@@ -811,6 +811,8 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
         else:
             def step(x_t, s):
                 return _call_cell(cell, cell_params, cell_state, x_t, s, masks, training)
+            if isinstance(cell, StackedRNNCells) and all(isinstance(c, _GatedCell) for c in cell.cells):
+                step = _saving_preactivations(step)  # a custom cell's matmuls would be recomputed
 
         last, outputs, final = self._loop(step, sequence, states, mask, treedef)
         new_state = dict(state)

@@ -126,9 +126,15 @@ class CallbackList:
 
     @property
     def uses_batch_hooks(self):
-        """Whether any callback overrides a train-batch hook; if none does, fit skips them."""
-        hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-        return any(getattr(type(cb), h) is not getattr(Callback, h) for cb in self.callbacks for h in hooks)
+        """Whether any callback overrides a train-batch hook; if none does, fit skips them.
+        Asked once per dispatch, so the answer is kept until the callbacks change."""
+        ids = tuple(map(id, self.callbacks))
+        if getattr(self, "_hooks_for", None) != ids:
+            hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+            self._uses_batch_hooks = any(getattr(type(cb), h) is not getattr(Callback, h)
+                                         for cb in self.callbacks for h in hooks)
+            self._hooks_for = ids
+        return self._uses_batch_hooks
 
     def on_train_batch_begin(self, batch, logs=None):
         self._each("on_train_batch_begin", batch, logs)

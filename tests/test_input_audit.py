@@ -266,10 +266,7 @@ CASES = [
     case("load-weights-path-type", lambda: model().load_weights(None), TypeError,
          r"load_weights\(\) needs a file path"),
     case("load-model-path-type", lambda: jkeras.models.load_model(3), TypeError,
-         r"load_model\(\) needs a file path \(a str or os.PathLike\) as `filepath`; received int",
-         lead("saving.load_model: a filepath that is not str/os.PathLike -> TypeError "
-              "\"load_model() needs a file path (a str or os.PathLike) as `filepath`; received "
-              "int.\" (now os.fspath's message, which names no argument)")),
+         r"load_model\(\) needs a file path \(a str or os.PathLike\) as `filepath`; received int"),
     case("load-missing-file", lambda: jkeras.models.load_model("missing.h5"), FileNotFoundError,
          "No such file: missing.h5"),
     case("load-folder", lambda: model().load_weights(os.getcwd()), errors.FileFormatError,
@@ -488,9 +485,6 @@ def test_callback_unknown_mode_warns_and_falls_back(make):
         assert make().mode == "auto"
 
 
-@lead("saving.hdf5._atomic: saving into a folder that does not exist creates it, as Keras's "
-      "h5 saving does (os.makedirs); now a FileNotFoundError that names the temporary "
-      "'.jkeras-*.h5.tmp' file instead of the target")
 def test_save_into_a_new_folder():
     model().save(os.path.join("new", "folder", "m.h5"))
     assert os.path.exists(os.path.join("new", "folder", "m.h5"))

@@ -200,11 +200,16 @@ def test_lambda_arguments_shape_and_mask():
 
 
 def test_lambda_python_lambda_needs_unsafe_mode():
-    config = Lambda(lambda x: x + 1).get_config()
-    assert config["function"]["class_name"] == "__lambda__"
+    """As Keras: a Python lambda is stored as bytecode, rebuilt only with safe_mode=False."""
+    offset = 0.5
+    config = Lambda(lambda x, scale=2.0: x * scale + offset).get_config()
+    assert config["function"]["class_name"] == "__lambda__" and config["function"]["config"]["code"]
     with pytest.raises(ValueError, match="safe_mode"):
         Lambda.from_config(config)
-    with pytest.raises(ValueError, match="custom_objects"):
+    rebuilt = Lambda.from_config(config, safe_mode=False)
+    np.testing.assert_allclose(rebuilt.function(np.ones(2)), [2.5, 2.5])
+    config["function"]["config"]["code"] = "bm90IGNvZGU="          # base64 of b"not code"
+    with pytest.raises(ValueError, match="Cannot rebuild the `Lambda` layer's Python lambda"):
         Lambda.from_config(config, safe_mode=False)
 
 

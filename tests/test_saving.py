@@ -345,20 +345,21 @@ def test_safe_mode_refuses_lambda_bytecode_in_json_and_h5(tmp_path):
             f.create_group("model_weights").attrs["layer_names"] = np.asarray([b"x", b"pwn"])
         with pytest.raises(ValueError, match="arbitrary code execution"):
             jkeras.models.load_model(path)
-        # jkeras never turns bytecode back into a function, even when asked to.
-        with pytest.raises(ValueError, match="cannot rebuild a `Lambda` layer's Python lambda"):
-            jkeras.models.load_model(path, safe_mode=False)
         assert not marker.exists()
+    # only the user's explicit safe_mode=False lets stored code run, as in Keras
+    jkeras.models.model_from_json(json.dumps(keras3_form), safe_mode=False).predict(np.ones((1, 2)))
+    assert marker.exists()
 
 
-def test_lambda_from_python_lambda_is_refused_with_a_clear_error(tmp_path):
+def test_lambda_from_python_lambda_loads_only_with_safe_mode_false(tmp_path):
     inp = layers.Input((2,))
     model = jkeras.Model(inp, layers.Lambda(lambda x: x + 1.0, name="plus_one")(inp))
     model.save(tmp_path / "lam.h5")
     with pytest.raises(ValueError, match="safe_mode=False"):
         jkeras.models.load_model(tmp_path / "lam.h5")
-    with pytest.raises(ValueError, match="define the function with `def`"):
-        jkeras.models.load_model(tmp_path / "lam.h5", safe_mode=False)
+    loaded = jkeras.models.load_model(tmp_path / "lam.h5", safe_mode=False)
+    x = np.ones((3, 2), "float32")
+    np.testing.assert_array_equal(loaded.predict(x), x + 1.0)
 
 
 def test_yaml_python_tags_are_refused(tmp_path):

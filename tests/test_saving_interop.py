@@ -405,8 +405,9 @@ def test_subclassed_models_exchange_weights_both_ways(tmp_path):
     _assert_same(ours, theirs, x)
 
 
-def test_keras3_lambda_bytecode_is_not_run_by_jkeras(tmp_path):
-    """A Keras 3 file whose Lambda holds a Python lambda carries its marshalled bytecode."""
+def test_keras3_lambda_bytecode_runs_only_with_safe_mode_false(tmp_path):
+    """A Keras 3 file whose Lambda holds a Python lambda carries its marshalled bytecode;
+    jkeras rebuilds it only when asked (`safe_mode=False`), as Keras does."""
     keras.backend.clear_session()
     inp = keras.Input((2,))
     theirs = keras.Model(inp, keras.layers.Lambda(lambda x: x + 1.0, name="plus")(inp))
@@ -416,5 +417,9 @@ def test_keras3_lambda_bytecode_is_not_run_by_jkeras(tmp_path):
     assert function["class_name"] == "__lambda__" and function["config"]["code"]
     with pytest.raises(ValueError, match="safe_mode=False"):
         jkeras.models.load_model(tmp_path / "lam.h5")
-    with pytest.raises(ValueError, match="cannot rebuild"):
-        jkeras.models.load_model(tmp_path / "lam.h5", safe_mode=False)
+    ours = jkeras.models.load_model(tmp_path / "lam.h5", safe_mode=False)
+    x = np.ones((2, 2), "float32")
+    np.testing.assert_array_equal(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)))
+    ours.save(tmp_path / "ours.h5")                       # and Keras 3 reads jkeras's bytecode
+    back = keras.models.load_model(str(tmp_path / "ours.h5"), safe_mode=False)
+    np.testing.assert_array_equal(np.asarray(back.predict(x, verbose=0)), x + 1.0)

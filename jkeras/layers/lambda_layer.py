@@ -1,7 +1,16 @@
 """Lambda: wraps a jax function of the inputs as a layer without weights."""
+import base64
+import binascii
 import inspect
+import marshal
+import sys
+import types
 
-from jkeras.errors import UnsafeLoadError
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jkeras.errors import ConfigError, UnsafeLoadError
 from jkeras.layers.base import Layer
 from jkeras.utils import registry
 
@@ -20,8 +29,8 @@ class Lambda(Layer):
         arguments: extra keyword arguments for `function`.
 
     The config names a named function (load it with `custom_objects`); a
-    Python lambda is stored as a marker that loads only with
-    `safe_mode=False` and stored code.
+    Python lambda is stored as its marshalled bytecode, as Keras does, which
+    loads only with `safe_mode=False` and in the same Python version.
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -78,10 +87,13 @@ class Lambda(Layer):
 
 
 def _serialize_function(fn):
-    """Keras 3's form for a named function; a marker without code for a Python lambda."""
+    """Keras 3's form: a named function by name, a Python lambda as its bytecode."""
     name = getattr(fn, "__name__", None)
     if name == "<lambda>":
-        return {"class_name": _LAMBDA, "config": {"code": None, "defaults": None, "closure": None}}
+        closure = None if fn.__closure__ is None else [c.cell_contents for c in fn.__closure__]
+        return {"class_name": _LAMBDA,
+                "config": {"code": base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii"),
+                           "defaults": fn.__defaults__, "closure": closure}}
     if name is None:
         raise ValueError(f"Cannot serialize the Lambda function {fn!r}: it has no name.")
     return {"module": getattr(fn, "__module__", None), "class_name": "function", "config": name,
@@ -93,9 +105,35 @@ def _deserialize_function(config_, custom_objects, safe_mode):
         return registry.deserialize_keras_object(config_, {}, "Lambda function", custom_objects)
     if safe_mode:
         raise UnsafeLoadError("Requested the deserialization of a `Lambda` layer whose `function` is a Python "
-                         "lambda. This carries a potential risk of arbitrary code execution and thus it "
-                         "is disallowed by default (`safe_mode=True`). jkeras never rebuilds serialized "
-                         "bytecode, also not with `safe_mode=False`: define the function with `def` and "
-                         "pass it by name through `custom_objects`.")
-    raise UnsafeLoadError("jkeras cannot rebuild a `Lambda` layer's Python lambda from its config; define "
-                     "the function with `def` and pass it by name through `custom_objects`.")
+                              "lambda. This carries a potential risk of arbitrary code execution and thus it "
+                              "is disallowed by default (`safe_mode=True`). Pass `safe_mode=False` if you "
+                              "trust the file, or define the function with `def` and pass it by name "
+                              "through `custom_objects`.")
+    return _load_lambda(config_["config"], custom_objects)
+
+
+def _load_lambda(stored, custom_objects):
+    """The Python lambda from Keras's `{code, defaults, closure}` (tf.keras: a list of the three);
+    its globals are jax, jnp, np and `custom_objects`. Only reached with `safe_mode=False`."""
+    code, defaults, closure = ((stored.get("code"), stored.get("defaults"), stored.get("closure"))
+                               if isinstance(stored, dict) else (list(stored) + [None] * 3)[:3])
+    if not isinstance(code, str):
+        raise ConfigError("This `Lambda` layer's config holds no code for its Python lambda (older "
+                          "jkeras files stored none); define the function with `def` and pass it "
+                          "through `custom_objects`.")
+    try:
+        raw = base64.decodebytes(code.encode("ascii"))   # Keras writes base64 in 76-char lines
+    except (UnicodeEncodeError, binascii.Error):
+        raw = code.encode("raw_unicode_escape")
+    try:
+        function_code = marshal.loads(raw)
+        if not isinstance(function_code, types.CodeType):
+            raise TypeError(f"the stored object is a {type(function_code).__name__}, not code")
+        cells = None if closure is None else tuple(types.CellType(v) for v in closure)
+        return types.FunctionType(function_code, {"jax": jax, "jnp": jnp, "np": np, **(custom_objects or {})},
+                                  function_code.co_name, None if defaults is None else tuple(defaults),
+                                  cells)
+    except (ValueError, EOFError, TypeError) as error:
+        raise ConfigError(f"Cannot rebuild the `Lambda` layer's Python lambda in Python "
+                          f"{sys.version_info.major}.{sys.version_info.minor} (its bytecode is "
+                          f"version-specific): {error}") from error

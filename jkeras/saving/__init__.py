@@ -13,6 +13,9 @@ from jkeras.utils.registry import get_custom_objects
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model from a Keras `.h5` file or from an Orbax checkpoint folder (`model.save(dir)`)."""
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError("load_model() needs a file path (a str or os.PathLike) as `filepath`; "
+                        f"received {type(filepath).__name__}.")
     if os.path.isdir(os.fspath(filepath)):
         return checkpoint.load_model(filepath, custom_objects, compile, safe_mode)
     return hdf5.load_model(filepath, custom_objects, compile, safe_mode)

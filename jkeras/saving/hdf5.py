@@ -84,6 +84,7 @@ class _atomic:
 
     def __enter__(self):
         folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)  # as Keras: saving into a new folder creates it
         fd, self.tmp = tempfile.mkstemp(prefix=".jkeras-", suffix=".h5.tmp", dir=folder)
         os.close(fd)
         self.file = h5py.File(self.tmp, "w")

@@ -261,6 +261,8 @@ CASES = [
     # ---- files ----
     case("save-path-type", lambda: model().save(3), TypeError,
          r"save\(\) needs a file path \(a str or os.PathLike\) as `filepath`; received int"),
+    case("save-keras-zip", lambda: model().save("m.keras"), ValueError,
+         "cannot write Keras 3's `.keras` zip format"),
     case("save-weights-format", lambda: model().save_weights("w.txt"), ValueError,
          r"save_weights\(\) writes Keras's HDF5 format: give a path ending in .h5 or .hdf5"),
     case("load-weights-path-type", lambda: model().load_weights(None), TypeError,

@@ -120,6 +120,10 @@ def _check_path(filepath, what):
 
 def _check_h5(filepath, save_format, what):
     path = str(filepath)
-    if save_format not in (None, "h5") or not path.endswith((".h5", ".hdf5", ".keras")):
+    if path.endswith(".keras"):  # an HDF5 file under that name would not open in Keras 3
+        raise ValueError(f"{what}() writes Keras's HDF5 format, which Keras 3 reads too; it cannot "
+                         f"write Keras 3's `.keras` zip format. Give a path ending in .h5; received "
+                         f"{path!r}.")
+    if save_format not in (None, "h5") or not path.endswith((".h5", ".hdf5")):
         raise ValueError(f"{what}() writes Keras's HDF5 format: give a path ending in .h5 or "
                          f".hdf5; received {path!r} (save_format={save_format!r}).")

@@ -3,7 +3,9 @@
 The 2-core machine is shared, so processes measured minutes apart see different loads. Here the
 contenders train the same model (`bench.py`'s `lstm` workload: a recurrent layer of 64 units over
 50x32 sequences, Dense(10, softmax), batch 64, Adam 1e-3, shuffled) from the same weights, one
-epoch each in turn, A B C A B C, and the medians are compared; then `predict_on_batch` latency.
+epoch each in turn (A B C, C B A, ...), and both the medians and the median of the per-round
+ratios are printed (the latter cancels load that drifts slower than a round); then
+`predict_on_batch` latency.
 
     python scripts/bench_rnn.py [--layer LSTM|GRU|SimpleRNN] [--rounds 8] [--samples 2048] [--quick]
 
@@ -89,10 +91,10 @@ def main(argv=None):
         pob()
 
     sps = {name: [] for name in contenders}
-    for _ in range(args.rounds):
-        for name, (fit, _) in contenders.items():
+    for r in range(args.rounds):
+        for name in list(contenders)[::1 if r % 2 == 0 else -1]:  # A B C, then C B A
             t = time.perf_counter()
-            fit()
+            contenders[name][0]()
             sps[name].append(args.samples / (time.perf_counter() - t))
     pob_ms = {name: [] for name in contenders}
     for _ in range(10 * args.rounds):
@@ -107,10 +109,12 @@ def main(argv=None):
     for name in contenders:
         print(f"{name} | {np.median(sps[name]):,.0f} | {[round(v) for v in sps[name]]} | "
               f"{np.median(pob_ms[name]):.3f}")
-    ours_sps = np.median(sps["jkeras"])
+    ours = np.asarray(sps["jkeras"])
     for name in contenders:
         if name != "jkeras":
-            print(f"jkeras/{name} train {ours_sps / np.median(sps[name]):.2f}x, predict_on_batch "
+            paired = np.median(ours / np.asarray(sps[name]))  # load drifts slower than a round
+            print(f"jkeras/{name} train {np.median(ours) / np.median(sps[name]):.2f}x of medians, "
+                  f"{paired:.2f}x median of per-round ratios; predict_on_batch "
                   f"{np.median(pob_ms['jkeras']) / np.median(pob_ms[name]):.2f}x time")
 
 

@@ -298,13 +298,15 @@ class Orthogonal(RandomInitializer):
         dtype = dtype or config.floatx()
         rows, cols = math.prod(shape[:-1]), shape[-1]
         # QR needs float32 or float64; half precision is cast at the end.
-        work = jnp.float64 if jnp.dtype(dtype) == jnp.float64 else jnp.float32
-        a = jax.random.normal(self._key(key), (max(rows, cols), min(rows, cols)), work)
-        q, r = jnp.linalg.qr(a)
-        q = q * jnp.sign(jnp.diag(r))
+        work = np.float64 if jnp.dtype(dtype) == jnp.float64 else np.float32
+        a = _draw(self._key(key), "normal", (max(rows, cols), min(rows, cols)))
+        # QR on the host when not traced: XLA's QR costs ~1 s of compiling in a new process
+        linalg = np.linalg if isinstance(a, np.ndarray) else jnp.linalg
+        q, r = linalg.qr(a.astype(work))
+        q = q * np.sign(np.diagonal(r)) if linalg is np.linalg else q * jnp.sign(jnp.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q.reshape(shape)).astype(dtype)
+        return _finish(self.gain * q.reshape(shape), dtype)
 
     def get_config(self):
         return {"gain": self.gain, **super().get_config()}

@@ -177,6 +177,7 @@ def test_scaled_gradients_through_the_jkeras_optimizer():
     np.testing.assert_allclose(updates["w"], -1.0)
     assert int(jkeras.optimizers.iterations(state)) == 1
     assert opt.learning_rate == pytest.approx(0.5)
+    keras.backend.clear_session()  # Keras numbers its optimizer names per session ("sgd_5")
     theirs = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.5), initial_scale=1024.0)
     assert opt.get_config() == keras.optimizers.serialize(theirs)["config"]
     loaded = mixed_precision.LossScaleOptimizer.from_config(keras.optimizers.serialize(theirs)["config"])

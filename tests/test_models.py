@@ -202,3 +202,26 @@ def test_build_creates_the_weights_as_keras_build_does(tmp_path):
     own = WithOwnBuild()
     own.build((None, 4))
     assert own.built and len(own.weights) == 3 and own.predict(x).shape == (2, 2)
+
+
+def test_predict_sees_every_change_of_weights_and_layers(tmp_path):
+    """Inference reuses the gathered weight trees until a weight or the layer structure
+    changes; every way of changing them shows in the next predict."""
+    x = np.ones((2, 3), "float32")
+    model = jkeras.Sequential([layers.Dense(2, input_shape=(3,), name="a"), layers.Dense(2, name="b")])
+    first = model.predict(x)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+    np.testing.assert_array_equal(model.predict(x), 0.0)
+    model.get_layer("b").bias.assign(np.ones(2))
+    np.testing.assert_array_equal(model.predict(x), 1.0)
+    model.save_weights(tmp_path / "ones.h5")
+    model.compile("sgd", "mse")
+    model.fit(x, np.full((2, 2), 5.0, "float32"), epochs=1, verbose=0)
+    assert not np.allclose(model.predict(x), 1.0)
+    model.load_weights(tmp_path / "ones.h5")
+    np.testing.assert_array_equal(model.predict(x), 1.0)
+    model.pop()
+    assert model.predict(x).shape == (2, 2) and not np.allclose(model.predict(x), 1.0)
+    model.add(layers.Dense(4, name="c"))
+    assert model.predict(x).shape == (2, 4)
+    assert first.shape == (2, 2)

@@ -36,20 +36,25 @@ def input_values(model, x):
     x = x if isinstance(x, (np.ndarray, jax.Array)) else jax.tree.map(_to_numpy, x)
     if hasattr(model, "flatten_inputs"):
         x = model.flatten_inputs(x)
-    names = getattr(model, "input_names", None) if model.built else None
-    for i, a in enumerate(jax.tree.leaves(x)):
-        _check_numeric(a, f"Input '{names[i]}'" if names and len(names) > i else "Input data")
+    for i, a in enumerate(x if isinstance(x, list) else jax.tree.leaves(x)):
+        if not _is_numeric(a):
+            names = getattr(model, "input_names", None) if model.built else None
+            _check_numeric(a, f"Input '{names[i]}'" if names and len(names) > i else "Input data")
     return x
 
 
+def _is_numeric(a):
+    return np.dtype(a.dtype).kind in "biuf" or jax.dtypes.issubdtype(a.dtype, jnp.floating)
+
+
 def _check_numeric(a, what):
-    if np.dtype(a.dtype).kind not in "biuf" and not jax.dtypes.issubdtype(a.dtype, jnp.floating):
+    if not _is_numeric(a):
         raise ValueError(f"{what} has dtype {np.dtype(a.dtype).str}; model data must "
                          "be numeric (bool, int or float) arrays.")
 
 
 def num_samples(tree):
-    sizes = {int(a.shape[0]) for a in jax.tree.leaves(tree)}
+    sizes = {int(a.shape[0]) for a in (tree if isinstance(tree, list) else jax.tree.leaves(tree))}
     if len(sizes) != 1:
         raise ValueError(f"All input arrays must have the same number of samples; received "
                          f"sizes {sorted(sizes)}.")

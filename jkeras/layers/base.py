@@ -43,11 +43,22 @@ _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", 
 class Variable:
     """A named weight of a layer. It holds the current value between compiled calls."""
 
+    edits = 0  # bumped by every new value and by changes of layer structure (`note_edit`)
+
     def __init__(self, layer, name, value, trainable):
         self._layer = layer
         self.name = name
         self._value = value
         self._trainable = trainable
+
+    @property
+    def _value(self):
+        return self._current
+
+    @_value.setter
+    def _value(self, value):
+        self._current = value
+        note_edit()
 
     @property
     def path(self):
@@ -87,6 +98,11 @@ class Variable:
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+
+def note_edit():
+    """Mark every cached tree of weight values stale (a value or the layer structure changed)."""
+    Variable.edits += 1
 
 
 class _Scope(threading.local):
@@ -227,6 +243,7 @@ class Layer:
 
     # ---- attribute tracking: nested layers and Keras-style weight attributes ----
     def __setattr__(self, name, value):
+        note_edit()
         if not name.startswith("_") or name in ("_layers",):
             tracked = self.__dict__.get("_layers")
             if tracked is not None:
@@ -477,6 +494,15 @@ class Layer:
         if self.__dict__.get("_initial_weights") is not None:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
+
+    def _own_trees(self):
+        """`(params, state)` as `_own_tree` gives them, kept until a weight or the structure
+        changes: inference calls take them without walking the layers each time."""
+        cached = self.__dict__.get("_trees_cache")
+        if cached is None or cached[0] != Variable.edits:
+            cached = (Variable.edits, self._own_tree(True), self._own_tree(False))
+            object.__setattr__(self, "_trees_cache", cached)
+        return cached[1], cached[2]
 
     def _own_tree(self, params):
         """This layer's current `params` (or `state`) pytree, nested layers included."""

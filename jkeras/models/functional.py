@@ -2,7 +2,7 @@
 import jax
 
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.layers.base import Layer
+from jkeras.layers.base import Layer, note_edit
 from jkeras.layers.core import InputLayer
 from jkeras.models.graph import flatten_tensors, map_graph, record_output_masks, run_graph
 from jkeras.models.model import Model
@@ -20,6 +20,7 @@ class Functional(Model):
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs, outputs):
+        note_edit()
         for what, given in (("inputs", inputs), ("outputs", outputs)):
             leaves = jax.tree.leaves(given, is_leaf=lambda t: isinstance(t, KerasTensor))
             bad = [t for t in leaves if not isinstance(t, KerasTensor)]

@@ -1,6 +1,6 @@
 """`Sequential`: a plain stack of layers, each with one input and one output."""
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.layers.base import Layer
+from jkeras.layers.base import Layer, note_edit
 from jkeras.layers.core import InputLayer
 from jkeras.models.functional import Functional
 from jkeras.models.trainer import Trainer
@@ -61,6 +61,7 @@ class Sequential(Functional):
     def _rebuild(self):
         """Extend the graph to the layers added since the last build: one call per layer."""
         object.__setattr__(self, "_layers", list(self._stack))
+        note_edit()
         if self._input_layer is None or not self._stack:
             self._chain = []
             self.built = False

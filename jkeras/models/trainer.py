@@ -547,8 +547,7 @@ class Trainer:
         Stateful layers keep their new state, as in Keras."""
         if not self.built:
             self._ensure_built(jax.tree.map(lambda a: (None,) + tuple(a.shape[1:]), values))
-        params = (self._own_tree(True), self._own_tree(False))
-        out, state = self._predict_fn()(*self._place(params), values)
+        out, state = self._predict_fn()(*self._place(self._own_trees()), values)
         self._keep_state(state)
         return out
 

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend import config
+from jkeras.backend.arrays import to_device
 from jkeras.utils import registry
 
 _TRUNCATED_STDDEV = 0.87962566103423978  # stddev of a unit normal truncated to [-2, 2]
@@ -45,8 +46,8 @@ def _finish(values, dtype):
     """Host values as a device array of `dtype` (a transfer, not a compiled kernel)."""
     if isinstance(values, jax.Array):
         return values.astype(dtype)
-    return jnp.asarray(np.asarray(values, np.float64 if jnp.dtype(dtype) == jnp.float64 else np.float32),
-                       dtype)
+    return to_device(np.asarray(values, np.float64 if jnp.dtype(dtype) == jnp.float64 else np.float32),
+                     dtype)
 
 
 def _filled(key, shape, value, dtype):
@@ -56,7 +57,7 @@ def _filled(key, shape, value, dtype):
     dtype = jnp.dtype(dtype or config.floatx())
     if isinstance(key, jax.core.Tracer):
         return jnp.full(shape, value, dtype)
-    return jnp.asarray(np.full(shape, value, dtype))
+    return to_device(np.full(shape, value, dtype), dtype)
 
 
 def compute_fans(shape, input_axes=None, output_axes=None):

@@ -3,10 +3,12 @@
 `zlib.crc32` and not `hash()`: Python's string hash differs between processes
 and would break bitwise reproducibility.
 """
+import functools
 import secrets
 import zlib
 
 import jax
+import numpy as np
 
 from jkeras.backend.naming import reset_names
 
@@ -38,8 +40,20 @@ def name_hash(name):
 
 def layer_key(name, seed=None):
     """The key a layer named `name` initialises its weights from."""
-    key = jax.random.key(root_seed() if seed is None else seed)
-    return jax.random.fold_in(key, name_hash(name))
+    return _seeded_fold_in(root_seed() if seed is None else seed, np.uint32(name_hash(name)))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _seeded_fold_in(seed, data):
+    """`fold_in(key(seed), data)` as one program: eagerly it is four small compiles."""
+    return jax.random.fold_in(jax.random.key(seed), data)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def split_keys(key, num=2):
+    """`jax.random.split(key, num)` as a tuple of keys, one program (eagerly the split and
+    the unpacking of its result are two small compiles)."""
+    return tuple(jax.random.split(key, num))
 
 
 def split_by_name(key, name):

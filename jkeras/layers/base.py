@@ -28,6 +28,7 @@ import numpy as np
 from jkeras import constraints as constraints_mod
 from jkeras import regularizers as regularizers_mod
 from jkeras.backend import config
+from jkeras.backend.arrays import to_device
 from jkeras.backend.function import default_training
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
@@ -84,7 +85,7 @@ class Variable:
         return np.asarray(self._value)
 
     def assign(self, value):
-        value = jnp.asarray(value, dtype=self._value.dtype)
+        value = to_device(value, self._value.dtype)
         if value.shape != self._value.shape:
             raise ValueError(f"Cannot assign a value of shape {value.shape} to weight "
                              f"'{self.path}' of shape {self._value.shape}.")
@@ -349,7 +350,7 @@ class Layer:
         init_fn = initializers.get(initializer)
         key = getattr(self, "_init_key", None)
         key = layer_key(self.name) if key is None else key
-        value = jnp.asarray(init_fn(split_by_name(key, name), tuple(shape), dtype), dtype=dtype)
+        value = to_device(init_fn(split_by_name(key, name), tuple(shape), dtype), dtype)
         variable = Variable(self, name, value, bool(trainable))
         self._variables[name] = variable
         if regularizer is not None:
@@ -582,7 +583,7 @@ class Layer:
             if value.shape != w.shape:
                 raise ValueError(f"Weight '{w.path}' has shape {w.shape}; received an array of "
                                  f"shape {value.shape}.")
-            values.append(jnp.asarray(value, dtype=w.dtype))
+            values.append(to_device(value, w.dtype))
         for w, value in zip(own, values):
             w._value = value
 

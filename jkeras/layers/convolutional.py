@@ -14,6 +14,7 @@ from jkeras.backend import config
 from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple, present,
                                   spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
+from jkeras.backend.random import split_keys
 
 
 def _dimension_numbers(rank, data_format):
@@ -141,7 +142,7 @@ class _Conv(_BaseConv):
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} '{self.name}': input channels ({channels}) must be "
                              f"divisible by groups ({self.groups}); input shape {tuple(input_shape)}.")
-        k_kernel, k_bias = jax.random.split(key)
+        k_kernel, k_bias = split_keys(key)
         shape = self.kernel_size + (channels // self.groups, self.filters)
         params = {"kernel": self.kernel_initializer(k_kernel, shape, self.dtype)}
         if self.use_bias:
@@ -213,7 +214,7 @@ class _ConvTranspose(_BaseConv):
         self._constraints = present(kernel=self.kernel_constraint, bias=self.bias_constraint)
 
     def init(self, key, input_shape):
-        k_kernel, k_bias = jax.random.split(key)
+        k_kernel, k_bias = split_keys(key)
         shape = self.kernel_size + (self.filters, self._channels(input_shape))
         params = {"kernel": self.kernel_initializer(k_kernel, shape, self.dtype)}
         if self.use_bias:
@@ -284,7 +285,7 @@ class _DepthwiseConv(_BaseConv):
 
     def init(self, key, input_shape):
         channels = self._channels(input_shape)
-        k_kernel, k_bias = jax.random.split(key)
+        k_kernel, k_bias = split_keys(key)
         params = {"kernel": self.depthwise_initializer(
             k_kernel, self.kernel_size + (channels, self.depth_multiplier), self.dtype)}
         if self.use_bias:
@@ -352,7 +353,7 @@ class _SeparableConv(_BaseConv):
 
     def init(self, key, input_shape):
         channels = self._channels(input_shape)
-        k_depth, k_point, k_bias = jax.random.split(key, 3)
+        k_depth, k_point, k_bias = split_keys(key, 3)
         params = {
             "depthwise_kernel": self.depthwise_initializer(
                 k_depth, self.kernel_size + (channels, self.depth_multiplier), self.dtype),

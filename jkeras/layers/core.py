@@ -7,6 +7,7 @@ from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers._utils import present, weight_options_config
 from jkeras.layers.base import Layer, batch_size_argument, shape_argument
+from jkeras.backend.random import split_keys
 
 
 class InputLayer(Layer):
@@ -84,7 +85,7 @@ class Dense(Layer):
                              f"dim; received shape {inputs.shape}.")
 
     def init(self, key, input_shape):
-        k_kernel, k_bias = jax.random.split(key)
+        k_kernel, k_bias = split_keys(key)
         params = {"kernel": self.kernel_initializer(k_kernel, (input_shape[-1], self.units), self.dtype)}
         if self.use_bias:
             params["bias"] = self.bias_initializer(k_bias, (self.units,), self.dtype)

@@ -9,6 +9,7 @@ from flax import traverse_util
 
 from jkeras.layers.base import Layer
 from jkeras.utils import registry
+from jkeras.backend.random import split_keys
 
 
 class FlaxLayer(Layer):
@@ -45,7 +46,7 @@ class FlaxLayer(Layer):
         variables = self._initial_variables
         if variables is None:
             dummy = jnp.zeros([1 if d is None else d for d in input_shape], self.dtype)
-            k_params, k_dropout = jax.random.split(key)
+            k_params, k_dropout = split_keys(key)
             variables = self.module.init({"params": k_params, "dropout": k_dropout}, dummy,
                                          method=self.method, **self._training_kwargs(False))
         flat = traverse_util.flatten_dict(dict(variables), sep="/")

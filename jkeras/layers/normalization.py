@@ -6,6 +6,7 @@ from jkeras import constraints, initializers, regularizers
 from jkeras.backend import config
 from jkeras.layers.base import Layer
 from jkeras.layers._utils import present
+from jkeras.backend.random import split_keys
 
 
 def _normalize(x, mean, variance, gamma, beta, epsilon):
@@ -79,7 +80,7 @@ class BatchNormalization(Layer):
 
     def init(self, key, input_shape):
         shape = (input_shape[self.axis],)
-        keys = jax.random.split(key, 4)
+        keys = split_keys(key, 4)
         params = {}
         if self.scale:
             params["gamma"] = self.gamma_initializer(keys[0], shape, self.dtype)
@@ -193,7 +194,7 @@ class LayerNormalization(Layer):
 
     def init(self, key, input_shape):
         shape = tuple(input_shape[a] for a in self._axes(len(input_shape)))
-        k_gamma, k_beta = jax.random.split(key)
+        k_gamma, k_beta = split_keys(key)
         params = {}
         if self.scale or self.rms_scaling:
             params["gamma"] = self.gamma_initializer(k_gamma, shape, self.dtype)

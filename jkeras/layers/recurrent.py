@@ -20,7 +20,7 @@ from jax.ad_checkpoint import checkpoint_name
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.backend.random import layer_key, split_by_name
+from jkeras.backend.random import layer_key, split_by_name, split_keys
 from jkeras.layers._utils import present
 from jkeras.layers.base import Layer, _SENTINELS, _accepts, _is_spec, _merge_dims, _tree_shapes
 from jkeras.utils import registry
@@ -314,7 +314,7 @@ class _GatedCell(_CellBase):
         return self.bias_initializer(key, self._bias_shape(), self.dtype)
 
     def init(self, key, input_shape):
-        k_kernel, k_recurrent, k_bias = jax.random.split(key, 3)
+        k_kernel, k_recurrent, k_bias = split_keys(key, 3)
         width = self._gates * self.units
         params = {"kernel": self.kernel_initializer(k_kernel, (input_shape[-1], width), self.dtype),
                   "recurrent_kernel": self.recurrent_initializer(k_recurrent, (self.units, width),
@@ -472,7 +472,7 @@ class LSTMCell(_GatedCell):
     def _init_bias(self, key):
         if not self.unit_forget_bias:
             return super()._init_bias(key)
-        k_i, k_co = jax.random.split(key)
+        k_i, k_co = split_keys(key)
         units = self.units
         return jnp.concatenate([jnp.asarray(self.bias_initializer(k_i, (units,), self.dtype)),
                                 jnp.ones((units,), self.dtype),

@@ -18,7 +18,7 @@ import numpy as np
 from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config
-from jkeras.backend.random import name_hash, root_seed
+from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import collect_losses
 from jkeras.mixed_precision import loss_scale
 from jkeras.models import compile_utils as cu
@@ -180,7 +180,7 @@ class Trainer:
 
     def _root_key(self):
         name = getattr(self, "_key_name", self.name)  # a multi_gpu_model draws like its template
-        return jax.random.fold_in(jax.random.key(self._seed), name_hash(name))
+        return layer_key(name, seed=self._seed)
 
     # ---- the pure steps ----
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):

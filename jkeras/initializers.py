@@ -30,6 +30,9 @@ def _bucket_draw(key, kind, size):
     return jax.random.truncated_normal(key, -2.0, 2.0, (size,))
 
 
+_MIN_BUCKET = 1 << 14  # small weights share one program per kind (drawing 16k values costs ~50 us)
+
+
 def _draw(key, kind, shape):
     """Unit draws of `shape`: built in numpy from a bucketed draw, so that building a model
     with hundreds of weight shapes compiles a few dozen kernels instead of hundreds.
@@ -37,7 +40,7 @@ def _draw(key, kind, shape):
     size = math.prod(shape)
     if isinstance(key, jax.core.Tracer):
         return _bucket_draw(key, kind, size).reshape(shape)
-    bucket = 1 << max(size - 1, 0).bit_length()
+    bucket = max(1 << max(size - 1, 0).bit_length(), _MIN_BUCKET)
     values = np.asarray(_bucket_draw(key, kind, bucket))[:size]
     return values.reshape(shape)
 

@@ -116,31 +116,32 @@ class _Scope(threading.local):
 _scope = _Scope()
 
 
-class _Losses(threading.local):
-    """Extra loss terms (`add_loss`, activity regularizers) gathered while a step traces."""
+class TraceStack(threading.local):
+    """Lists that values met while a step traces are gathered into, innermost block last:
+    extra loss terms (`add_loss`), the outputs' masks of a model call."""
 
     def __init__(self):
         self.stack = []
 
+    @contextlib.contextmanager
+    def gather(self):
+        """Yield a list that gathers what is put here while the block runs."""
+        found = []
+        self.stack.append(found)
+        try:
+            yield found
+        finally:
+            self.stack.pop()
 
-_losses = _Losses()
+
+_losses = TraceStack()
+collect_losses = _losses.gather  # every `add_loss` made while the block runs
 
 
 def add_loss(value):
     """Add `value` to the loss of the step being traced; outside a step it is dropped."""
     if _losses.stack:
         _losses.stack[-1].append(value)
-
-
-@contextlib.contextmanager
-def collect_losses():
-    """Gather every `add_loss` made while the block runs into the yielded list."""
-    gathered = []
-    _losses.stack.append(gathered)
-    try:
-        yield gathered
-    finally:
-        _losses.stack.pop()
 
 
 class _Bound:

@@ -5,36 +5,17 @@ decreasing depth from the outputs, layers by depth with ties broken by the
 depth-first traversal order, so `model.layers` and `.h5` `layer_names` match.
 """
 import collections
-import contextlib
-import threading
 
 import jax
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import split_by_name
-from jkeras.layers.base import add_loss
+from jkeras.layers.base import TraceStack, add_loss
 
-
-class _OutputMasks(threading.local):
-    """Where a traced model call leaves its outputs' masks, for the loss (see `output_masks`)."""
-
-    def __init__(self):
-        self.stack = []
-
-
-_output_masks = _OutputMasks()
-
-
-@contextlib.contextmanager
-def output_masks():
-    """Yields a list that, after the block, holds the masks of the outermost functional model
-    called in it, one per output (None where an output has none); losses skip masked steps."""
-    found = []
-    _output_masks.stack.append(found)
-    try:
-        yield found
-    finally:
-        _output_masks.stack.pop()
+# `with output_masks() as masks:` around a traced model call leaves in `masks` the outermost
+# functional model's output masks, one per output (None where an output has none), for the loss
+_output_masks = TraceStack()
+output_masks = _output_masks.gather
 
 
 def record_output_masks(masks):

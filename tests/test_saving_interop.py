@@ -423,3 +423,44 @@ def test_keras3_lambda_bytecode_runs_only_with_safe_mode_false(tmp_path):
     ours.save(tmp_path / "ours.h5")                       # and Keras 3 reads jkeras's bytecode
     back = keras.models.load_model(str(tmp_path / "ours.h5"), safe_mode=False)
     np.testing.assert_array_equal(np.asarray(back.predict(x, verbose=0)), x + 1.0)
+
+
+def test_registered_custom_layer_travels_both_ways(tmp_path):
+    """A class registered with a package is named `"package>Name"` in the file, as Keras 3
+    and tf.keras write it, so each side finds it in its own registry."""
+    @jkeras.saving.register_keras_serializable(package="interop_pkg")
+    class Offset(jkeras.layers.Layer):
+        def build(self, input_shape):
+            self.offset = self.add_weight(name="offset", shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return inputs + self.offset
+
+    @keras.saving.register_keras_serializable(package="interop_pkg", name="Offset")
+    class KerasOffset(keras.layers.Layer):  # the same layer as Keras 3 code defines it
+        def build(self, input_shape):
+            self.offset = self.add_weight(name="offset", shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return inputs + self.offset
+
+    try:
+        _offset_round_trip(Offset, tmp_path)
+    finally:  # registrations are global: leave the registries as other tests expect them
+        for store in (jkeras.utils.get_custom_objects(), keras.saving.get_custom_objects()):
+            for name in ("Offset", "interop_pkg>Offset"):
+                store.pop(name, None)
+
+
+def _offset_round_trip(Offset, tmp_path):
+    inp = jkeras.Input((3,))
+    jkeras.Model(inp, Offset(name="offset")(inp)).save(tmp_path / "ours.h5")
+    config = json.loads(h5py.File(tmp_path / "ours.h5").attrs["model_config"])
+    assert config["config"]["layers"][1]["class_name"] == "interop_pkg>Offset"
+    theirs = keras.models.load_model(str(tmp_path / "ours.h5"))
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_array_equal(np.asarray(theirs.predict(x, verbose=0)), x + 1.0)
+    theirs.save(str(tmp_path / "theirs.h5"))                     # Keras 3 adds `autocast`
+    back = jkeras.models.load_model(tmp_path / "theirs.h5")
+    assert type(back.layers[-1]) is Offset
+    np.testing.assert_array_equal(back.predict(x), x + 1.0)

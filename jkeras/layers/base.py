@@ -194,7 +194,8 @@ class Layer:
 
     stateful = False  # recurrent layers set it; a model is stateful when one of its layers is
 
-    def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
+    def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, autocast=True,
+                 **kwargs):
         unknown = set(kwargs) - set(_LAYER_KWARGS)
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}.")
@@ -206,6 +207,7 @@ class Layer:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self._dtype_policy = policy_mod.get(dtype)
+        self._autocast = bool(autocast)  # Keras 3's flag: False keeps the weights' dtype in a mixed policy
         self.built = False
         self.supports_masking = False
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
@@ -316,7 +318,7 @@ class Layer:
         compute = self.compute_dtype
         if self._convert_input_args and jnp.issubdtype(compute, jnp.floating):
             inputs = jax.tree.map(lambda x: _cast_float(x, compute), inputs)
-        if compute == self.variable_dtype:
+        if compute == self.variable_dtype or not self._autocast:
             return type(self).apply(self, params, state, inputs, **kwargs)
         outputs, new_state = type(self).apply(self, _autocast(self, params), state, inputs, **kwargs)
         return outputs, _keep_dtypes(new_state, state)

@@ -50,7 +50,9 @@ def layer_classes():
 
 
 def serialize_layer(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """A registered class is named by its registered name (`"package>Name"`), as Keras 3 and
+    tf.keras write it, so they find it in their own registry."""
+    return {"class_name": get_registered_name(type(layer)), "config": layer.get_config()}
 
 
 def model_config(model):

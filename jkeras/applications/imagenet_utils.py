@@ -325,3 +325,23 @@ def finish_model(img_input, input_tensor, outputs, name, weights, file_name):
     from jkeras.models import Model
     inputs = img_input if input_tensor is None else source_inputs(input_tensor)
     return load_weights(Model(inputs, outputs, name=name), weights, file_name)
+
+
+def classifier_doc(min_size, top_size):
+    """The Args/Returns docstring of an application with a global-pool + Dense head."""
+    return f"""
+
+    Args:
+        include_top: whether to add the global-average-pool + Dense head.
+        weights: None (random), "imagenet" (Keras's file, from disk) or a path to an `.h5`.
+        input_tensor: a symbolic tensor to use as the image input.
+        input_shape: (H, W, 3) when `include_top=False` (at least {min_size}x{min_size});
+            with the top and ImageNet weights it must be ({top_size}, {top_size}, 3).
+        pooling: None, "avg" or "max" when `include_top=False`.
+        classes: number of classes of the top layer.
+        classifier_activation: the top layer's activation (None gives logits).
+        name: the model's name.
+
+    Returns:
+        A functional `Model`.
+"""

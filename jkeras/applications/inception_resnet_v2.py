@@ -72,22 +72,7 @@ def inception_resnet_block(x, scale, block_type, block_idx, activation="relu"):
 def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                       pooling=None, classes=1000, classifier_activation="softmax",
                       name="inception_resnet_v2"):
-    """The InceptionResNetV2 model: stem, 10x block35, 20x block17, 10x block8, `conv_7b`.
-
-    Args:
-        include_top: whether to add the global-average-pool + Dense head.
-        weights: None (random), "imagenet" (Keras's file, from disk) or a path to an `.h5`.
-        input_tensor: a symbolic tensor to use as the image input.
-        input_shape: (H, W, 3) when `include_top=False` (at least 75x75);
-            with the top and ImageNet weights it must be (299, 299, 3).
-        pooling: None, "avg" or "max" when `include_top=False`.
-        classes: number of classes of the top layer.
-        classifier_activation: the top layer's activation (None gives logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
+    """The InceptionResNetV2 model: stem, 10x block35, 20x block17, 10x block8, `conv_7b`."""
     file_name = imagenet_utils.weights_file_name("inception_resnet_v2", include_top)
     img_input = imagenet_utils.model_input(
         input_tensor, input_shape, include_top, weights, classes, file_name, default_size=299,
@@ -155,3 +140,6 @@ def preprocess_input(x, data_format=None):
 
 
 decode_predictions = imagenet_utils.decode_predictions
+
+
+InceptionResNetV2.__doc__ += imagenet_utils.classifier_doc(75, 299)

@@ -41,22 +41,7 @@ def _avg_pool_3x3(x):
 def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
                 pooling=None, classes=1000, classifier_activation="softmax",
                 name="inception_v3"):
-    """The InceptionV3 model: a conv stem and the inception blocks `mixed0` ... `mixed10`.
-
-    Args:
-        include_top: whether to add the global-average-pool + Dense head.
-        weights: None (random), "imagenet" (Keras's file, from disk) or a path to an `.h5`.
-        input_tensor: a symbolic tensor to use as the image input.
-        input_shape: (H, W, 3) when `include_top=False` (at least 75x75);
-            with the top and ImageNet weights it must be (299, 299, 3).
-        pooling: None, "avg" or "max" when `include_top=False`.
-        classes: number of classes of the top layer.
-        classifier_activation: the top layer's activation (None gives logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-    """
+    """The InceptionV3 model: a conv stem and the inception blocks `mixed0` ... `mixed10`."""
     file_name = imagenet_utils.weights_file_name("inception_v3", include_top)
     img_input = imagenet_utils.model_input(
         input_tensor, input_shape, include_top, weights, classes, file_name, default_size=299,
@@ -144,3 +129,6 @@ def preprocess_input(x, data_format=None):
 
 
 decode_predictions = imagenet_utils.decode_predictions
+
+
+InceptionV3.__doc__ += imagenet_utils.classifier_doc(75, 299)

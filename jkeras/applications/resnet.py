@@ -95,22 +95,7 @@ def _stacks_v1(blocks):
     return stages(stack_residual_blocks_v1, blocks)
 
 
-_DOC = """
-
-    Args:
-        include_top: whether to add the global-average-pool + Dense head.
-        weights: None (random), "imagenet" (Keras's file, from disk) or a path to an `.h5`.
-        input_tensor: a symbolic tensor to use as the image input.
-        input_shape: (H, W, 3) when `include_top=False` (at least 32x32);
-            with the top and ImageNet weights it must be (224, 224, 3).
-        pooling: None, "avg" or "max" when `include_top=False`.
-        classes: number of classes of the top layer.
-        classifier_activation: the top layer's activation (None gives logits).
-        name: the model's name.
-
-    Returns:
-        A functional `Model`.
-"""
+_DOC = imagenet_utils.classifier_doc(32, 224)
 
 
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,

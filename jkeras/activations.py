@@ -1,4 +1,7 @@
 """Keras activation functions in `jax.numpy`, with Keras 3's formulas and names."""
+import contextlib
+import threading
+
 import jax
 import jax.numpy as jnp
 
@@ -28,9 +31,45 @@ def relu6(x):
     return jax.nn.relu6(jnp.asarray(x))
 
 
+class _Logits(threading.local):
+    table = None  # id(output) -> (output, kind, axis, logits) while `keep_logits` runs
+
+
+_logits = _Logits()
+
+
+@contextlib.contextmanager
+def keep_logits():
+    """While the block runs, softmax and sigmoid outputs remember their inputs, so that a
+    crossentropy of such an output is computed from its logits, as tf.keras 2 does in `fit`."""
+    outer, _logits.table = _logits.table, {}
+    try:
+        yield
+    finally:
+        _logits.table = outer
+
+
+def _remember(output, kind, axis, logits):
+    if _logits.table is not None:
+        _logits.table[id(output)] = (output, kind, axis, logits)
+    return output
+
+
+def logits_of(output, kind, axis=None):
+    """The logits `output` came from through a `kind` ("softmax"/"sigmoid") activation over
+    `axis`, if a `keep_logits` block saw it made; else None."""
+    entry = (_logits.table or {}).get(id(output))
+    if entry is None or entry[0] is not output or entry[1] != kind:
+        return None
+    if kind == "softmax" and not (isinstance(entry[2], int) and entry[2] % output.ndim == axis % output.ndim):
+        return None
+    return entry[3]
+
+
 def sigmoid(x):
     """`1 / (1 + exp(-x))`."""
-    return jax.nn.sigmoid(jnp.asarray(x))
+    x = jnp.asarray(x)
+    return _remember(jax.nn.sigmoid(x), "sigmoid", None, x)
 
 
 def hard_sigmoid(x):
@@ -40,7 +79,8 @@ def hard_sigmoid(x):
 
 def softmax(x, axis=-1):
     """`exp(x) / sum(exp(x))` along `axis`."""
-    return jax.nn.softmax(jnp.asarray(x), axis=axis)
+    x = jnp.asarray(x)
+    return _remember(jax.nn.softmax(x, axis=axis), "softmax", axis, x)
 
 
 def log_softmax(x, axis=-1):

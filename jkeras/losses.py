@@ -17,6 +17,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
+from jkeras import activations
 from jkeras.backend import config
 from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.utils.registry import deserialize_keras_object, serialize_keras_object
@@ -85,6 +86,20 @@ def _warn_single_class(y_pred, fn):
         warnings.warn(f"In loss {fn}, expected y_pred.shape to be (batch_size, num_classes) with "
                       f"num_classes > 1. Received: y_pred.shape={y_pred.shape}. Consider using "
                       "'binary_crossentropy' if you only have 2 classes.", SyntaxWarning, stacklevel=3)
+
+
+def _logits_if_known(y_pred, from_logits, kind, fn, axis=None):
+    """tf.keras 2's shortcut in `fit`: the crossentropy of a softmax (sigmoid) output is taken
+    from the activation's logits, which is exact where clipping probabilities to [eps, 1 - eps]
+    would flatten the loss and zero its gradient. Keras 3 on JAX clips; results agree elsewhere."""
+    logits = activations.logits_of(y_pred, kind, axis)
+    if logits is None:
+        return y_pred, from_logits
+    if from_logits:
+        warnings.warn(f"`{fn}` received `from_logits=True`, but `y_pred` was produced by a {kind} "
+                      "activation and thus does not represent logits. Was this intended?", stacklevel=3)
+        return y_pred, from_logits
+    return logits, True
 
 
 def _clipped_log_probs(y_pred, axis):
@@ -181,6 +196,8 @@ def poisson(y_true, y_pred):
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Crossentropy between one-hot (or soft) targets and class probabilities (or logits)."""
     _check_axis(axis)
+    y_pred, from_logits = _logits_if_known(y_pred, from_logits, "softmax", "categorical_crossentropy",
+                                           axis)
     y_true, y_pred = _prepare(y_true, y_pred)
     _warn_single_class(y_pred, "categorical_crossentropy")
     _check_same_shape(y_true, y_pred, "categorical_crossentropy")
@@ -220,6 +237,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     Labels equal to `ignore_class` give a loss of 0 (see `loss_mask` for the
     mask Keras attaches to them).
     """
+    y_pred, from_logits = _logits_if_known(y_pred, from_logits, "softmax",
+                                           "sparse_categorical_crossentropy", axis)
     y_pred = _as_float(y_pred)
     y_true = _sparse_labels(y_true, y_pred, axis)
     axis = axis % y_pred.ndim
@@ -241,6 +260,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Crossentropy of independent binary targets, mean over `axis`."""
+    y_pred, from_logits = _logits_if_known(y_pred, from_logits, "sigmoid", "binary_crossentropy")
     y_true, y_pred = _prepare(y_true, y_pred)
     _check_same_shape(y_true, y_pred, "binary_crossentropy")
     if label_smoothing:

@@ -275,3 +275,67 @@ def test_errors_name_what_was_wrong():
         losses.categorical_crossentropy(np.ones((2, 3)), np.ones((2, 3)), axis=True)
     with pytest.raises(ValueError, match="Could not interpret loss identifier"):
         losses.get(3)
+
+
+# ---- tf.keras 2's logits shortcut: in fit/evaluate, a crossentropy of a softmax or sigmoid
+# output is computed from the activation's logits
+def _saturated_model(activation, units):
+    import jkeras
+    model = jkeras.Sequential([jkeras.layers.Dense(units, activation=activation, input_shape=(2,))])
+    kernel = np.array([[40.0] + [0.0] * (units - 1), [0.0] * units], np.float32)
+    model.layers[0].set_weights([kernel, np.zeros(units, np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("loss, activation, units, y", [
+    ("sparse_categorical_crossentropy", "softmax", 3, np.array([1, 2])),
+    ("categorical_crossentropy", "softmax", 3, np.eye(3, dtype=np.float32)[[1, 2]]),
+    ("binary_crossentropy", "sigmoid", 1, np.array([[0.0], [0.0]], np.float32))])
+def test_crossentropy_of_an_activation_uses_its_logits(loss, activation, units, y):
+    """p = e^-40 for the true class: clipping at epsilon would give 16.12 and a zero gradient;
+    tf.keras 2 (and Keras 3 on TensorFlow) give the exact 40 from the logits, so does jkeras."""
+    model = _saturated_model(activation, units)
+    model.compile(optimizer="sgd", loss=loss)
+    x = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)
+    logits = x @ model.layers[0].get_weights()[0]
+    if activation == "softmax":
+        top = logits.max(1, keepdims=True)
+        log_p = logits - top - np.log(np.exp(logits - top).sum(1, keepdims=True))
+        expected = -np.mean(log_p[np.arange(2), [1, 2]])
+    else:
+        expected = np.mean(logits + np.log1p(np.exp(-logits)))   # -log(1 - sigmoid(z))
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+    clipped = -np.log(1e-7)
+    assert expected > 2 * clipped
+    # outside a step, the loss of the probabilities themselves is clipped, as in Keras
+    direct = jnp.mean(losses.get(loss)(jnp.asarray(y), model.predict(x, verbose=0)))
+    assert float(direct) == pytest.approx(clipped, rel=0.02)   # 1 - eps rounds in float32
+    before = model.get_weights()[0].copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], before)   # a clipped loss has no gradient here
+
+
+def test_keras3_jax_clips_where_jkeras_uses_logits():
+    """Keras 3 on JAX clips probabilities: where they are not saturated, both agree."""
+    import jkeras
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 5)).astype(np.float32), rng.integers(0, 3, 16)
+    ours = jkeras.Sequential([jkeras.layers.Dense(3, activation="softmax", input_shape=(5,))])
+    theirs = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    for m in (ours, theirs):
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert ours.evaluate(x, y, verbose=0) == pytest.approx(theirs.evaluate(x, y, verbose=0), rel=1e-6)
+    saturated = _saturated_model("softmax", 3)
+    k3 = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation="softmax")])
+    k3.set_weights(saturated.get_weights())
+    k3.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    xs = np.array([[1.0, 0.0]], np.float32)
+    assert k3.evaluate(xs, np.array([1]), verbose=0) == pytest.approx(-np.log(1e-7), rel=1e-3)
+
+
+def test_from_logits_on_a_softmax_output_warns():
+    model = _saturated_model("softmax", 3)
+    model.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.warns(UserWarning, match="does not represent logits"):
+        model.evaluate(np.ones((2, 2), np.float32), np.array([0, 1]), verbose=0)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras import activations
 from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config
@@ -185,13 +186,14 @@ class Trainer:
     # ---- the pure steps ----
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
         params = cu.merge_params(trainable, frozen)
-        with collect_losses() as extra, graph.output_masks() as out_masks:
-            y_pred, new_state = self._run(params, state, x, training=training, key=key)
-        y_pred = self._as_output_list(y_pred)
-        if self._placed:  # the loss is computed where unplaced work runs
-            y_pred, extra[:], out_masks[:] = jax.device_put((y_pred, list(extra), list(out_masks)),
-                                                           jax.devices()[0])
-        total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
+        with activations.keep_logits():  # a crossentropy of a softmax output uses its logits
+            with collect_losses() as extra, graph.output_masks() as out_masks:
+                y_pred, new_state = self._run(params, state, x, training=training, key=key)
+            y_pred = self._as_output_list(y_pred)
+            if self._placed:  # the loss is computed where unplaced work runs
+                y_pred, extra[:], out_masks[:] = jax.device_put((y_pred, list(extra), list(out_masks)),
+                                                               jax.devices()[0])
+            total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
         if training:
             penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
             total = total + sum(penalties) + sum(extra)

@@ -108,6 +108,42 @@ def test_matches_keras(name, kwargs):
         np.testing.assert_allclose(ours["u_product"], u_product, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{'-'.join(k)}" for n, k in CASES])
+def test_flat_slots_give_the_per_weight_results(name, kwargs):
+    """A scan of train steps holds the rule's slots flat (`flatten_slots`): every optimizer
+    option must give the same weights and slots as the per-weight trees, to rounding."""
+    opt = _build(getattr(optimizers, name), schedules, kwargs)
+    flat = opt.flat_slots(PARAMS)
+    assert flat == opt._slots   # all of them (plain SGD has none)
+    tx = opt.make_transform()
+
+    @jax.jit
+    def steps(params, state, grads_seq):
+        state = optimizers.flatten_slots(state, flat)
+        for grads in grads_seq:
+            updates, state = tx.update(grads, state, params)
+            params = optax.apply_updates(params, updates)
+        return params, optimizers.unflatten_slots(state, flat, params)
+
+    params = jax.tree.map(jnp.asarray, PARAMS)
+    got_params, got_state = steps(params, tx.init(params), GRADS)
+    want_params, want_state = _run_ours(opt)
+    for k in PARAMS:
+        np.testing.assert_allclose(got_params[k], want_params[k], rtol=1e-6, atol=1e-7, err_msg=k)
+    assert jax.tree.structure(got_state) == jax.tree.structure(want_state)
+    for a, b in zip(jax.tree.leaves(got_state), jax.tree.leaves(want_state)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_flat_slots_only_for_elementwise_rules_on_one_dtype():
+    assert optimizers.Adam().flat_slots({"a": jnp.zeros(2), "b": jnp.zeros((2, 2), jnp.bfloat16)}) == ()
+    assert optimizers.Adam().flat_slots({"a": jnp.zeros(2)}) == ()
+
+    class PerMatrix(optimizers.SGD):
+        elementwise = False
+    assert PerMatrix(momentum=0.9).flat_slots(PARAMS) == ()
+
+
 SCHEDULES = [
     ("ExponentialDecay", (0.1, 3, 0.5), {}),
     ("ExponentialDecay", (0.1, 3, 0.5), {"staircase": True}),

@@ -226,19 +226,34 @@ class Trainer:
         if key not in self._jitted:
             def run(carry, data, perm, start, root_key):
                 self._trace_counts["train"] += 1
+                # one gather of the rows of all `steps` batches, then contiguous slices: rows
+                # gathered batch by batch cost a cache miss each on the step's critical path
+                idx = jax.lax.dynamic_slice_in_dim(perm, start, steps * batch_size)
+                rows = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
 
                 def one(carry, i):
-                    idx = jax.lax.dynamic_slice_in_dim(perm, start + i * batch_size, batch_size)
-                    batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0), data)
+                    batch = jax.tree.map(
+                        lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size), rows)
                     return self._train_step(carry, batch, root_key), None
 
                 if steps == 1 or _uses_convolution(one, carry, 0):
                     for i in range(steps):
                         carry = one(carry, i)[0]
                     return carry
-                return jax.lax.scan(one, carry, jnp.arange(steps))[0]
+                flat = self._flat_slots(carry[0])
+                carry = _with_opt_state(carry, optimizers_mod.flatten_slots(carry[3], flat))
+                carry = jax.lax.scan(one, carry, jnp.arange(steps))[0]
+                return _with_opt_state(carry, optimizers_mod.unflatten_slots(carry[3], flat, carry[0]))
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
+
+    def _flat_slots(self, trainable):
+        """Optimizer slots a scan of steps holds as flat vectors (`optimizers.flatten_slots`):
+        a jkeras optimizer's elementwise rule on one device; else none."""
+        opt = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        if self._distribution is not None or not isinstance(opt, optimizers_mod.Optimizer):
+            return ()
+        return opt.flat_slots(trainable)
 
     def _train_batch_fn(self):
         """Jitted: one train step on a batch that arrives from the host."""
@@ -606,6 +621,10 @@ def _check_steps(name, value):
 
 
 @jax.jit
+def _with_opt_state(carry, opt_state):
+    return carry[:3] + (opt_state,) + carry[4:]
+
+
 def _fresh_copy(tree):
     """New buffers holding `tree`'s values: one program per tree structure, not one per shape."""
     return jax.tree.map(jnp.copy, tree)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jkeras.backend import floatx
@@ -150,6 +151,38 @@ def with_slots(opt_state, new_slots, iterations=None):
     return opt_state
 
 
+def _is_opt_state(node):
+    return isinstance(node, OptimizerState)
+
+
+def flatten_slots(opt_state, names):
+    """`opt_state` with each slot in `names` as one vector of all weights, in tree order.
+
+    A multi-step loop holds the slots this way: an elementwise rule then updates a slot of
+    every weight in one XLA loop instead of one per weight (a third of a small model's
+    step on CPU). `unflatten_slots` gives back the per-weight trees everything else reads.
+    """
+    def put(node):
+        return node._replace(slots={k: jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(v)])
+                                    if k in names else v for k, v in node.slots.items()})
+    return _replace(opt_state, _is_opt_state, put)
+
+
+def unflatten_slots(opt_state, names, params):
+    """The inverse of `flatten_slots`: each flat slot in `names` as a tree shaped like `params`."""
+    def put(node):
+        return node._replace(slots={k: _split_like(v, params) if k in names else v
+                                    for k, v in node.slots.items()})
+    return _replace(opt_state, _is_opt_state, put)
+
+
+def _split_like(vector, tree):
+    """`vector` cut into consecutive pieces shaped like the leaves of `tree`."""
+    leaves, treedef = jax.tree.flatten(tree)
+    ends = np.cumsum([x.size for x in leaves])
+    return treedef.unflatten([vector[end - x.size:end].reshape(x.shape) for x, end in zip(leaves, ends)])
+
+
 def _conform(name, tree, like):
     if jax.tree.structure(tree) != jax.tree.structure(like):
         raise ValueError(f"Optimizer slot {name!r}: expected a tree {jax.tree.structure(like)}, "
@@ -212,10 +245,13 @@ class Optimizer:
     `_own_config` (its own config keys, stored as attributes of the same name)
     and `_leaf_update(g, slots, lr, step) -> (update, new_slots)` for one
     parameter, where `step` is Keras's `iterations + 1` and `update` is added
-    to the parameter.
+    to the parameter. A rule that needs a parameter's shape (a per-matrix norm, a
+    factored moment) sets `elementwise = False`; otherwise it may run on all
+    parameters at once, flattened into one vector (`flatten_slots`).
     """
     _slots = ()
     _own_config = ()
+    elementwise = True
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
@@ -303,10 +339,24 @@ class Optimizer:
         """Slots that are one scalar for all parameters (Nadam's `u_product`)."""
         return {}
 
+    def flat_slots(self, params):
+        """The slots a multi-step loop may hold flat for `params` (see `flatten_slots`): all of
+        this rule's, when it is elementwise and the params share one dtype; else none."""
+        leaves = jax.tree.leaves(params)
+        if not self.elementwise or len(leaves) < 2 or len({x.dtype for x in leaves}) > 1:
+            return ()
+        return self._slots
+
     def _apply_rule(self, grads, slots, lr, step):
         """`_leaf_update` over the tree: (updates, new values of `self._slots`)."""
         leaves, treedef = jax.tree.flatten(grads)
         scalars = {k: v for k, v in slots.items() if k not in self._slots}
+        first = slots[self._slots[0]] if self._slots else None
+        if isinstance(first, jax.Array) and jax.tree.structure(first) != treedef:
+            # flat slots (flatten_slots): one rule call for all the weights
+            g = jnp.concatenate([jnp.ravel(x) for x in leaves])
+            update, new = self._leaf_update(g, slots, lr.astype(g.dtype), step)
+            return _split_like(update, grads), {name: new[name] for name in self._slots}
         columns = [treedef.flatten_up_to(slots[name]) for name in self._slots]
         outs = [self._leaf_update(g, {**scalars, **dict(zip(self._slots, s))}, lr.astype(g.dtype), step)
                 for g, *s in zip(leaves, *columns)]

@@ -57,6 +57,31 @@ def test_compiles_once_per_signature_over_many_epochs():
     assert model._trace_counts["predict"] == 1
 
 
+def test_a_repeated_predict_skips_the_checks_but_sees_every_change():
+    """The latency path checks a numpy input once per shape, dtype and model version."""
+    x, _ = _data(n=4)
+    seq = jkeras.Sequential([layers.Dense(5, input_shape=(6,)), layers.Dense(2)])
+
+    def numpy_forward(m, a):
+        for k, b in zip(m.get_weights()[::2], m.get_weights()[1::2]):
+            a = a @ k + b
+        return a
+
+    for call in (lambda a: seq.predict(a, verbose=0), seq.predict_on_batch):
+        first = call(x[:1])
+        np.testing.assert_array_equal(call(x[:1]), first)
+        np.testing.assert_allclose(call(x[1:2]), numpy_forward(seq, x[1:2]), rtol=1e-5, atol=1e-6)
+        seq.set_weights([w * 2 for w in seq.get_weights()])
+        np.testing.assert_allclose(call(x[:1]), numpy_forward(seq, x[:1]), rtol=1e-5, atol=1e-6)
+        with pytest.raises(ValueError, match="expects shape"):
+            call(x[:1, :4])
+        with pytest.raises(ValueError, match="numeric"):
+            call(x[:1].astype(str))
+    seq.pop()
+    assert seq.predict(x[:1], verbose=0).shape == (1, 5)   # the popped layer is gone
+    np.testing.assert_allclose(seq.predict_on_batch(x[:1]), numpy_forward(seq, x[:1]), rtol=1e-5, atol=1e-6)
+
+
 def test_steps_per_execution_gives_the_same_numbers():
     """Many steps per dispatch (a scan over device data) = one step per dispatch, to rounding."""
     x, y = _data(n=100)

@@ -641,11 +641,11 @@ def _check_steps(name, value):
         raise ValueError(f"{name} must be a positive int or None; received {value!r}.")
 
 
-@jax.jit
 def _with_opt_state(carry, opt_state):
     return carry[:3] + (opt_state,) + carry[4:]
 
 
+@jax.jit
 def _fresh_copy(tree):
     """New buffers holding `tree`'s values: one program per tree structure, not one per shape."""
     return jax.tree.map(jnp.copy, tree)

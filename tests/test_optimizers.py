@@ -12,6 +12,7 @@ import pytest
 
 from jkeras import optimizers
 from jkeras.optimizers import schedules
+from jkeras.optimizers.base import flatten_slots, unflatten_slots
 
 keras = pytest.importorskip("keras")
 
@@ -119,11 +120,11 @@ def test_flat_slots_give_the_per_weight_results(name, kwargs):
 
     @jax.jit
     def steps(params, state, grads_seq):
-        state = optimizers.flatten_slots(state, flat)
+        state = flatten_slots(state, flat)
         for grads in grads_seq:
             updates, state = tx.update(grads, state, params)
             params = optax.apply_updates(params, updates)
-        return params, optimizers.unflatten_slots(state, flat, params)
+        return params, unflatten_slots(state, flat, params)
 
     params = jax.tree.map(jnp.asarray, PARAMS)
     got_params, got_state = steps(params, tx.init(params), GRADS)

@@ -5,7 +5,6 @@ weights exchange unchanged: `Conv` is `kernel_size + (in // groups, filters)`,
 `ConvTranspose` is `kernel_size + (filters, in)`, depthwise is
 `kernel_size + (in, depth_multiplier)`, pointwise is `(1,)*rank + (in*dm, filters)`.
 """
-import jax
 import jax.numpy as jnp
 from jax import lax
 

@@ -1,5 +1,4 @@
 """Core layers: Input, Dense, Activation, Dropout and the shape-only layers."""
-import jax
 import jax.numpy as jnp
 import numpy as np
 

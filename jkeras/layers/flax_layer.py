@@ -3,7 +3,6 @@ import dataclasses
 import inspect
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 from flax import traverse_util
 

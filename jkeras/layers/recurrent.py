@@ -22,7 +22,7 @@ from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import layer_key, split_by_name, split_keys
 from jkeras.layers._utils import present
-from jkeras.layers.base import Layer, _SENTINELS, _accepts, _is_spec, _merge_dims, _tree_shapes
+from jkeras.layers.base import Layer, _SENTINELS, _is_spec, _merge_dims, _tree_shapes
 from jkeras.utils import registry
 
 

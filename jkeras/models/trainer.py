@@ -22,6 +22,7 @@ from jkeras.backend import config
 from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import Variable, collect_losses
 from jkeras.mixed_precision import loss_scale
+from jkeras.optimizers.base import flatten_slots, unflatten_slots
 from jkeras.models import compile_utils as cu
 from jkeras.models import graph
 from jkeras.data import adapters as data_mod
@@ -241,9 +242,9 @@ class Trainer:
                         carry = one(carry, i)[0]
                     return carry
                 flat = self._flat_slots(carry[0])
-                carry = _with_opt_state(carry, optimizers_mod.flatten_slots(carry[3], flat))
+                carry = _with_opt_state(carry, flatten_slots(carry[3], flat))
                 carry = jax.lax.scan(one, carry, jnp.arange(steps))[0]
-                return _with_opt_state(carry, optimizers_mod.unflatten_slots(carry[3], flat, carry[0]))
+                return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
 

@@ -16,8 +16,8 @@ from jkeras.mixed_precision.loss_scale import LossScaleOptimizer
 from jkeras.optimizers import schedules
 from jkeras.optimizers.algorithms import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
 from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, OptimizerState,
-                                    flatten_slots, get_learning_rate, iterations, set_learning_rate,
-                                    slots, unflatten_slots, with_slots)
+                                    get_learning_rate, iterations, set_learning_rate, slots,
+                                    with_slots)
 from jkeras.utils import registry
 
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,

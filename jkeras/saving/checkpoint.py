@@ -23,7 +23,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 from jkeras.errors import CheckpointError, ConfigError, JkerasError
-from jkeras.models.compile_utils import merge_params, split_params
+from jkeras.models.compile_utils import merge_params
 from jkeras.saving import serialization
 
 _log = logging.getLogger("jkeras")

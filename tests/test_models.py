@@ -143,6 +143,38 @@ def test_summary_prints_keras_table():
     assert "Total params: 26" in text and "Trainable params: 26" in text
 
 
+def test_summary_rows_match_keras3():
+    """Keras 3 draws its table with box characters and tf.keras 2 with underscores (as jkeras
+    does); the rows, shapes, counts and totals must be Keras's."""
+    import re
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+
+    def stack(L, first):
+        return [L.Conv2D(8, 3, activation="relu", name="conv", **first), L.MaxPooling2D(2, name="pool"),
+                L.BatchNormalization(name="bn"), L.Flatten(name="flat"), L.Dropout(0.5, name="drop"),
+                L.Dense(10, activation="softmax", name="out")]
+
+    theirs = keras.Sequential([keras.Input((28, 28, 1))] + stack(keras.layers, {}), name="net")
+    ours = jkeras.Sequential(stack(layers, {"input_shape": (28, 28, 1)}), name="net")
+    lines = []
+    theirs.summary(print_fn=lambda line, *a, **k: lines.append(line))
+    keras_text = "\n".join(lines)
+    keras_rows = [[c.strip() for c in row.split("│")[1:-1]] for row in keras_text.splitlines()
+                  if row.startswith("│")]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        ours.summary()
+    text = buffer.getvalue()
+    our_rows = [re.split(r"\s{2,}", row.strip()) for row in text.splitlines()
+                if row.endswith(tuple("0123456789")) and "(" in row]
+    # Keras 3 writes 13,530 in its rows, tf.keras 2 (and jkeras) 13530
+    assert our_rows == [[name, shape, count.replace(",", "")] for name, shape, count in keras_rows]
+    for what in ("Total params", "Trainable params", "Non-trainable params"):
+        count = re.search("^ *" + what + r": ([\d,]+)", keras_text, re.M).group(1)
+        assert re.search("^" + what + ": " + count + "$", text, re.M), (what, count, text)
+
+
 def test_layer_weights_api():
     dense = layers.Dense(3, name="d")
     dense(np.ones((1, 2), "float32"))

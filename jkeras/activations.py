@@ -31,39 +31,65 @@ def relu6(x):
     return jax.nn.relu6(jnp.asarray(x))
 
 
-class _Logits(threading.local):
-    table = None  # id(output) -> (output, kind, axis, logits) while `keep_logits` runs
+@jax.tree_util.register_pytree_node_class
+class Logits:
+    """The logits an output came from, and how: `kind` "softmax" (over `axis`) or "sigmoid".
+    A pytree with `kind` and `axis` static, so a compiled step can carry it as a value."""
+
+    def __init__(self, value, kind, axis=None):
+        self.value, self.kind, self.axis = value, kind, axis
+
+    def tree_flatten(self):
+        return (self.value,), (self.kind, self.axis)
+
+    @classmethod
+    def tree_unflatten(cls, static, children):
+        return cls(children[0], *static)
 
 
-_logits = _Logits()
+class _Table(threading.local):
+    entries = None  # id(output) -> (output, Logits) while `keep_logits` runs
+
+
+_table = _Table()
 
 
 @contextlib.contextmanager
-def keep_logits():
+def keep_logits(known=()):
     """While the block runs, softmax and sigmoid outputs remember their inputs, so that a
-    crossentropy of such an output is computed from its logits, as tf.keras 2 does in `fit`."""
-    outer, _logits.table = _logits.table, {}
+    crossentropy of such an output is computed from its logits, as tf.keras 2 does in `fit`.
+    `known`: `(output, Logits or None)` pairs from an earlier block (`found_logits`)."""
+    outer, _table.entries = _table.entries, {}
+    for output, logits in known:
+        if logits is not None:
+            _table.entries[id(output)] = (output, logits)
     try:
         yield
     finally:
-        _logits.table = outer
+        _table.entries = outer
 
 
 def _remember(output, kind, axis, logits):
-    if _logits.table is not None:
-        _logits.table[id(output)] = (output, kind, axis, logits)
+    if _table.entries is not None:
+        _table.entries[id(output)] = (output, Logits(logits, kind, axis))
     return output
+
+
+def found_logits(output):
+    """The `Logits` of `output` if a `keep_logits` block saw a softmax or sigmoid make it."""
+    entry = (_table.entries or {}).get(id(output))
+    return entry[1] if entry is not None and entry[0] is output else None
 
 
 def logits_of(output, kind, axis=None):
     """The logits `output` came from through a `kind` ("softmax"/"sigmoid") activation over
     `axis`, if a `keep_logits` block saw it made; else None."""
-    entry = (_logits.table or {}).get(id(output))
-    if entry is None or entry[0] is not output or entry[1] != kind:
+    found = found_logits(output)
+    if found is None or found.kind != kind:
         return None
-    if kind == "softmax" and not (isinstance(entry[2], int) and entry[2] % output.ndim == axis % output.ndim):
+    if kind == "softmax" and not (isinstance(found.axis, int) and found.axis % output.ndim == axis % output.ndim):
         return None
-    return entry[3]
+    return found.value
 
 
 def sigmoid(x):

@@ -295,7 +295,7 @@ def test_crossentropy_of_an_activation_uses_its_logits(loss, activation, units, 
     """p = e^-40 for the true class: clipping at epsilon would give 16.12 and a zero gradient;
     tf.keras 2 (and Keras 3 on TensorFlow) give the exact 40 from the logits, so does jkeras."""
     model = _saturated_model(activation, units)
-    model.compile(optimizer="sgd", loss=loss)
+    model.compile(optimizer="sgd", loss=loss, metrics=[loss])   # the metric too, as in tf.keras 2
     x = np.array([[1.0, 0.0], [1.0, 0.0]], np.float32)
     logits = x @ model.layers[0].get_weights()[0]
     if activation == "softmax":
@@ -304,15 +304,18 @@ def test_crossentropy_of_an_activation_uses_its_logits(loss, activation, units, 
         expected = -np.mean(log_p[np.arange(2), [1, 2]])
     else:
         expected = np.mean(logits + np.log1p(np.exp(-logits)))   # -log(1 - sigmoid(z))
-    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+    loss_value, metric_value = model.evaluate(x, y, verbose=0)
+    assert loss_value == pytest.approx(expected, rel=1e-5)
+    assert metric_value == pytest.approx(expected, rel=1e-5)
     clipped = -np.log(1e-7)
     assert expected > 2 * clipped
     # outside a step, the loss of the probabilities themselves is clipped, as in Keras
     direct = jnp.mean(losses.get(loss)(jnp.asarray(y), model.predict(x, verbose=0)))
     assert float(direct) == pytest.approx(clipped, rel=0.02)   # 1 - eps rounds in float32
     before = model.get_weights()[0].copy()
-    model.fit(x, y, epochs=1, verbose=0)
+    history = model.fit(x, y, epochs=1, verbose=0)
     assert not np.array_equal(model.get_weights()[0], before)   # a clipped loss has no gradient here
+    assert history.history[loss][0] == pytest.approx(history.history["loss"][0], rel=1e-6)
 
 
 def test_keras3_jax_clips_where_jkeras_uses_logits():

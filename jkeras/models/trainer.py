@@ -195,10 +195,17 @@ class Trainer:
                 y_pred, extra[:], out_masks[:] = jax.device_put((y_pred, list(extra), list(out_masks)),
                                                                jax.devices()[0])
             total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
+            logits = [activations.found_logits(out) for out in y_pred]  # for the metrics
         if training:
             penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
             total = total + sum(penalties) + sum(extra)
-        return total, (parts, y_pred, new_state)
+        return total, (parts, y_pred, new_state, logits)
+
+    def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size):
+        """The compiled metrics after a step; a crossentropy metric of a softmax output uses
+        the logits too, as in tf.keras 2."""
+        with activations.keep_logits(zip(y_pred, logits)):
+            return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
 
     def _train_step(self, carry, batch, root_key):
         trainable, frozen, state, opt_state, mstate, step = carry
@@ -208,12 +215,13 @@ class Trainer:
         # gradients), times a `loss_scale_factor` the optimizer divides the gradients by again
         scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
         grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
-        (total, (parts, y_pred, new_state)), grads = grad_fn(trainable, frozen, state, x, y, sw, key, True)
+        (total, (parts, y_pred, new_state, logits)), grads = grad_fn(trainable, frozen, state, x, y, sw,
+                                                                     key, True)
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
         batch_size = jax.tree.leaves(x)[0].shape[0]
-        mstate = self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, None, batch_size)
+        mstate = self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, None, batch_size)
         return trainable, frozen, new_state, opt_state, mstate, step + 1
 
     def _train_fn(self, batch_size, steps):
@@ -270,11 +278,11 @@ class Trainer:
             def run(params, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
                 x, y, sw = self._shard_batch(batch)
-                total, (parts, y_pred, state) = self._loss_and_updates(params, {}, state, x, y, sw,
-                                                                       None, False, mask)
+                total, (parts, y_pred, state, logits) = self._loss_and_updates(
+                    params, {}, state, x, y, sw, None, False, mask)
                 batch_size = jax.tree.leaves(x)[0].shape[0]
-                return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask,
-                                                     batch_size), state
+                return self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, mask,
+                                            batch_size), state
             self._jitted["test"] = self._compile(run)
         return self._jitted["test"]
 

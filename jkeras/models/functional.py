@@ -112,8 +112,8 @@ class Functional(Model):
             shape = getattr(v, "shape", None)
             # the batch dim is not checked here: data holds many batches; a layer that needs a
             # fixed batch size (a stateful RNN) checks each batch
-            if shape is None or (tuple(shape[1:]) != t.shape[1:] and (len(shape) != len(t.shape) or any(
-                    d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])))):
+            if shape is None or len(shape) != len(t.shape) or any(
+                    d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])):
                 raise ValueError(f"Input '{t._keras_history[0].name}' of model '{self.name}' expects "
                                  f"shape {t.shape}; received {None if shape is None else tuple(shape)}.")
         return values

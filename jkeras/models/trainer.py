@@ -545,7 +545,7 @@ class Trainer:
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword arguments {sorted(kwargs)}.")
         key = _repeat_key(x, "predict", batch_size, steps)
-        if key is not None and key == self.__dict__.get("_checked_call"):
+        if self._passed_before(key):
             return _to_host(self._infer([x]))
         _check_steps("steps", steps)
         batch_size = self._batch_size(batch_size)
@@ -575,11 +575,15 @@ class Trainer:
 
     def predict_on_batch(self, x):
         key = _repeat_key(x, "predict_on_batch")
-        if key is not None and key == self.__dict__.get("_checked_call"):
+        if self._passed_before(key):
             return _to_host(self._infer([x]))
         values = data_mod.input_values(self, x)
         self._remember_checked(key, values, x)
         return _to_host(self._infer(values))
+
+    def _passed_before(self, key):
+        """Whether the last checked call had this `_repeat_key` (None never matches)."""
+        return key is not None and key == self.__dict__.get("_checked_call")
 
     def _remember_checked(self, key, values, x):
         """Note that a call on the numpy array `x` passed every check (see `_repeat_key`)."""

@@ -20,9 +20,13 @@ __all__ = ["config", "device", "distribution", "Input", "Model", "Sequential", "
 gc.freeze()
 
 
+_LAZY_SUBMODULES = ("applications", "datasets", "preprocessing", "wrappers", "engine", "legacy",
+                    "saving")
+
+
 def __getattr__(name):
-    """`jkeras.applications` on first use, as `keras.applications` is there after `import keras`."""
-    if name == "applications":
+    """Heavier submodules on first use, as `keras.applications` is there after `import keras`."""
+    if name in _LAZY_SUBMODULES:
         import importlib
-        return importlib.import_module("jkeras.applications")
+        return importlib.import_module(f"jkeras.{name}")
     raise AttributeError(f"module 'jkeras' has no attribute '{name}'")

@@ -5,7 +5,10 @@ from jkeras.layers.base import Layer, Variable, add_loss  # noqa: F401  (exporte
 
 _FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "embeddings",
              "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",
-             "recurrent")
+             "recurrent", "attention", "locally_connected", "convolutional_recurrent",
+             "cudnn_recurrent", "preprocessing_numeric", "preprocessing_image",
+             "preprocessing_categorical", "einsum_dense", "group_normalization",
+             "unit_normalization", "spectral_normalization", "identity")
 
 
 def _export(module):

@@ -8,10 +8,11 @@ from jkeras import (activations, backend, callbacks, constraints, initializers, 
 from jkeras import distribution
 from jkeras.backend import config
 from jkeras.distribution import device
+from jkeras.keras_alias import install_as_keras
 from jkeras.layers import Input
 from jkeras.models import Model, Sequential
 
-__all__ = ["config", "device", "distribution", "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
+__all__ = ["config", "device", "distribution", "Input", "install_as_keras", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
            "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "regularizers",
            "utils"]
 

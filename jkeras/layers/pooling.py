@@ -92,12 +92,13 @@ class _Pooling(Layer):
             return lax.reduce_window(x, _lowest(x.dtype), lax.max, dims, steps, pad), state
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(config.floatx())
-        total = lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, dims, steps, pad)
+        # a host-constant init value: with a traced one jax cannot differentiate `reduce_window`
+        total = lax.reduce_window(x, np.array(0, x.dtype), lax.add, dims, steps, pad)
         if self.padding == "valid":
             return total / np.prod(self.pool_size), state
         # 'same': divide by the number of real (unpadded) elements in each window, as Keras does.
         ones = jnp.ones([n if d != 1 else 1 for n, d in zip(x.shape, dims)], x.dtype)
-        counts = lax.reduce_window(ones, jnp.array(0, x.dtype), lax.add, dims, steps, pad)
+        counts = lax.reduce_window(ones, np.array(0, x.dtype), lax.add, dims, steps, pad)
         return total / counts, state
 
     def get_config(self):

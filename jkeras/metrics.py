@@ -134,7 +134,7 @@ class Metric:
         # host zeros: a fresh state costs no device op (and no compile in a new process)
         return {name: np.zeros(shape, jnp.dtype(self.dtype)) for name, shape in self.state_shapes().items()}
 
-    def build(self, y_true_shape, y_pred_shape):
+    def build(self, y_true_shape, y_pred_shape=None):
         """Learn what the state's shape needs from the data shapes; most metrics need nothing."""
 
     def update(self, state, y_true, y_pred, sample_weight=None):
@@ -150,7 +150,9 @@ class Metric:
         return self._result(state)
 
     def update_state(self, *args, **kwargs):
-        """Keras's eager `update_state`: update this object's own state."""
+        """Keras's eager `update_state`: update this object's own state (sized from the first data)."""
+        if self._state is None:
+            self.build(*(np.shape(a) for a in args[:2]))
         self._state = self.update(self._state if self._state is not None else self.init(), *args, **kwargs)
 
     def reset_state(self):
@@ -728,13 +730,447 @@ class AUC(Metric):
         return config
 
 
+class _IoUBase(Metric):
+    """A running confusion matrix (rows: true class, columns: predicted class) over `num_classes`."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
+                 sparse_y_pred=True, axis=-1):
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = num_classes
+        self.ignore_class = ignore_class
+        self.sparse_y_true = sparse_y_true
+        self.sparse_y_pred = sparse_y_pred
+        self.axis = axis
+
+    def state_shapes(self):
+        return {"total_confusion_matrix": (self.num_classes, self.num_classes)}
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
+        if not self.sparse_y_true:
+            y_true = jnp.argmax(y_true, axis=self.axis)
+        if not self.sparse_y_pred:
+            y_pred = jnp.argmax(y_pred, axis=self.axis)
+        # class ids arrive as floats too: truncated to ints, as tf.math.confusion_matrix does
+        y_true = y_true.astype(self.dtype).astype("int32").reshape(-1)
+        y_pred = y_pred.astype(self.dtype).astype("int32").reshape(-1)
+        weights = (jnp.ones(y_true.shape, self.dtype) if sample_weight is None
+                   else jnp.asarray(sample_weight, self.dtype).reshape(-1))
+        n = self.num_classes
+        valid = (y_true >= 0) & (y_true < n) & (y_pred >= 0) & (y_pred < n)
+        if self.ignore_class is not None:
+            valid &= y_true != self.ignore_class
+        cells = jnp.where(valid, y_true * n + y_pred, 0)
+        counts = jax.ops.segment_sum(jnp.where(valid, weights, 0.0), cells, num_segments=n * n)
+        return {"total_confusion_matrix": state["total_confusion_matrix"] + counts.reshape(n, n)}
+
+
+class IoU(_IoUBase):
+    """Intersection over union, `tp / (tp + fp + fn)`, averaged over `target_class_ids`."""
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
+                 sparse_y_true=True, sparse_y_pred=True, axis=-1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=sparse_y_true, sparse_y_pred=sparse_y_pred, axis=axis)
+        if max(target_class_ids) >= num_classes:
+            raise ValueError(f"Target class id {max(target_class_ids)} is out of range, which is "
+                             f"[0, {num_classes}).")
+        self.target_class_ids = list(target_class_ids)
+
+    def _result(self, state):
+        cm = state["total_confusion_matrix"]
+        tp = jnp.diagonal(cm)
+        denominator = jnp.sum(cm, axis=0) + jnp.sum(cm, axis=1) - tp
+        ids = jnp.asarray(self.target_class_ids)
+        tp, denominator = tp[ids], denominator[ids]
+        valid = jnp.sum((denominator != 0).astype(cm.dtype))
+        return _div_no_nan(jnp.sum(_div_no_nan(tp, denominator)), valid)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "target_class_ids": self.target_class_ids, "ignore_class": self.ignore_class,
+                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+class BinaryIoU(IoU):
+    """IoU of a binary task, with a prediction positive when `y_pred >= threshold`."""
+
+    def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        super().__init__(2, target_class_ids, name=name, dtype=dtype)
+        self.threshold = threshold
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        y_pred = (jnp.asarray(y_pred, self.dtype) >= self.threshold).astype(self.dtype)
+        return super().update(state, y_true, y_pred, sample_weight)
+
+    def get_config(self):
+        return {"target_class_ids": self.target_class_ids, "threshold": self.threshold, "name": self.name,
+                "dtype": self.dtype}
+
+
+class MeanIoU(IoU):
+    """IoU averaged over all `num_classes` classes."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
+                 sparse_y_pred=True, axis=-1):
+        super().__init__(num_classes, list(range(num_classes)), name=name, dtype=dtype,
+                         ignore_class=ignore_class, sparse_y_true=sparse_y_true,
+                         sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
+
+class OneHotIoU(IoU):
+    """IoU over `target_class_ids` for one-hot labels (and, by default, per-class scores)."""
+
+    def __init__(self, num_classes, target_class_ids, name=None, dtype=None, ignore_class=None,
+                 sparse_y_pred=False, axis=-1):
+        super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+class OneHotMeanIoU(MeanIoU):
+    """Mean IoU for one-hot labels (and, by default, per-class scores)."""
+
+    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False,
+                 axis=-1):
+        super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
+                         sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+def _two_dims(metric, y_true_shape, y_pred_shape):
+    """The number of outputs of `(batch, outputs)` data, which these metrics require."""
+    kind = type(metric).__name__
+    if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+        raise ValueError(f"{kind} expects 2D inputs with shape (batch_size, output_dim). Received input "
+                         f"shapes: y_pred.shape={tuple(y_pred_shape)} and y_true.shape={tuple(y_true_shape)}.")
+    if y_pred_shape[-1] is None or y_true_shape[-1] is None:
+        raise ValueError(f"{kind} expects 2D inputs with shape (batch_size, output_dim), with output_dim "
+                         f"fully defined (not None). Received input shapes: y_pred.shape="
+                         f"{tuple(y_pred_shape)} and y_true.shape={tuple(y_true_shape)}.")
+    return y_pred_shape[-1]
+
+
+def _per_output_shape(metric):
+    if metric._num_outputs is None:
+        raise ValueError(f"{type(metric).__name__} sizes its state from the data: call update_state "
+                         "first, or pass the output shape through `jkeras.metrics.get(..., "
+                         "y_pred_shape=...)`.")
+    return (metric._num_outputs,)
+
+
+class FBetaScore(Metric):
+    """F-beta score per class, `(1 + b^2) * p * r / (b^2 * p + r)`, or averaged (`micro`, `macro`,
+    `weighted`)."""
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError("Invalid `average` argument value. Expected one of: {None, 'micro', 'macro', "
+                             f"'weighted'}}. Received: average={average}")
+        if not isinstance(beta, float):
+            raise ValueError(f"Invalid `beta` argument value. It should be a Python float. Received: "
+                             f"beta={beta} of type '{type(beta)}'")
+        if beta <= 0.0:
+            raise ValueError(f"Invalid `beta` argument value. It should be > 0. Received: beta={beta}")
+        if threshold is not None:
+            if not isinstance(threshold, float):
+                raise ValueError(f"Invalid `threshold` argument value. It should be a Python float. "
+                                 f"Received: threshold={threshold} of type '{type(threshold)}'")
+            if threshold > 1.0 or threshold <= 0.0:
+                raise ValueError(f"Invalid `threshold` argument value. It should verify 0 < threshold <= 1. "
+                                 f"Received: threshold={threshold}")
+        super().__init__(name=name, dtype=dtype)
+        self.average, self.beta, self.threshold = average, beta, threshold
+        self.axis = None if average == "micro" else 0
+        self._num_outputs = None
+
+    def build(self, y_true_shape, y_pred_shape):
+        self._num_outputs = _two_dims(self, y_true_shape, y_pred_shape)
+
+    def state_shapes(self):
+        shape = () if self.average == "micro" else _per_output_shape(self)
+        return {name: shape for name in ("true_positives", "false_positives", "false_negatives",
+                                         "intermediate_weights")}
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = jnp.asarray(y_true, self.dtype), jnp.asarray(y_pred, self.dtype)
+        if self.threshold is None:  # the top score of each sample is its positive class
+            top = jnp.max(y_pred, axis=-1, keepdims=True)
+            y_pred = (y_pred >= top) & (jnp.abs(y_pred) > 1e-9)
+        else:
+            y_pred = y_pred > self.threshold
+        y_pred = y_pred.astype(self.dtype)
+        weights = None if sample_weight is None else jnp.asarray(sample_weight, self.dtype).reshape(-1, 1)
+
+        def weighted_sum(values):
+            return jnp.sum(values if weights is None else values * weights, axis=self.axis)
+
+        terms = {"true_positives": y_pred * y_true, "false_positives": y_pred * (1 - y_true),
+                 "false_negatives": (1 - y_pred) * y_true, "intermediate_weights": y_true}
+        return {name: state[name] + weighted_sum(value) for name, value in terms.items()}
+
+    def _result(self, state):
+        tp = state["true_positives"]
+        precision = _div_no_nan(tp, tp + state["false_positives"])
+        recall = _div_no_nan(tp, tp + state["false_negatives"])
+        beta2 = self.beta ** 2
+        score = _div_no_nan(precision * recall, beta2 * precision + recall) * (1 + beta2)
+        if self.average == "weighted":
+            weights = state["intermediate_weights"]
+            return jnp.sum(score * _div_no_nan(weights, jnp.sum(weights)))
+        return score if self.average is None else jnp.mean(score)
+
+    def get_config(self):
+        return {**super().get_config(), "average": self.average, "beta": self.beta,
+                "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """F1 score: the harmonic mean of precision and recall (FBetaScore with beta 1)."""
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+class R2Score(Metric):
+    """Coefficient of determination per output, aggregated (and adjusted for `num_regressors`)."""
+
+    _AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
+
+    def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
+        if class_aggregation not in self._AGGREGATIONS:
+            raise ValueError(f"Invalid value for argument `class_aggregation`. Expected one of "
+                             f"{self._AGGREGATIONS}. Received: class_aggregation={class_aggregation}")
+        if num_regressors < 0:
+            raise ValueError(f"Invalid value for argument `num_regressors`. Expected a value >= 0. "
+                             f"Received: num_regressors={num_regressors}")
+        super().__init__(name=name, dtype=dtype)
+        self.class_aggregation, self.num_regressors = class_aggregation, num_regressors
+        self._num_outputs = None
+
+    def build(self, y_true_shape, y_pred_shape):
+        self._num_outputs = _two_dims(self, y_true_shape, y_pred_shape)
+
+    def state_shapes(self):
+        shape = _per_output_shape(self)
+        return {"num_samples": (), "squared_sum": shape, "sum": shape, "residual": shape, "count": shape}
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = jnp.asarray(y_true, self.dtype), jnp.asarray(y_pred, self.dtype)
+        weights = jnp.asarray(1 if sample_weight is None else sample_weight, self.dtype)
+        if weights.ndim == 1:
+            weights = weights[:, None]
+        weights = jnp.broadcast_to(weights, y_true.shape)
+        weighted = y_true * weights
+        # tf.keras counts every value; a zero-weight (padding) row counts as absent
+        return {"sum": state["sum"] + jnp.sum(weighted, axis=0),
+                "squared_sum": state["squared_sum"] + jnp.sum(y_true * weighted, axis=0),
+                "residual": state["residual"] + jnp.sum(jnp.square(y_true - y_pred) * weights, axis=0),
+                "count": state["count"] + jnp.sum(weights, axis=0),
+                "num_samples": state["num_samples"] + jnp.sum((weights != 0).astype(self.dtype))}
+
+    def _result(self, state):
+        mean = state["sum"] / state["count"]
+        total = state["squared_sum"] - state["sum"] * mean
+        raw = 1 - state["residual"] / total
+        raw = jnp.where(jnp.isinf(raw), 0.0, raw)
+        if self.class_aggregation == "uniform_average":
+            score = jnp.mean(raw)
+        elif self.class_aggregation == "variance_weighted_average":
+            score = jnp.sum(total * raw) / jnp.sum(total)
+        else:
+            score = raw
+        if self.num_regressors == 0:
+            return score
+        n, p = state["num_samples"], self.num_regressors
+        # as tf.keras, the plain score where there are too few samples to adjust
+        adjusted = 1.0 - (1.0 - score) * (n - 1.0) / jnp.where(p < n - 1, n - p - 1.0, 1.0)
+        return jnp.where(p < n - 1, adjusted, score)
+
+    def get_config(self):
+        return {**super().get_config(), "class_aggregation": self.class_aggregation,
+                "num_regressors": self.num_regressors}
+
+
+class _SensitivitySpecificityBase(Metric):
+    """The best value of one rate among the thresholds where another rate reaches `value`."""
+
+    _constrained = _dependent = None  # rate names: "sensitivity", "specificity", "precision"
+
+    def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
+        if num_thresholds <= 0:
+            raise ValueError(f"Argument `num_thresholds` must be an integer > 0. Received: "
+                             f"num_thresholds={num_thresholds}")
+        super().__init__(name=name, dtype=dtype)
+        self.value, self.num_thresholds, self.class_id = value, num_thresholds, class_id
+        if num_thresholds == 1:
+            self.thresholds, self._evenly = [0.5], False
+        else:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            self.thresholds, self._evenly = [0.0] + inner + [1.0], True
+
+    def state_shapes(self):
+        return {name: (self.num_thresholds,) for name in ("true_positives", "true_negatives",
+                                                          "false_positives", "false_negatives")}
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        counts = confusion_counts(y_true, y_pred, self.thresholds, self._evenly, class_id=self.class_id,
+                                  sample_weight=sample_weight, dtype=self.dtype)
+        return {name: state[name] + counts[c] for c, name in _CONFUSION_NAMES.items()}
+
+    @staticmethod
+    def _rate(state, which):
+        tp, fp = state["true_positives"], state["false_positives"]
+        tn, fn = state["true_negatives"], state["false_negatives"]
+        if which == "specificity":
+            return _div_no_nan(tn, tn + fp)
+        if which == "precision":
+            return _div_no_nan(tp, tp + fp)
+        return _div_no_nan(tp, tp + fn)  # sensitivity (recall)
+
+    def _result(self, state):
+        feasible = self._rate(state, self._constrained) >= self.value
+        best = jnp.max(jnp.where(feasible, self._rate(state, self._dependent), -jnp.inf))
+        return jnp.where(jnp.any(feasible), best, 0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "class_id": self.class_id, "num_thresholds": self.num_thresholds,
+                self._constrained_arg: self.value}
+
+
+def _rate_in_unit_range(name, value):
+    if value < 0 or value > 1:
+        raise ValueError(f"Argument `{name}` must be in the range [0, 1]. Received: {name}={value}")
+    return value
+
+
+class SensitivityAtSpecificity(_SensitivitySpecificityBase):
+    """The best sensitivity (recall) where specificity is at least `specificity`."""
+
+    _constrained, _dependent, _constrained_arg = "specificity", "sensitivity", "specificity"
+
+    def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        self.specificity = _rate_in_unit_range("specificity", specificity)
+        super().__init__(specificity, num_thresholds, class_id, name=name, dtype=dtype)
+
+
+class SpecificityAtSensitivity(_SensitivitySpecificityBase):
+    """The best specificity where sensitivity (recall) is at least `sensitivity`."""
+
+    _constrained, _dependent, _constrained_arg = "sensitivity", "specificity", "sensitivity"
+
+    def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
+        self.sensitivity = _rate_in_unit_range("sensitivity", sensitivity)
+        super().__init__(sensitivity, num_thresholds, class_id, name=name, dtype=dtype)
+
+
+class PrecisionAtRecall(_SensitivitySpecificityBase):
+    """The best precision where recall is at least `recall`."""
+
+    _constrained, _dependent, _constrained_arg = "sensitivity", "precision", "recall"
+
+    def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
+        self.recall = _rate_in_unit_range("recall", recall)
+        super().__init__(recall, num_thresholds, class_id, name=name, dtype=dtype)
+
+
+class RecallAtPrecision(_SensitivitySpecificityBase):
+    """The best recall where precision is at least `precision`."""
+
+    _constrained, _dependent, _constrained_arg = "precision", "sensitivity", "precision"
+
+    def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
+        self.precision = _rate_in_unit_range("precision", precision)
+        super().__init__(precision, num_thresholds, class_id, name=name, dtype=dtype)
+
+
+class MeanRelativeError(Mean):
+    """Mean of `|y_true - y_pred| / normalizer` (0 where the normalizer is 0)."""
+
+    def __init__(self, normalizer, name=None, dtype=None):
+        super().__init__(name=name or unique_name("mean_relative_error"), dtype=dtype)
+        self.normalizer = np.asarray(normalizer, self.dtype)
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        y_pred, y_true = squeeze_or_expand_to_same_rank(jnp.asarray(y_pred, self.dtype),
+                                                        jnp.asarray(y_true, self.dtype))
+        if y_pred.shape != y_true.shape:
+            raise ValueError(f"MeanRelativeError needs y_true and y_pred of one shape; received "
+                             f"{y_true.shape} and {y_pred.shape}.")
+        errors = _div_no_nan(jnp.abs(y_true - y_pred), jnp.broadcast_to(self.normalizer, y_pred.shape))
+        return super().update(state, errors, sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "normalizer": self.normalizer.tolist()}
+
+
+class MeanTensor(Metric):
+    """Element-wise (weighted) mean of same-shaped tensors; the shape comes from `shape` or the first
+    values."""
+
+    def __init__(self, name="mean_tensor", dtype=None, shape=None):
+        super().__init__(name=name, dtype=dtype)
+        self._shape = None if shape is None else tuple(shape)
+
+    def build(self, values_shape, _=None):
+        if self._shape is None:
+            self._shape = tuple(values_shape)
+
+    def state_shapes(self):
+        if self._shape is None:
+            raise ValueError("MeanTensor does not have any value yet. Please call the MeanTensor instance "
+                             "or use `.update_state(value)` before retrieving the result.")
+        return {"total": self._shape, "count": self._shape}
+
+    def update(self, state, values, sample_weight=None):
+        values = jnp.asarray(values, self.dtype)
+        if values.shape != self._shape:
+            raise ValueError(f"MeanTensor input values must always have the same shape. Expected shape "
+                             f"(set during the first call): {self._shape}. Got: {values.shape}.")
+        counts = jnp.ones_like(values)
+        if sample_weight is not None:
+            weights = jnp.asarray(sample_weight, self.dtype)
+            if weights.ndim == values.ndim - 1:
+                weights = weights[..., None]
+            weights = jnp.broadcast_to(weights, values.shape)
+            values, counts = values * weights, counts * weights
+        return {"total": state["total"] + values, "count": state["count"] + counts}
+
+    def _result(self, state):
+        return _div_no_nan(state["total"], state["count"])
+
+    def get_config(self):
+        return {**super().get_config(), "shape": None if self._shape is None else list(self._shape)}
+
+
+
 _CLASSES = (
     Metric, Sum, Mean, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
     SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
     MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, LogCoshError,
     CosineSimilarity, RootMeanSquaredError, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson,
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy, TruePositives,
-    FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC,
+    FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall, AUC, IoU, MeanIoU, BinaryIoU,
+    OneHotIoU, OneHotMeanIoU, FBetaScore, F1Score, R2Score, SensitivityAtSpecificity,
+    SpecificityAtSensitivity, PrecisionAtRecall, RecallAtPrecision, MeanRelativeError, MeanTensor,
 )
 _METRIC_FUNCTIONS = {fn.__name__: fn for fn in (accuracy, binary_accuracy, categorical_accuracy,
                                                  sparse_categorical_accuracy, top_k_categorical_accuracy,
@@ -754,6 +1190,8 @@ mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
 # Which metric "accuracy"/"acc" and "crossentropy"/"ce" mean, by `losses.label_kind`.
 _BY_KIND = {
     "accuracy": {"binary": BinaryAccuracy, "sparse": SparseCategoricalAccuracy,

@@ -1,11 +1,35 @@
-"""Helpers shared across jkeras: the identifier registry, seeds and array utilities."""
+"""Keras's `keras.utils`: data files and batches, array helpers, images, logging, serialization.
+
+Keras 2's module paths are here too (`jkeras.utils.data_utils`, `generic_utils`, `np_utils`,
+`vis_utils`, `conv_utils`, `layer_utils`, `io_utils`), holding the same objects. Names that live
+on a higher floor (the custom-object scopes in jkeras.saving, `Progbar` in jkeras.callbacks,
+`print_summary` with the models) are found on first use, so importing this pulls in none of them.
+"""
 from jkeras.backend.determinism import enable_determinism
 from jkeras.backend.random import set_random_seed
+from jkeras.utils import (conv_utils, data_utils, generic_utils, io_utils, layer_utils, np_utils,
+                          vis_utils)
+from jkeras.utils.data_utils import (GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer, get_file,
+                                     validate_file)
+from jkeras.utils.dataset_utils import (pack_x_y_sample_weight, split_dataset,
+                                        timeseries_dataset_from_array, unpack_x_y_sample_weight,
+                                        warmstart_embedding_matrix)
+from jkeras.utils.directory_datasets import (audio_dataset_from_directory,
+                                             image_dataset_from_directory,
+                                             text_dataset_from_directory)
+from jkeras.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from jkeras.utils.io_utils import HDF5Matrix
-from jkeras.utils.np_utils import normalize, to_categorical
+from jkeras.utils.layer_utils import (convert_all_kernels_in_model, count_params,
+                                      get_source_inputs)
+from jkeras.utils.logging_utils import (disable_interactive_logging, enable_interactive_logging,
+                                        is_interactive_logging_enabled)
+from jkeras.utils.np_utils import normalize, to_categorical, to_ordinal
 from jkeras.utils.registry import get_custom_objects
 from jkeras.utils.sequence import Sequence
-from jkeras.utils.vis_utils import model_to_dot_text, plot_model
+from jkeras.utils.sequence_utils import pad_sequences
+from jkeras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object
+from jkeras.utils.timed_threads import TimedThread
+from jkeras.utils.vis_utils import model_to_dot, model_to_dot_text, plot_model
 
 
 def multi_gpu_model(model, gpus=None, cpu_merge=True, cpu_relocation=False):
@@ -14,17 +38,44 @@ def multi_gpu_model(model, gpus=None, cpu_merge=True, cpu_relocation=False):
     return wrap(model, gpus, cpu_merge, cpu_relocation)
 
 
-_SAVING_NAMES = ("CustomObjectScope", "custom_object_scope", "register_keras_serializable",
-                 "get_registered_name", "get_registered_object")
+class FeatureSpace:
+    """tf.keras's FeatureSpace builds a `tf.data` preprocessing graph; it has no numpy meaning."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "jkeras.utils.FeatureSpace is not available: tf.keras's FeatureSpace composes "
+            "TensorFlow preprocessing layers over a tf.data.Dataset. Use the preprocessing layers "
+            "(jkeras.layers.Normalization, Discretization, StringLookup, IntegerLookup, "
+            "CategoryEncoding, Hashing, HashedCrossing) on numpy features, then Concatenate.")
+
+
+_ABOVE = {"CustomObjectScope": "jkeras.saving.serialization",
+          "custom_object_scope": "jkeras.saving.serialization",
+          "register_keras_serializable": "jkeras.saving.serialization",
+          "get_registered_name": "jkeras.saving.serialization",
+          "get_registered_object": "jkeras.saving.serialization",
+          "Progbar": "jkeras.callbacks",
+          "print_summary": "jkeras.models.summary"}
 
 
 def __getattr__(name):
-    """Keras 2 keeps these in `keras.utils`; they live in jkeras.saving, which sits above utils."""
-    if name in _SAVING_NAMES:
-        from jkeras.saving import serialization
-        return getattr(serialization, name)
+    """Keras keeps these in `keras.utils`; they live above utils (saving, callbacks, models)."""
+    if name in _ABOVE:
+        import importlib
+        return getattr(importlib.import_module(_ABOVE[name]), name)
     raise AttributeError(f"module 'jkeras.utils' has no attribute {name!r}")
 
 
-__all__ = ["HDF5Matrix", "Sequence", "enable_determinism", "get_custom_objects", "model_to_dot_text",
-           "multi_gpu_model", "normalize", "plot_model", "set_random_seed", "to_categorical"]
+__all__ = ["CustomObjectScope", "FeatureSpace", "GeneratorEnqueuer", "HDF5Matrix", "OrderedEnqueuer",
+           "Progbar", "Sequence", "SequenceEnqueuer", "TimedThread", "array_to_img",
+           "audio_dataset_from_directory", "convert_all_kernels_in_model", "count_params",
+           "custom_object_scope", "deserialize_keras_object", "disable_interactive_logging",
+           "enable_determinism", "enable_interactive_logging", "get_custom_objects", "get_file",
+           "get_registered_name", "get_registered_object", "get_source_inputs",
+           "image_dataset_from_directory", "img_to_array", "is_interactive_logging_enabled",
+           "load_img", "model_to_dot", "model_to_dot_text", "multi_gpu_model", "normalize",
+           "pack_x_y_sample_weight", "pad_sequences", "plot_model", "print_summary",
+           "register_keras_serializable", "save_img", "serialize_keras_object", "set_random_seed",
+           "split_dataset", "text_dataset_from_directory", "timeseries_dataset_from_array",
+           "to_categorical", "to_ordinal", "unpack_x_y_sample_weight", "validate_file",
+           "warmstart_embedding_matrix"]

@@ -1,8 +1,11 @@
-"""`HDF5Matrix`: an HDF5 dataset used in place of a numpy array, read from disk on demand."""
+"""`HDF5Matrix`: an HDF5 dataset used in place of a numpy array, read from disk on demand; and
+Keras 2's `ask_to_proceed_with_overwrite`."""
 import os
 
 import h5py
 import numpy as np
+
+from jkeras.utils.logging_utils import print_msg
 
 
 class HDF5Matrix:
@@ -85,3 +88,14 @@ class HDF5Matrix:
     def _read(self, rows):
         values = self.data[rows]
         return values if self.normalizer is None else self.normalizer(values)
+
+
+def ask_to_proceed_with_overwrite(filepath):
+    """Ask on the terminal whether `filepath` may be overwritten: True for yes, False for no."""
+    answer = input(f"[WARNING] {filepath} already exists - overwrite? [y/n]").strip().lower()
+    while answer not in ("y", "n"):
+        answer = input('Enter "y" (overwrite) or "n" (cancel).').strip().lower()
+    if answer == "n":
+        return False
+    print_msg("[TIP] Next time specify overwrite=True!")
+    return True

@@ -1,4 +1,4 @@
-"""Array helpers from Keras's `utils`: one-hot labels and normalisation."""
+"""Array helpers from Keras's `utils`: one-hot and ordinal labels, and normalisation."""
 import numpy as np
 
 
@@ -17,6 +17,21 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     out = np.zeros((y.size, num_classes), dtype=dtype)
     out[np.arange(y.size), y] = 1
     return out.reshape(shape + (num_classes,))
+
+
+def to_ordinal(y, num_classes=None, dtype="float32"):
+    """Ordinal (cumulative) encoding of integer labels: label k becomes k ones, then zeros,
+    over `num_classes - 1` columns (shape `y.shape + (num_classes - 1,)`, a trailing 1 dropped)."""
+    y = np.asarray(y, dtype="int64")
+    shape = y.shape[:-1] if len(y.shape) > 1 and y.shape[-1] == 1 else y.shape
+    y = y.reshape(-1)
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_ordinal expects non-negative labels; found {y.min()}.")
+    num_classes = int(y.max()) + 1 if not num_classes else int(num_classes)
+    if y.size and y.max() >= num_classes:
+        raise ValueError(f"Label {y.max()} is out of range for num_classes={num_classes}.")
+    out = (np.arange(num_classes - 1)[None, :] < y[:, None]).astype(dtype)
+    return out.reshape(shape + (num_classes - 1,))
 
 
 def normalize(x, axis=-1, order=2):

@@ -50,3 +50,20 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_layer_names=T
         logging.getLogger("jkeras").warning(
             "plot_model: pydot/graphviz unavailable (%s); wrote the DOT text to %s instead.", error, path)
         return path
+
+
+def model_to_dot(model, show_shapes=False, show_layer_names=True, rankdir="TB", expand_nested=False,
+                 dpi=96, subgraph=False, **kwargs):
+    """`model`'s layer graph as a `pydot.Dot`, as Keras returns it (needs the optional pydot).
+
+    Without pydot, `model_to_dot_text` gives the same graph as DOT text.
+    """
+    try:
+        import pydot
+    except ImportError as error:
+        raise ImportError("model_to_dot returns a pydot graph and needs pydot (`pip install pydot`, "
+                          "and Graphviz to draw it). Without it, "
+                          "jkeras.utils.vis_utils.model_to_dot_text(model) gives the DOT text.") from error
+    dot = pydot.graph_from_dot_data(model_to_dot_text(model, show_shapes, show_layer_names, rankdir))[0]
+    dot.set("dpi", dpi)
+    return dot

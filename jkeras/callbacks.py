@@ -163,6 +163,49 @@ class History(Callback):
         self.model.history = self
 
 
+class BaseLogger(Callback):
+    """Keras 2's epoch averages of the batch logs, weighted by each batch's `size`.
+
+    Batch logs that carry `size` (Keras 2's per-batch values) are averaged as
+    Keras 2 did; jkeras's own batch logs are already running epoch averages (as
+    tf.keras 2's), so without `size` the last batch's values are the epoch's.
+    Names in `stateful_metrics` are kept as logged. Asking for batch logs makes
+    `fit` copy them off the device after each batch.
+    """
+
+    _BOOKKEEPING = ("batch", "size", "num_steps")
+
+    def __init__(self, stateful_metrics=None):
+        super().__init__()
+        self.stateful_metrics = set(stateful_metrics or [])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen = 0
+        self.totals = {}
+
+    def on_batch_end(self, batch, logs=None):
+        logs = logs or {}
+        if "size" not in logs:  # running averages: the latest is the epoch's so far
+            self.seen = 1
+            self.totals = {k: v for k, v in logs.items() if k not in self._BOOKKEEPING}
+            return
+        batch_size = logs["size"]
+        self.seen += batch_size * logs.get("num_steps", 1)
+        for k, v in logs.items():
+            if k in self._BOOKKEEPING:
+                continue
+            if k in self.stateful_metrics:
+                self.totals[k] = v
+            else:
+                self.totals[k] = self.totals.get(k, 0) + v * batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or not self.seen:
+            return
+        for k, total in self.totals.items():
+            logs[k] = total if k in self.stateful_metrics else total / self.seen
+
+
 # ---------------------------------------------------------------- progress bar
 
 class _Everything:
@@ -1256,3 +1299,40 @@ class BackupAndRestore(Callback):
         checkpoint.save_checkpoint(self.backup_dir, self.model, carry=carry, epoch=epoch, batch=batch,
                                    max_to_keep=self.max_to_keep)
         self._since_save = 0
+
+
+class RemoteMonitor(Callback):
+    """POST each epoch's logs to a server: `root + path`, as a form field `field` holding JSON, or
+    as a JSON body with `send_as_json=True` (standard library HTTP; an unreachable server warns)."""
+
+    timeout = 10.0  # seconds per request, so a silent server cannot stall training
+
+    def __init__(self, root="http://localhost:9000", path="/publish/epoch/end/", field="data",
+                 headers=None, send_as_json=False):
+        super().__init__()
+        self.root, self.path, self.field = root, path, field
+        self.headers, self.send_as_json = headers, send_as_json
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+        send = {"epoch": epoch}
+        for k, v in (logs or {}).items():
+            send[k] = v.item() if isinstance(v, (np.ndarray, np.generic)) else v
+        headers = dict(self.headers or {})
+        if self.send_as_json:
+            body = json.dumps(send).encode("utf8")
+            headers.setdefault("Content-Type", "application/json")
+        else:
+            body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode("utf8")
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        request = urllib.request.Request(self.root + self.path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            warnings.warn(f"RemoteMonitor: the server at {self.root} answered HTTP {error.code}.")
+        except (OSError, ValueError):
+            warnings.warn("Warning: could not reach RemoteMonitor root server at " + str(self.root))

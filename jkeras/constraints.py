@@ -1,5 +1,6 @@
 """Keras weight constraints: callables `c(w) -> w` applied after each optimizer update."""
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras.backend import config
 from jkeras.utils import registry
@@ -83,11 +84,35 @@ class MinMaxNorm(Constraint):
                 "axis": self.axis}
 
 
+class RadialConstraint(Constraint):
+    """Makes each `(height, width)` slice of a 4D conv kernel radially symmetric: every ring around
+    the centre takes one value, read from the kernel's diagonal where tf.keras reads it."""
+
+    def __call__(self, w):
+        w = jnp.asarray(w)
+        if w.ndim != 4:
+            raise ValueError(f"The weight tensor must have rank 4. Received weight tensor with shape: "
+                             f"{w.shape}")
+        size = w.shape[0]
+        if w.shape[1] != size:
+            raise ValueError(f"RadialConstraint needs square kernels (height == width); received "
+                             f"weight shape {w.shape}.")
+        start = size // 2
+        ring = np.floor(np.abs(np.arange(size) - (size - 1) / 2)).astype(int)  # 0 at the centre
+        ring = np.maximum(ring[:, None], ring[None, :])
+        # tf.keras grows the rings outwards from kernel[start-1, start-1], padding ring r with the
+        # diagonal entry start+r (even sizes) or start+r-1 (odd sizes)
+        source = np.where(ring == 0, start - 1, start + ring - size % 2)
+        return w[source, source]
+
+
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+radial_constraint = RadialConstraint
 
 _OBJECTS = {
     "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm,
     "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
+    "RadialConstraint": RadialConstraint, "radial_constraint": RadialConstraint,
     # Keras 1 spellings that Keras 2 still read.
     "maxnorm": MaxNorm, "nonneg": NonNeg, "unitnorm": UnitNorm,
 }

@@ -25,6 +25,24 @@ from jkeras.utils.registry import deserialize_keras_object, serialize_keras_obje
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
 
+class Reduction:
+    """tf.keras 2's names for the reductions a `Loss` takes (`tf.keras.losses.Reduction`)."""
+
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls):
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+    @classmethod
+    def validate(cls, key):
+        if key not in cls.all():
+            raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
+
+
 def upcast_half(x):
     """`x` in float32 if it holds float16/bfloat16 values, else as it is: losses and metrics
     reduce in float32, where a mixed precision model's square of 300 does not overflow."""

@@ -1,6 +1,7 @@
 """Keras weight regularizers: callables `reg(x) -> scalar penalty` added to the loss."""
 import math
 
+import jax
 import jax.numpy as jnp
 
 from jkeras.utils import registry
@@ -77,7 +78,35 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2D kernel towards orthogonality: `factor * 0.5 *` the mean
+    absolute cosine between every pair of distinct rows."""
+
+    def __init__(self, factor=0.01, mode="rows"):
+        self.factor = _factor(factor, "factor")
+        if mode not in {"rows", "columns"}:
+            raise ValueError('Invalid value for argument `mode`. Expected one of {"rows", "columns"}. '
+                             f"Received: mode={mode}")
+        self.mode = mode
+
+    def __call__(self, x):
+        x = jnp.asarray(x)
+        if x.ndim != 2:
+            raise ValueError(f"Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                             f"inputs.shape == {x.shape}")
+        if self.mode == "columns":
+            x = x.T
+        x = x * jax.lax.rsqrt(jnp.maximum(jnp.sum(jnp.square(x), axis=1, keepdims=True), 1e-12))
+        size = x.shape[0]
+        off_diagonal = (x @ x.T) * (1.0 - jnp.eye(size, dtype=x.dtype))
+        return self.factor * 0.5 * jnp.sum(jnp.abs(off_diagonal)) / (size * (size - 1.0) / 2.0)
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
 l1, l2 = L1, L2
+orthogonal_regularizer = OrthogonalRegularizer
 
 
 def l1_l2(l1=0.01, l2=0.01):
@@ -85,7 +114,8 @@ def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1=l1, l2=l2)
 
 
-_OBJECTS = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2}
+_OBJECTS = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2,
+            "OrthogonalRegularizer": OrthogonalRegularizer, "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 def get(identifier):

@@ -1,9 +1,11 @@
 """Models: functional, Sequential and subclassed, with the training API."""
+from jkeras.models import backend_function  # noqa: F401  (registers K.function)
 from jkeras.models.functional import Functional
-from jkeras.models.model import Model
+from jkeras.models.model import Model, save_model
 from jkeras.models.sequential import Sequential
+from jkeras.models.cloning import clone_model
 
-__all__ = ["Functional", "Model", "Sequential"]
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "save_model"]
 
 from jkeras.saving import (load_model, model_from_config, model_from_json,  # noqa: E402
                            model_from_yaml)

@@ -127,3 +127,10 @@ def _check_h5(filepath, save_format, what):
     if save_format not in (None, "h5") or not path.endswith((".h5", ".hdf5")):
         raise ValueError(f"{what}() writes Keras's HDF5 format: give a path ending in .h5 or "
                          f".hdf5; received {path!r} (save_format={save_format!r}).")
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None):
+    """Keras 2's `keras.models.save_model(model, filepath)`: the same as `model.save(filepath)`."""
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model() saves a jkeras Model; received {type(model).__name__}.")
+    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer, save_format=save_format)

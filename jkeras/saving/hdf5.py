@@ -38,7 +38,7 @@ import numpy as np
 from jkeras import __version__, losses, optimizers
 from jkeras.errors import ConfigError, FileFormatError, JkerasError
 from jkeras.models.compile_utils import split_params, trainable_mask
-from jkeras.saving import h5_probe, serialization
+from jkeras.saving import h5_probe, legacy_optimizer, legacy_weights, serialization
 
 _ATTR_LIMIT = 64512  # HDF5 object-header limit for one attribute, as Keras chunks at
 _MAX_ATTR_BYTES = 256 * 2 ** 20  # an attribute declaring more than this is refused unread
@@ -611,19 +611,62 @@ def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):
                 f"({[n for n, _ in file_with_weights]}); the model has {len(model_layers)} layers "
                 f"with weights ({[layer.name for layer in model_layers]}).")
         pairs = [(layer, values) for layer, (_, values) in zip(model_layers, file_with_weights)]
-    checked = []
+    origin = _file_origin(group)
+    assignments = []
     for layer, datasets in pairs:
-        problem = _mismatch(layer, [_shape_of(ds) for _, ds in datasets],
-                            getattr(datasets, "group", None))
+        values, problem = _layer_values(layer, datasets, origin)
         if problem and skip_mismatch:
             _warn_skip(layer, problem)
         elif problem:
             raise FileFormatError(problem)
         else:
-            checked.append((layer, datasets))
-    assignments = [(layer, [_read_dataset(ds, w) for (_, ds), w in zip(datasets, layer.weights)])
-                   for layer, datasets in checked]
+            assignments.append((layer, values))
     _assign_all(assignments)
+
+
+def _file_origin(group):
+    """`(keras_version, backend)` a weights group declares; Keras 2 reads no version as Keras 1."""
+    version, backend = (_attr_text(group, key) for key in ("keras_version", "backend"))
+    return version, backend
+
+
+def _layer_values(layer, datasets, origin):
+    """`(values in layer.weights order, None)` or `(None, what does not fit)`.
+
+    Shapes are compared before anything is read. Weights that only fit after Keras 2's
+    conversions (cuDNN layouts, Keras 1 and Theano kernels) are read, converted, then
+    compared; a file declaring far more than the layer holds is refused unread."""
+    shapes = [_shape_of(ds) for _, ds in datasets]
+    group = getattr(datasets, "group", None)
+    version, backend = origin
+    plain = not legacy_weights.is_keras1(version) and backend != "theano"
+    problem = _mismatch(layer, shapes, group)
+    if plain and problem is None:
+        return [_read_dataset(ds, w) for (_, ds), w in zip(datasets, layer.weights)], None
+    expected = sum(math.prod(w.shape) for w in layer.weights)
+    declared = sum(math.prod(s) if s is not None else 0 for s in shapes)
+    if declared > 2 * expected + 64 or len(datasets) > 4 * max(len(layer.weights), 1):
+        return None, problem
+    raw = [_read_raw(ds) for _, ds in datasets]
+    try:
+        values = legacy_weights.preprocess(layer, raw, version, backend)
+    except (FileFormatError, ValueError, IndexError) as error:
+        return None, f"{problem or ''} {error}".strip()
+    problem = _mismatch(layer, [v.shape for v in values], group)
+    if problem:
+        return None, problem
+    return [np.asarray(v, dtype=w.value.dtype) for v, w in zip(values, layer.weights)], None
+
+
+def _read_raw(ds):
+    """A dataset of numbers as a numpy array, its dtype checked before it is read."""
+    where = f"dataset '{_path_of(ds)}'"
+    with _part(where):
+        dtype = ds.dtype
+    if dtype.kind not in "biuf":
+        raise FileFormatError(f"{where} holds {dtype} values; a weight needs numbers.")
+    with _part(where):
+        return np.asarray(ds[()])
 
 
 def _assign_all(assignments):
@@ -927,11 +970,13 @@ def _plain_metrics(metrics):
 
 
 def _load_optimizer(group, model):
-    """Slots by position: `[iteration, (learning_rate,)] + per trainable weight, per slot`.
+    """The optimizer state, from any Keras's layout (see `legacy_optimizer`).
 
-    Every dataset's shape is checked against its weight before it is read. A file with no
-    slot arrays at all (Keras 3 saves a model compiled but never trained so) loads with a
-    warning: the optimizer starts fresh, as in Keras."""
+    Every dataset's shape is checked against its destination before it is read. A state that
+    does not map onto the model's optimizer (another optimizer, other settings, a layout
+    jkeras does not know) loads with a warning and a freshly initialized optimizer, as in
+    Keras; so does a file with no slot arrays at all (Keras 3 saves a model compiled but
+    never trained so)."""
     names = _read_names(group, "weight_names")
     if not names:
         return
@@ -941,30 +986,75 @@ def _load_optimizer(group, model):
         if ds is None:
             raise FileFormatError(f"'optimizer_weights' lists weight '{n}' that the file lacks.")
         datasets.append(ds)
-    iteration = _iteration(datasets[0])
-    rest = list(zip(names[1:], datasets[1:]))
-    if rest and rest[0][0].endswith("learning_rate"):  # Keras 3 stores the rate too
-        rest = rest[1:]
     model._trainable_mask = model._trainable_mask or trainable_mask(model)
     trainable, _ = split_params(model._own_tree(True), model._trainable_mask)
-    slot_names = list(model.optimizer.slot_names()) if hasattr(model.optimizer, "slot_names") else []
-    paths = trainable_paths(model)
-    needed = len(paths) * len(slot_names)
-    if not rest and needed:
-        warnings.warn(f"{group.file.filename}: '{_path_of(group)}' holds no slot arrays for the "
-                      f"model's {type(model.optimizer).__name__} (the model was saved compiled but "
-                      "never trained): the optimizer state is not restored; it starts freshly "
-                      f"initialized at iteration {iteration}.", stacklevel=6)
-    elif len(rest) != needed:
-        raise FileFormatError(f"optimizer_weights holds {len(rest)} slot arrays; the model's "
-                              f"{type(model.optimizer).__name__} needs {needed} "
-                              f"({len(paths)} weights x slots {slot_names}).")
-    values = _slot_values(rest, paths, slot_names) if rest else []
     opt_state = jax.jit(model._tx.init)(trainable)
     trees = dict(optimizers.slots(opt_state))
+    slot_names = [s for s in getattr(model.optimizer, "slot_names", lambda: ())() if s in trees]
+    scalars = [k for k in trees if k not in slot_names]
+    paths = trainable_paths(model)
+    opt_name = type(model.optimizer).__name__
+    fresh = (f"{group.file.filename}: the optimizer state in '{_path_of(group)}' is not restored "
+             f"(%s); the model's {opt_name} starts freshly initialized.")
+    if len(names) <= 2 and paths and slot_names and legacy_optimizer.layout(names) == "current":
+        iteration = _iteration(datasets[0])
+        warnings.warn(f"{group.file.filename}: '{_path_of(group)}' holds no slot arrays for the "
+                      f"model's {opt_name} (the model was saved compiled but never trained): the "
+                      "optimizer state is not restored; it starts freshly initialized at "
+                      f"iteration {iteration}.", stacklevel=6)
+        model._opt_state = optimizers.with_slots(opt_state, {}, iteration)
+        return
+    version = _attr_text(group.file, "keras_version")
+    try:
+        plan = legacy_optimizer.plan(names, opt_name, slot_names, scalars,
+                                     _file_weight_names(group.file, model, paths), version)
+        iteration, values = 0, []
+        for (name, ds), dest in zip(zip(names, datasets), plan):
+            if dest[0] == "iterations":
+                iteration = _iteration(ds)
+            elif dest[0] == "scalar":
+                like = trees[dest[1]]
+                _expect_shape(name, ds, like.shape)
+                values.append((dest[1], None, _read_as(ds, like.dtype)))
+            elif dest[0] != "skip":
+                slot, (var, path, _) = dest[0], paths[dest[1]]
+                _expect_shape(name, ds, var.shape)
+                values.append((slot, path, _read_dataset(ds, var)))
+    except legacy_optimizer.Unmapped as error:
+        warnings.warn(fresh % error, stacklevel=6)
+        model._opt_state = opt_state
+        return
     for slot, path, value in values:
-        trees[slot] = _set_path(trees[slot], path, jax.numpy.asarray(value))
+        value = jax.numpy.asarray(value)
+        trees[slot] = value if path is None else _set_path(trees[slot], path, value)
     model._opt_state = optimizers.with_slots(opt_state, trees, iteration)
+
+
+def _expect_shape(name, ds, shape):
+    if _shape_of(ds) != tuple(shape):
+        raise legacy_optimizer.Unmapped(f"array '{name}' has shape {_shape_of(ds)}; its slot has "
+                                        f"shape {tuple(shape)}")
+
+
+def _read_as(ds, dtype):
+    return np.asarray(_read_raw(ds), dtype=dtype)
+
+
+def _file_weight_names(f, model, paths):
+    """The names the file's `model_weights` gives the trainable weights (`paths` order); the
+    model's own names where the file has none (its layers are paired in order, as on load)."""
+    group = _member(f, "model_weights", h5py.Group) or f
+    names = {}
+    try:
+        file_layers = [v for v in _file_layers(group).values() if v]
+    except FileFormatError:
+        file_layers = []
+    model_layers = [layer for layer in model.layers if layer.weights]
+    if len(file_layers) == len(model_layers):
+        for layer, datasets in zip(model_layers, file_layers):
+            for w, (name, _) in zip(layer.weights, datasets):
+                names[id(w)] = name
+    return [names.get(id(var), tf_name) for var, _, tf_name in paths]
 
 
 def _iteration(ds):
@@ -978,16 +1068,3 @@ def _iteration(ds):
         raise FileFormatError(f"dataset '{_path_of(ds)}' holds a negative iteration count "
                               f"({iteration}).")
     return iteration
-
-
-def _slot_values(rest, paths, slot_names):
-    """`[(slot, path in the params tree, array)]` from the file's slot datasets, checked."""
-    values = []
-    for i, (var, path, _) in enumerate(paths):
-        for j, slot in enumerate(slot_names):
-            name, ds = rest[i * len(slot_names) + j]
-            if _shape_of(ds) != var.shape:
-                raise FileFormatError(f"Optimizer slot '{name}' has shape {_shape_of(ds)}; weight "
-                                      f"'{var.path}' has shape {var.shape}.")
-            values.append((slot, path, _read_dataset(ds, var)))
-    return values

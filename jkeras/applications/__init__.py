@@ -8,7 +8,8 @@ import importlib
 
 _FAMILIES = ("imagenet_utils", "vgg16", "vgg19", "resnet", "resnet50", "resnet_v2", "resnext",
              "xception", "inception_v3", "inception_resnet_v2", "mobilenet", "mobilenet_v2",
-             "densenet", "nasnet")
+             "densenet", "nasnet", "efficientnet", "efficientnet_v2", "convnext", "regnet",
+             "mobilenet_v3", "resnet_rs")
 
 _MODELS = {
     "VGG16": "vgg16", "VGG19": "vgg19",
@@ -20,6 +21,14 @@ _MODELS = {
     "MobileNet": "mobilenet", "MobileNetV2": "mobilenet_v2",
     "DenseNet121": "densenet", "DenseNet169": "densenet", "DenseNet201": "densenet",
     "NASNetMobile": "nasnet", "NASNetLarge": "nasnet",
+    **{f"EfficientNetB{i}": "efficientnet" for i in range(8)},
+    **{f"EfficientNetV2{s}": "efficientnet_v2" for s in ("B0", "B1", "B2", "B3", "S", "M", "L")},
+    **{f"ConvNeXt{s}": "convnext" for s in ("Tiny", "Small", "Base", "Large", "XLarge")},
+    **{f"RegNet{k}{s}": "regnet" for k in "XY"
+       for s in ("002", "004", "006", "008", "016", "032", "040", "064", "080", "120", "160",
+                 "320")},
+    "MobileNetV3Small": "mobilenet_v3", "MobileNetV3Large": "mobilenet_v3",
+    **{f"ResNetRS{d}": "resnet_rs" for d in (50, 101, 152, 200, 270, 350, 420)},
 }
 
 __all__ = sorted(_MODELS) + list(_FAMILIES)

@@ -167,8 +167,9 @@ def validate_weights(weights, include_top, classes, file_name=None):
         raise _missing_file_error(file_name, "The ImageNet weights")
 
 
-def load_weights(model, weights, file_name):
-    """Load `weights` into `model`: None (nothing), a path, or "imagenet" (Keras's `file_name`)."""
+def load_weights(model, weights, file_name, origin=None, file_hash=None):
+    """Load `weights` into `model`: None (nothing), a path, or "imagenet" (Keras's `file_name`,
+    from the model folders, else fetched by `utils.get_file` from `origin` when given)."""
     if weights is None:
         return model
     if weights == "imagenet":
@@ -176,6 +177,9 @@ def load_weights(model, weights, file_name):
             raise ValueError(f"Model '{model.name}' has no ImageNet weight file; use "
                              "weights=None or the path to a weights file.")
         path = find_model_file(file_name)
+        if path is None and origin is not None:
+            from jkeras.utils.data_utils import get_file
+            path = get_file(file_name, origin, cache_subdir="models", file_hash=file_hash)
         if path is None:
             raise _missing_file_error(file_name, "The ImageNet weights")
         model.load_weights(path)
@@ -320,11 +324,20 @@ def classifier_head(x, include_top, pooling, classes, classifier_activation, wei
     return layers.Dense(classes, activation=classifier_activation, name=top_name)(x)
 
 
-def finish_model(img_input, input_tensor, outputs, name, weights, file_name):
+def finish_model(img_input, input_tensor, outputs, name, weights, file_name, origin=None,
+                 file_hash=None):
     """The `Model` from the input (`input_tensor`'s source inputs when given), `weights` loaded."""
     from jkeras.models import Model
     inputs = img_input if input_tensor is None else source_inputs(input_tensor)
-    return load_weights(Model(inputs, outputs, name=name), weights, file_name)
+    return load_weights(Model(inputs, outputs, name=name), weights, file_name, origin, file_hash)
+
+
+def get_uid(prefix):
+    """Keras 2's `backend.get_uid`: 1, 2, 3, ... per `prefix` in a session (for names like `stem_1`)."""
+    from jkeras.backend.naming import unique_name
+    key = f"{prefix}\0uid"
+    name = unique_name(key)
+    return 1 if name == key else int(name.rsplit("_", 1)[1]) + 1
 
 
 def classifier_doc(min_size, top_size):

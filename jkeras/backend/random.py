@@ -13,6 +13,7 @@ import numpy as np
 from jkeras.backend.naming import reset_names
 
 _root = {"seed": None}
+_stream = {"draws": 0}
 
 
 def set_random_seed(seed):
@@ -24,6 +25,7 @@ def set_random_seed(seed):
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int; received {seed!r}.")
     _root["seed"] = seed
+    _stream["draws"] = 0
     reset_names()
 
 
@@ -32,6 +34,12 @@ def root_seed():
     if _root["seed"] is None:
         _root["seed"] = secrets.randbits(31)
     return _root["seed"]
+
+
+def stream_key():
+    """The next key of the seeded stream that eager `K.random_*` calls draw from."""
+    _stream["draws"] += 1
+    return _seeded_fold_in(root_seed(), np.uint32(_stream["draws"]))
 
 
 def name_hash(name):

@@ -27,13 +27,15 @@ import numpy as np
 
 from jkeras import constraints as constraints_mod
 from jkeras import regularizers as regularizers_mod
-from jkeras.backend import config
+from jkeras.backend import config, context
+from jkeras.backend import variables as backend_variables
 from jkeras.backend.arrays import to_device
 from jkeras.backend.function import default_training
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.backend.placement import current_device
 from jkeras.backend.random import layer_key, split_by_name
+from jkeras.backend.symbolic import read
 from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
@@ -41,16 +43,18 @@ _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", 
                  "weights")
 
 
-class Variable:
-    """A named weight of a layer. It holds the current value between compiled calls."""
+class Variable(backend_variables.Variable):
+    """A named weight of a layer. It holds the current value between compiled calls; as a
+    `K.variable` it takes `K` functions and arithmetic."""
 
     edits = 0  # bumped by every new value and by changes of layer structure (`note_edit`)
 
-    def __init__(self, layer, name, value, trainable):
+    def __init__(self, layer, name, value, trainable):  # the value is on the device already
         self._layer = layer
         self.name = name
         self._value = value
         self._trainable = trainable
+        self.constraint = None
 
     @property
     def _value(self):
@@ -69,33 +73,14 @@ class Variable:
     def trainable(self):
         return self._trainable and self._layer.trainable
 
-    @property
-    def value(self):
-        return self._value
-
-    @property
-    def shape(self):
-        return tuple(self._value.shape)
-
-    @property
-    def dtype(self):
-        return str(self._value.dtype)
-
-    def numpy(self):
-        return np.asarray(self._value)
-
     def assign(self, value):
-        value = to_device(value, self._value.dtype)
+        value = to_device(value.value if isinstance(value, backend_variables.Variable) else value,
+                          self._value.dtype)
         if value.shape != self._value.shape:
             raise ValueError(f"Cannot assign a value of shape {value.shape} to weight "
                              f"'{self.path}' of shape {self._value.shape}.")
         self._value = value
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self._value, dtype=dtype)
-
-    def __jax_array__(self):
-        return self._value
+        return self
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
@@ -104,6 +89,85 @@ class Variable:
 def note_edit():
     """Mark every cached tree of weight values stale (a value or the layer structure changed)."""
     Variable.edits += 1
+
+
+class InputSpec:
+    """What a layer accepts as input: dtype, rank (`ndim`, `min_ndim`, `max_ndim`), fixed axes or
+    a whole shape (None for a free dim). A layer sets `self.input_spec`; every call checks it."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None, optional=False):
+        self.dtype = None if dtype is None else _dtype_name(dtype)
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.max_ndim, self.min_ndim = max_ndim, min_ndim
+        self.name, self.allow_last_axis_squeeze, self.optional = name, allow_last_axis_squeeze, optional
+        try:
+            self.axes = {int(k): v for k, v in (axes or {}).items()}
+        except (ValueError, TypeError, AttributeError):
+            raise TypeError(f"Argument `axes` must be a dict with integer keys. Received: axes={axes}") from None
+        if self.axes and (self.ndim is not None or self.max_ndim is not None):
+            max_dim = (self.ndim if self.ndim else self.max_ndim) - 1
+            if max(self.axes) > max_dim:
+                raise ValueError(f"Axis {max(self.axes)} is greater than the maximum allowed value: {max_dim}")
+
+    def __repr__(self):
+        parts = [f"{k}={v}" for k, v in (("dtype", self.dtype), ("shape", self.shape), ("ndim", self.ndim),
+                                          ("max_ndim", self.max_ndim), ("min_ndim", self.min_ndim),
+                                          ("axes", self.axes)) if v]
+        return f"InputSpec({', '.join(parts)})"
+
+    def get_config(self):
+        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
+                "min_ndim": self.min_ndim, "axes": self.axes}
+
+    @classmethod
+    def from_config(cls, config_):
+        return cls(**config_)
+
+
+def check_input_spec(input_spec, inputs, layer_name):
+    """Raise Keras's ValueError if `inputs` do not match `input_spec` (one spec or a list)."""
+    if not input_spec:
+        return
+    specs = list(input_spec) if isinstance(input_spec, (list, tuple)) else [input_spec]
+    if isinstance(inputs, dict) and all(spec is not None and spec.name for spec in specs):
+        inputs = [inputs[spec.name] for spec in specs if spec.name in inputs]
+    flat = jax.tree.leaves(inputs, is_leaf=_is_kt)
+    for x in flat:
+        if not hasattr(x, "shape"):
+            raise TypeError(f"Inputs to a layer should be tensors. Got '{x}' (of type {type(x)}) as input for "
+                            f"layer '{layer_name}'.")
+    if len(flat) != len(specs):
+        raise ValueError(f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input '
+                         f"tensors. Inputs received: {flat}")
+    for index, (x, spec) in enumerate(zip(flat, specs)):
+        if spec is None:
+            continue
+        shape = tuple(x.shape)
+        where = f'Input {index} of layer "{layer_name}" is incompatible with the layer:'
+        if spec.ndim is not None and not spec.allow_last_axis_squeeze and len(shape) != spec.ndim:
+            raise ValueError(f"{where} expected ndim={spec.ndim}, found ndim={len(shape)}. "
+                             f"Full shape received: {shape}")
+        if spec.max_ndim is not None and len(shape) > spec.max_ndim:
+            raise ValueError(f"{where} expected max_ndim={spec.max_ndim}, found ndim={len(shape)}")
+        if spec.min_ndim is not None and len(shape) < spec.min_ndim:
+            raise ValueError(f"{where} expected min_ndim={spec.min_ndim}, found ndim={len(shape)}. "
+                             f"Full shape received: {shape}")
+        if spec.dtype is not None and np.dtype(x.dtype).name != spec.dtype:
+            raise ValueError(f"{where} expected dtype={spec.dtype}, found dtype={np.dtype(x.dtype).name}")
+        for axis, value in spec.axes.items():
+            if value is not None and -len(shape) <= axis < len(shape) and shape[axis] not in (value, None):
+                raise ValueError(f"{where} expected axis {axis} of input shape to have value {value}, but "
+                                 f"received input with shape {shape}")
+        if spec.shape is not None:
+            spec_shape = spec.shape
+            if spec.allow_last_axis_squeeze:
+                shape = shape[:-1] if shape and shape[-1] == 1 else shape
+                spec_shape = spec_shape[:-1] if spec_shape and spec_shape[-1] == 1 else spec_shape
+            for spec_dim, dim in zip(spec_shape, shape):
+                if spec_dim is not None and dim is not None and spec_dim != dim:
+                    raise ValueError(f"{where} expected shape={spec.shape}, found shape={tuple(x.shape)}")
 
 
 class _Scope(threading.local):
@@ -219,6 +283,19 @@ class Layer:
         self._batch_input_shape = _batch_input_shape(kwargs)
         self._initial_weights = kwargs.get("weights")  # Keras 2: set once the layer is built
 
+    # ---- input spec ----
+    @property
+    def input_spec(self):
+        """An `InputSpec`, a list of them (one per input), or None: checked on every call."""
+        return self.__dict__.get("_input_spec")
+
+    @input_spec.setter
+    def input_spec(self, value):
+        for spec in value if isinstance(value, (list, tuple)) else [value]:
+            if spec is not None and not isinstance(spec, InputSpec):
+                raise TypeError(f"Layer input_spec must be an instance of InputSpec. Got: {spec}")
+        self.__dict__["_input_spec"] = value
+
     # ---- dtype policy ----
     # Keras's flag: `_run` casts floating inputs to the compute dtype (a functional model
     # leaves that to its layers, so a `dtype="float32"` first layer sees the float32 inputs).
@@ -296,11 +373,13 @@ class Layer:
                                       training, split_by_name(key, layer.name))
         previous = dict(_scope.bound)
         _scope.bound.update(bound)
+        weights_by_id = {id(self.__dict__[attr]): wname for attr, wname in self._weight_attrs.items()}
         try:
-            call_kwargs = dict(kwargs)
-            if _accepts(self.call, "training"):
-                call_kwargs["training"] = training
-            outputs = self.call(inputs, **call_kwargs)
+            with context.call_context(training, key, weights_by_id) as ctx:
+                call_kwargs = dict(kwargs)
+                if _accepts(self.call, "training"):
+                    call_kwargs["training"] = training
+                outputs = self.call(inputs, **call_kwargs)
         finally:
             _scope.bound = previous
             for attr, value in saved.items():
@@ -309,6 +388,12 @@ class Layer:
         for layer in self._layers:
             if id(layer) in bound and bound[id(layer)].state:
                 new_state[layer.name] = bound[id(layer)].state
+        for wname, value in ctx.updates.items():  # `K.update`s of this layer's own weights
+            if self._variables[wname]._trainable:
+                raise ValueError(f"Layer '{self.name}' updates its trainable weight '{wname}' with K.update "
+                                 "inside `call`; trainable weights change only by the optimizer. Create it "
+                                 "with `add_weight(..., trainable=False)` to update it in `call`.")
+            new_state[wname] = value
         return outputs, new_state
 
     def _run(self, params, state, inputs, **kwargs):
@@ -318,9 +403,10 @@ class Layer:
         compute = self.compute_dtype
         if self._convert_input_args and jnp.issubdtype(compute, jnp.floating):
             inputs = jax.tree.map(lambda x: _cast_float(x, compute), inputs)
-        if compute == self.variable_dtype or not self._autocast:
-            return type(self).apply(self, params, state, inputs, **kwargs)
-        outputs, new_state = type(self).apply(self, _autocast(self, params), state, inputs, **kwargs)
+        with context.call_context(kwargs.get("training", False), kwargs.get("key")):  # for the K functions
+            if compute == self.variable_dtype or not self._autocast:
+                return type(self).apply(self, params, state, inputs, **kwargs)
+            outputs, new_state = type(self).apply(self, _autocast(self, params), state, inputs, **kwargs)
         return outputs, _keep_dtypes(new_state, state)
 
     # ---- the Keras-style hooks ----
@@ -340,11 +426,22 @@ class Layer:
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement `call` (or `apply`).")
 
-    def add_weight(self, name=None, shape=(), dtype=None, initializer=None, regularizer=None,
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
                    trainable=True, constraint=None, **kwargs):
-        """Create a named weight from `initializer`; for Keras-style `build` methods."""
+        """Create a named weight from `initializer`; for Keras-style `build` methods.
+
+        Keras 2's order (`add_weight(name, shape, ...)`) and Keras 3's (`add_weight(shape, ...)`,
+        a tuple first) both work; an initializer may be a Keras 2 function `f(shape, dtype=None)`."""
         from jkeras import initializers
+        if isinstance(name, (tuple, list)) and (shape is None or isinstance(shape, str)):
+            name, shape = shape, name  # Keras 3's positional `shape`
+        shape = () if shape is None else shape_argument(shape, "shape")
+        if any(d is None for d in shape):
+            raise ValueError(f"Layer '{self.name}': weight '{name}' needs a fully known shape; received "
+                             f"shape={shape}.")
         name = name or f"variable_{len(self._variables)}"
+        if not isinstance(name, str) or "/" in name:
+            raise ValueError(f"Layer '{self.name}': a weight name must be a string without '/'; received {name!r}.")
         if name in self._variables:
             raise ValueError(f"Layer '{self.name}' already has a weight named '{name}'.")
         dtype = self.variable_dtype if dtype is None else _dtype_name(dtype)
@@ -352,8 +449,13 @@ class Layer:
             initializer = "glorot_uniform" if np.issubdtype(np.dtype(dtype), np.floating) else "zeros"
         init_fn = initializers.get(initializer)
         key = getattr(self, "_init_key", None)
-        key = layer_key(self.name) if key is None else key
-        value = to_device(init_fn(split_by_name(key, name), tuple(shape), dtype), dtype)
+        key = split_by_name(layer_key(self.name) if key is None else key, name)
+        if _keras2_initializer(init_fn):
+            with context.call_context(False, key):  # its K.random_* calls draw from the weight's key
+                value = init_fn(tuple(shape), dtype=dtype)
+        else:
+            value = init_fn(key, tuple(shape), dtype)
+        value = to_device(read(value), dtype)
         variable = Variable(self, name, value, bool(trainable))
         self._variables[name] = variable
         if regularizer is not None:
@@ -362,9 +464,21 @@ class Layer:
             self._constraints[name] = constraints_mod.get(constraint)
         return variable
 
-    def add_loss(self, value):
-        """Keras-style: add a loss term (e.g. an activity penalty) to the training loss."""
-        add_loss(value)
+    def add_loss(self, losses, inputs=None, **kwargs):
+        """Keras-style: add loss terms (a value, a list, or zero-argument callables) to the training loss."""
+        for value in losses if isinstance(losses, (list, tuple)) else [losses]:
+            value = value() if callable(value) else value
+            if value is not None:
+                add_loss(read(value))
+
+    def add_update(self, updates, inputs=None):
+        """Keras 2's `add_update`: `K.update`s inside `call` already set the layer's new state;
+        callables are called, `(variable, value)` pairs become `K.update(variable, value)`."""
+        for update in updates if isinstance(updates, list) else [updates]:
+            if callable(update):
+                update()
+            elif isinstance(update, tuple) and len(update) == 2:
+                backend_variables.update(*update)
 
     def compute_output_shape(self, input_shape):
         """Output shape from tracing `apply` abstractly; unknown dims stay `None`."""
@@ -395,12 +509,14 @@ class Layer:
             return self._call_symbolic(inputs, kwargs)
         bound = _scope.bound.get(id(self))
         if bound is not None:
+            check_input_spec(self.input_spec, inputs, self.name)
             training = kwargs.pop("training", None)
             training = bound.training if training is None else training
             outputs, bound.state = self._run(bound.params, bound.state, inputs,
                                               training=training, key=bound.key, **kwargs)
             return outputs
         inputs = jax.tree.map(jnp.asarray, inputs)
+        check_input_spec(self.input_spec, inputs, self.name)
         self._check_input_compatible(inputs)
         training = kwargs.pop("training", None)
         training = default_training() if training is None else bool(training)
@@ -418,6 +534,7 @@ class Layer:
         return outputs
 
     def _call_symbolic(self, inputs, kwargs):
+        check_input_spec(self.input_spec, inputs, self.name)
         self._check_input_compatible(inputs)
         input_shape = _tree_shapes(inputs)
         self._ensure_built(input_shape)
@@ -648,6 +765,14 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _keras2_initializer(fn):
+    """Whether `fn` is a Keras 2 initializer function `f(shape, dtype=None)`, not jkeras's `(key, shape, dtype)`."""
+    if not inspect.isfunction(fn):
+        return False
+    params = list(inspect.signature(fn).parameters)
+    return bool(params) and params[0] == "shape"
 
 
 def _layers_in(value):

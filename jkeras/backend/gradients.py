@@ -1,0 +1,42 @@
+"""`K.gradients`: the gradients of a step's loss, offered by the step that computed them.
+
+JAX differentiates functions, not values, so `K.gradients(loss, params)` has a value only
+where the step that computed `loss` also computed its gradients and offered them here
+(`offer_gradients`), as jkeras's train step does for an optimizer's `get_updates`.
+"""
+import contextlib
+import threading
+
+
+class _Offered(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_offered = _Offered()
+
+
+@contextlib.contextmanager
+def offer_gradients(loss, grads_by_id):
+    """While the block runs, `K.gradients(loss, [w, ...])` gives `grads_by_id[id(w)]`."""
+    _offered.stack.append((loss, grads_by_id))
+    try:
+        yield
+    finally:
+        _offered.stack.pop()
+
+
+def gradients(loss, variables):
+    """The gradients of `loss` with respect to each of `variables`, as a list."""
+    variables = list(variables) if isinstance(variables, (list, tuple)) else [variables]
+    for offered_loss, grads in reversed(_offered.stack):
+        if offered_loss is loss:
+            missing = [getattr(v, "name", repr(v)) for v in variables if id(v) not in grads]
+            if missing:
+                raise ValueError(f"K.gradients: the step computed no gradient for {missing}; it has "
+                                 "gradients for the model's trainable weights only.")
+            return [grads[id(v)] for v in variables]
+    raise RuntimeError("K.gradients(loss, variables) has a value only for the loss of a jkeras train step "
+                       "(inside an optimizer's `get_updates`): JAX differentiates functions, not values. To "
+                       "differentiate your own computation, write it as a function and use jax.grad, e.g. "
+                       "`jax.grad(lambda w: loss_fn(w, x))(w)`.")

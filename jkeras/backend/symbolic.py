@@ -1,0 +1,51 @@
+"""The `op` decorator every `K` function wears: variables are read, symbolic tensors recorded.
+
+A `K` function called on `KerasTensor`s (functional-model code, `K.placeholder`) becomes a
+layer call in the graph, as tf.keras 2 records a TF op; the layers floor registers the
+handler that does it (`register_symbolic_handler`), so the backend imports no layer.
+"""
+import functools
+
+import jax
+
+from jkeras.backend.keras_tensor import KerasTensor
+
+_handlers = {}
+
+
+def register_symbolic_handler(kind, handler):
+    """`kind` 'op': `handler(name, fn, args, kwargs)` records a call; 'placeholder':
+    `handler(shape, dtype, name)` makes an input tensor."""
+    _handlers[kind] = handler
+
+
+def handler(kind, what):
+    if kind not in _handlers:
+        raise RuntimeError(f"{what} needs jkeras's layers and models: `import jkeras` first.")
+    return _handlers[kind]
+
+
+def _is_leaf(x):
+    return isinstance(x, KerasTensor) or _is_variable(x)
+
+
+def _is_variable(x):
+    return hasattr(x, "__jax_array__") and hasattr(x, "assign")
+
+
+def read(x):
+    """`x` with every variable (a `K.variable`, a layer weight) replaced by its value."""
+    return jax.tree.map(lambda v: v.value if _is_variable(v) else v, x, is_leaf=_is_leaf)
+
+
+def op(fn):
+    """Make `fn` a `K` function: variables read, a call on symbolic tensors recorded as a layer."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        leaves = jax.tree.leaves((args, kwargs), is_leaf=_is_leaf)
+        if any(isinstance(t, KerasTensor) for t in leaves):
+            return handler("op", f"K.{fn.__name__} on a symbolic tensor")(fn.__name__, wrapper, args, kwargs)
+        if any(_is_variable(t) for t in leaves):
+            args, kwargs = read((args, kwargs))
+        return fn(*args, **kwargs)
+    return wrapper

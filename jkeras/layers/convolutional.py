@@ -393,3 +393,14 @@ Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (
     Conv1DTranspose, Conv2DTranspose, Conv3DTranspose)
 Deconvolution2D = Deconv2D = Conv2DTranspose
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
+
+
+# Keras 2's `keras.layers.convolutional` also held these; jkeras keeps them in other families.
+from jkeras.legacy.paths import keras2_names  # noqa: E402
+
+__getattr__ = keras2_names(__name__, {
+    **{name: name for name in (
+        "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
+        "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D", "AveragePooling1D",
+        "AveragePooling2D", "AveragePooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D")},
+    "Deconvolution3D": "Conv3DTranspose", "Deconv3D": "Conv3DTranspose"})

@@ -105,3 +105,11 @@ class Dense(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 **weight_options_config(self, "kernel", "bias")}
 
+
+
+# Keras 2's `keras.layers.core` also held these; jkeras keeps them in other families.
+from jkeras.legacy.paths import keras2_names  # noqa: E402
+
+__getattr__ = keras2_names(__name__, (
+    "Masking", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Activation",
+    "Reshape", "Permute", "Flatten", "RepeatVector", "Lambda", "ActivityRegularization"))

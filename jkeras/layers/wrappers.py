@@ -60,3 +60,9 @@ class TimeDistributed(Layer):
         config_ = dict(config_)
         layer = registry.deserialize_keras_object(config_.pop("layer"), known, "layer", custom_objects)
         return cls(layer, **config_)
+
+
+# Keras 2's `keras.layers.wrappers` also held these; jkeras keeps them in other families.
+from jkeras.legacy.paths import keras2_names  # noqa: E402
+
+__getattr__ = keras2_names(__name__, ("Wrapper", "Bidirectional"))

@@ -339,6 +339,7 @@ random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal,
 variance_scaling, orthogonal = VarianceScaling, Orthogonal
 glorot_uniform, glorot_normal, he_normal, he_uniform = GlorotUniform, GlorotNormal, HeNormal, HeUniform
 lecun_normal, lecun_uniform = LecunNormal, LecunUniform
+zero, one, normal, uniform = Zeros, Ones, RandomNormal, RandomUniform  # Keras 2's shorter names
 
 
 def get(identifier):

@@ -75,9 +75,17 @@ class CompiledLoss:
 
 
 def per_sample_loss(fn, y_true, y_pred):
-    """`fn`'s unreduced loss, computed from float32 values when the model outputs float16/bfloat16."""
-    per_sample = getattr(fn, "per_sample", fn)
-    return per_sample(losses_mod.upcast_half(y_true), losses_mod.upcast_half(y_pred))
+    """`fn`'s unreduced loss, computed from float32 values when the model outputs float16/bfloat16
+    (and, for a plain function, from float targets)."""
+    per_sample = getattr(fn, "per_sample", None)
+    y_true, y_pred = losses_mod.upcast_half(y_true), losses_mod.upcast_half(y_pred)
+    if per_sample is None:
+        # Keras 2 fed targets through a placeholder of the output's dtype: a custom loss function
+        # given integer labels received them as floats
+        if not jnp.issubdtype(jnp.result_type(y_true), jnp.floating):
+            y_true = jnp.asarray(y_true, jnp.result_type(y_pred))
+        return fn(y_true, y_pred)
+    return per_sample(y_true, y_pred)
 
 
 def weighted_mean(values, sample_weight, mask=None):

@@ -4,6 +4,7 @@ import jax
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer, note_edit
 from jkeras.layers.core import InputLayer
+from jkeras.legacy import interfaces
 from jkeras.models.graph import flatten_tensors, map_graph, record_output_masks, run_graph
 from jkeras.models.model import Model
 from jkeras.models.trainer import Trainer
@@ -14,6 +15,7 @@ class Functional(Model):
 
     _convert_input_args = False  # as Keras: each layer casts its own inputs to its policy
 
+    @interfaces.legacy_model_constructor_support
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         Layer.__init__(self, trainable=trainable, name=name, **kwargs)
         Trainer.__init__(self)

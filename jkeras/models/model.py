@@ -14,7 +14,8 @@ class Model(Trainer, Layer):
     """A trainable group of layers. See `Functional` and `Sequential`."""
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        graph_args = ("inputs", "outputs", "input", "output")  # Keras 1's `Model(input=, output=)` too
+        if cls is Model and (args or any(k in kwargs for k in graph_args)):
             from jkeras.models.functional import Functional
             return object.__new__(Functional)
         return object.__new__(cls)

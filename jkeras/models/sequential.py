@@ -1,4 +1,6 @@
 """`Sequential`: a plain stack of layers, each with one input and one output."""
+import warnings
+
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer, note_edit
 from jkeras.layers.core import InputLayer
@@ -96,3 +98,19 @@ class Sequential(Functional):
     def get_config(self):
         from jkeras.saving import serialization  # saving sits above models
         return serialization.model_config(self)["config"]
+
+    # ---- Keras 2's Sequential-only prediction helpers (removed in later versions) ----
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """`predict`, warning when the outputs are not probabilities (Keras 2)."""
+        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if preds.min() < 0.0 or preds.max() > 1.0:
+            warnings.warn("Network returning invalid probability values. The last layer might not "
+                          "normalize predictions into probabilities (like softmax or sigmoid would).")
+        return preds
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class ids: the argmax of several outputs, or `output > 0.5` (int32) of one (Keras 2)."""
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")

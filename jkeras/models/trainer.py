@@ -10,6 +10,7 @@ compiled loop, which runs `steps_per_execution` steps per dispatch.
 import collections
 import itertools
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config
 from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import Variable, collect_losses
+from jkeras.legacy import interfaces
 from jkeras.mixed_precision import loss_scale
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
 from jkeras.models import compile_utils as cu
@@ -348,6 +350,9 @@ class Trainer:
         the compiled loop), or a generator / `Sequence` / HDF5 data read batch by batch.
         """
         self._require_compiled("fit")
+        if "nb_epoch" in kwargs:  # Keras 1's name, which Keras 2 still took
+            warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
+            epochs = kwargs.pop("nb_epoch")
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}.")
         if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
@@ -631,13 +636,16 @@ class Trainer:
         values = [logs[k] for k in self.metrics_names if k in logs]
         return values[0] if len(values) == 1 else values
 
-    # ---- Keras 2 generator aliases ----
+    # ---- Keras 2 generator aliases (with the Keras 1 arguments Keras 2 converted) ----
+    @interfaces.legacy_generator_methods_support
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, **kwargs):
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, **kwargs)
 
+    @interfaces.legacy_generator_methods_support
     def evaluate_generator(self, generator, steps=None, **kwargs):
         return self.evaluate(generator, steps=steps, **kwargs)
 
+    @interfaces.legacy_generator_methods_support
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **kwargs)
 

@@ -1,0 +1,110 @@
+"""Keras's affine image transform, as one matrix per image, and a batched sampler that gives what
+`scipy.ndimage.affine_transform` gives (spline order 0 or 1; modes 'nearest', 'constant',
+'reflect', 'wrap') for a whole batch at once, instead of one call per image and channel."""
+import numpy as np
+
+BATCHED_MODES = ("nearest", "constant", "reflect", "wrap")
+
+
+def transform_matrix_offset_center(matrix, x, y):
+    """`matrix` applied about the centre of an `x` by `y` image instead of its corner."""
+    o_x, o_y = float(x) / 2 - 0.5, float(y) / 2 - 0.5
+    offset = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]])
+    reset = np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
+    return offset @ matrix @ reset
+
+
+def affine_matrix(theta, tx, ty, shear, zx, zy, h, w, swap_axes):
+    """The 3x3 matrix Keras's `apply_affine_transform` samples with (None for the identity).
+
+    Rotation, then shift, then shear, then zoom (degrees for angles), about the image centre;
+    `swap_axes` when the column axis comes after the row axis, as Keras swaps them.
+    """
+    parts = []
+    if theta != 0:
+        t = np.deg2rad(theta)
+        parts.append(np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]]))
+    if tx != 0 or ty != 0:
+        parts.append(np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]]))
+    if shear != 0:
+        s = np.deg2rad(shear)
+        parts.append(np.array([[1, -np.sin(s), 0], [0, np.cos(s), 0], [0, 0, 1]]))
+    if zx != 1 or zy != 1:
+        parts.append(np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]]))
+    if not parts:
+        return None
+    matrix = parts[0]
+    for part in parts[1:]:
+        matrix = np.dot(matrix, part)
+    matrix = transform_matrix_offset_center(matrix, h, w)
+    if swap_axes:
+        matrix[:, [0, 1]] = matrix[:, [1, 0]]
+        matrix[[0, 1]] = matrix[[1, 0]]
+    return matrix
+
+
+def _map(coord, n, mode):
+    """Coordinates outside `[0, n-1]` brought inside as scipy's boundary modes do (float64)."""
+    if n <= 1:
+        return np.zeros_like(coord)
+    if mode == "nearest":
+        return np.clip(coord, 0, n - 1)
+    if mode == "reflect":  # half-sample symmetric, period 2n
+        period = 2 * n
+        low = coord < 0
+        c = np.where(low & (coord < -period), period * np.trunc(-coord / period) + coord, coord)
+        c = np.where(low, np.where(c < -n, c + period, -c - 1), c)
+        high = c > n - 1
+        c = np.where(high, c - period * np.trunc(c / period), c)
+        return np.where(high & (c >= n), period - c - 1, c)
+    if mode == "wrap":  # scipy's 'wrap': the first and last samples coincide, period n - 1
+        period = n - 1
+        c = np.where(coord < 0, coord + period * (np.trunc(-coord / period) + 1), coord)
+        return np.where(c > n - 1, c - period * np.trunc(c / period), c)
+    return coord  # 'constant': handled by the caller
+
+
+def _index(i, n, mode):
+    """Integer sample indices outside the image mapped by `mode` (a neighbour past the edge)."""
+    if mode == "reflect":
+        i = np.mod(i, 2 * n)
+        return np.where(i >= n, 2 * n - i - 1, i)
+    return np.clip(i, 0, n - 1)
+
+
+def sample_batch(images, matrices, order=1, mode="nearest", cval=0.0):
+    """`images` (N, H, W, C) resampled: output pixel `o` reads input `M[:2, :2] @ o + M[:2, 2]`.
+
+    `matrices` is (N, 3, 3) in (row, col) order, as `affine_matrix` returns it. The result equals
+    per-image, per-channel `scipy.ndimage.affine_transform(..., order, mode, cval)` (to float32
+    rounding), in the images' dtype.
+    """
+    n, h, w, c = images.shape
+    rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64),
+                             indexing="ij")
+    m = matrices[:, None, None]
+    src_r = m[..., 0, 0] * rows + m[..., 0, 1] * cols + m[..., 0, 2]
+    src_c = m[..., 1, 0] * rows + m[..., 1, 1] * cols + m[..., 1, 2]
+    outside = None
+    if mode == "constant":
+        outside = (src_r < 0) | (src_r > h - 1) | (src_c < 0) | (src_c > w - 1)
+    src_r, src_c = _map(src_r, h, mode), _map(src_c, w, mode)
+    flat = images.reshape(n * h * w, c)
+    base = (np.arange(n) * (h * w))[:, None, None]
+
+    def gather(r, q):
+        return flat[base + _index(r, h, mode) * w + _index(q, w, mode)]
+
+    if order == 0:
+        out = gather(np.floor(src_r + 0.5).astype(np.int64), np.floor(src_c + 0.5).astype(np.int64))
+    else:
+        r0, c0 = np.floor(src_r), np.floor(src_c)
+        fr = (src_r - r0).astype(images.dtype)[..., None]
+        fc = (src_c - c0).astype(images.dtype)[..., None]
+        r0, c0 = r0.astype(np.int64), c0.astype(np.int64)
+        top = gather(r0, c0) * (1 - fc) + gather(r0, c0 + 1) * fc
+        bottom = gather(r0 + 1, c0) * (1 - fc) + gather(r0 + 1, c0 + 1) * fc
+        out = top * (1 - fr) + bottom * fr
+    if outside is not None:
+        out = np.where(outside[..., None], np.asarray(cval, images.dtype), out)
+    return out.astype(images.dtype, copy=False)

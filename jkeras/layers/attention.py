@@ -61,6 +61,7 @@ class _DenseAttention(Layer):
         self.dropout = dropout
         self.seed = seed
         self.causal = bool(causal)
+        self.supports_masking = True
 
     def _check_input_compatible(self, inputs):
         self._shapes(inputs)
@@ -398,7 +399,10 @@ class MultiHeadAttention(Layer):
         k = project("key", key_tensor)
         v = project("value", value)
         attn_mask = self._attention_mask(q, v, q_mask, v_mask, k_mask, attention_mask, use_causal_mask)
-        output, scores = self._attend(q, k, v, attn_mask, training, key)
+        # Keras 3 runs the fused `dot_product_attention` unless it must return or drop scores, or
+        # the projections are not rank 4: there a fully masked row attends uniformly, not to nothing
+        fused = not (self._dropout > 0 or return_attention_scores or q.ndim != 4)
+        output, scores = self._attend(q, k, v, attn_mask, training, key, zero_masked_rows=not fused)
         if self._use_gate:
             output = output * project("gate", query)
         output = project("attention_output", output)
@@ -427,7 +431,7 @@ class MultiHeadAttention(Layer):
             return auto
         return both(auto, _as_bool(attention_mask))
 
-    def _attend(self, q, k, v, attn_mask, training, key):
+    def _attend(self, q, k, v, attn_mask, training, key, zero_masked_rows):
         """Scaled dot products, masked softmax over the attention axes, dropout, and the
         weighted sum of values: `(output, scores)`."""
         axes = self._axes(q.ndim - 1)
@@ -442,7 +446,7 @@ class MultiHeadAttention(Layer):
             scores = jnp.where(attn_mask, scores, jnp.asarray(large, scores.dtype))
         scores = jnp.exp(scores - jax.nn.logsumexp(scores, axis=norm_axes, keepdims=True)) \
             if len(norm_axes) > 1 else jax.nn.softmax(scores, axis=norm_axes[0])
-        if attn_mask is not None:  # Keras 3: a fully masked row attends to nothing
+        if attn_mask is not None and zero_masked_rows:  # a fully masked row attends to nothing
             scores = jnp.where(attn_mask, scores, jnp.zeros_like(scores))
         weights = scores
         if training and self._dropout > 0:

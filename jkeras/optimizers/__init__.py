@@ -13,15 +13,17 @@ jitted step.
 import optax
 
 from jkeras.mixed_precision.loss_scale import LossScaleOptimizer
-from jkeras.optimizers import schedules
-from jkeras.optimizers.algorithms import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Nadam, RMSprop
+from jkeras.optimizers import legacy, schedules
+from jkeras.optimizers.algorithms import (SGD, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl,
+                                         Lion, Nadam, RMSprop)
 from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, OptimizerState,
                                     get_learning_rate, iterations, set_learning_rate, slots,
                                     with_slots)
 from jkeras.utils import registry
 
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,
-                                                     Adamax, Nadam, LossScaleOptimizer)}
+                                                     Adamax, Nadam, Ftrl, Lion, Adafactor,
+                                                     LossScaleOptimizer)}
 
 
 def _canonical(name):
@@ -37,10 +39,29 @@ def serialize(optimizer):
     return registry.serialize_keras_object(optimizer, "keras.optimizers")
 
 
+_LEGACY = {cls.__name__.lower(): cls for cls in (legacy.SGD, legacy.RMSprop, legacy.Adam, legacy.Adagrad,
+                                                 legacy.Adadelta, legacy.Adamax, legacy.Nadam,
+                                                 legacy.Ftrl)}
+
+
+def _is_legacy_config(inner):
+    """A Keras 2 / tf.keras `OptimizerV2` config, which tf.keras builds as a legacy optimizer:
+    `is_legacy_optimizer` true, or absent with Keras 2's `decay` and no Keras 3 keys."""
+    flag = inner.get("is_legacy_optimizer")
+    if flag is not None:
+        return bool(flag)
+    return "decay" in inner and "use_ema" not in inner and "weight_decay" not in inner
+
+
 def deserialize(config, custom_objects=None):
-    """An optimizer from its Keras 3 or tf.keras 2 dict."""
+    """An optimizer from its Keras 3, tf.keras 2 or Keras 2 dict (Keras 2's and tf.keras's
+    legacy ones as `optimizers.legacy` classes, as tf.keras builds them)."""
     if isinstance(config, dict) and "class_name" in config:
-        config = {**config, "class_name": _canonical(config["class_name"])}
+        name = _canonical(config["class_name"])
+        inner = config.get("config") or {}
+        if isinstance(name, str) and name in _LEGACY and isinstance(inner, dict) and _is_legacy_config(inner):
+            return _LEGACY[name].from_config(inner)
+        config = {**config, "class_name": name}
     return registry.deserialize_keras_object(config, _OPTIMIZERS, "optimizer", custom_objects)
 
 
@@ -63,7 +84,8 @@ def get(identifier, custom_objects=None):
     return obj
 
 
-__all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Optimizer",
-           "OptaxOptimizer", "OptimizerState", "CountedState", "schedules", "get", "serialize",
+__all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion",
+           "Adafactor", "Optimizer",
+           "OptaxOptimizer", "OptimizerState", "CountedState", "schedules", "legacy", "get", "serialize",
            "deserialize", "iterations", "get_learning_rate", "set_learning_rate", "slots",
            "with_slots"]

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jkeras.backend import epsilon as backend_epsilon
 from jkeras.backend import floatx
 from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.optimizers import schedules
@@ -224,7 +225,7 @@ def checked(name, value, below=None, optional=False):
 
 
 def _learning_rate(learning_rate, decay):
-    """A float or a schedule; Keras 2's `decay` becomes the schedule it meant."""
+    """A float or a schedule, checked; Keras 2's `decay` cannot go with a schedule."""
     if callable(learning_rate):
         if decay:
             raise ValueError(f"`decay={decay}` cannot be combined with a learning-rate schedule.")
@@ -232,10 +233,65 @@ def _learning_rate(learning_rate, decay):
     if not (isinstance(learning_rate, numbers.Real) or getattr(learning_rate, "shape", None) == ()):
         raise ValueError("Argument `learning_rate` should be a float or a schedule "
                          f"(step -> learning rate). Received: learning_rate={learning_rate!r}")
-    if decay:
-        # Keras 2's time-based decay, `lr / (1 + decay * iterations)`.
-        return schedules.InverseTimeDecay(float(learning_rate), 1, decay)
-    return float(learning_rate)
+    return float(np.asarray(learning_rate))
+
+
+def epsilon_or_default(value):
+    """Keras 2's `epsilon=None`: the backend's fuzz factor (`K.epsilon()`)."""
+    return checked("epsilon", backend_epsilon() if value is None else value)
+
+
+# Keras 2's `decay` written as the schedule it means (Keras 3 and tf.keras both read it);
+# the name marks it so that jkeras reads it back as `decay`.
+_DECAY_NAME = "decay"
+
+
+def _decay_schedule(lr, decay):
+    return schedules.serialize(schedules.InverseTimeDecay(lr, 1, decay, name=_DECAY_NAME))
+
+
+def _as_decay(config):
+    """`(learning_rate, decay)` of a schedule config `_decay_schedule` wrote, else None."""
+    inner = config.get("config") or {}
+    if (config.get("class_name") == "InverseTimeDecay" and inner.get("name") == _DECAY_NAME
+            and inner.get("decay_steps") == 1 and not inner.get("staircase")):
+        return inner["initial_learning_rate"], inner["decay_rate"]
+    return None
+
+
+class LearningRate(float):
+    """`optimizer.learning_rate` (and Keras 2's `optimizer.lr`): a float that is also a handle.
+
+    `K.get_value(opt.lr)` / `.numpy()` / `float()` read the optimizer's live rate and
+    `K.set_value(opt.lr, x)` / `.assign(x)` set it; the rate is a traced value of the
+    compiled step, so nothing recompiles. Arithmetic uses the value read at access.
+    """
+    shape = ()
+    dtype = "float32"
+
+    def __new__(cls, value, optimizer):
+        self = super().__new__(cls, value)
+        self._optimizer = optimizer
+        return self
+
+    def numpy(self):
+        return np.asarray(float(self), np.float32)
+
+    def __float__(self):
+        rate = self._optimizer.learning_rate
+        return float.__float__(rate) if isinstance(rate, LearningRate) else float(rate)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.numpy(), dtype=dtype)
+
+    def assign(self, value):
+        self._optimizer.learning_rate = value
+
+    def __repr__(self):
+        return f"<learning_rate={float(self)!r}>"
+
+    def __reduce__(self):
+        return float, (float(self),)
 
 
 class Optimizer:
@@ -252,6 +308,7 @@ class Optimizer:
     _slots = ()
     _own_config = ()
     elementwise = True
+    uses_params = False
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
@@ -282,7 +339,8 @@ class Optimizer:
                              f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._live = None
-        self.learning_rate = _learning_rate(learning_rate, decay)
+        self._learning_rate = _learning_rate(learning_rate, decay)
+        self.decay = float(decay or 0.0)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.global_clipnorm = global_clipnorm
@@ -299,16 +357,23 @@ class Optimizer:
 
     @property
     def learning_rate(self):
-        """The current rate (a float) once training has started, else the configured one."""
-        state = self._live[0]() if self._live else None
-        if state is None or callable(self._learning_rate):
+        """The current rate once training has started, else the configured one: a
+        `LearningRate` (a float `K.get_value`/`K.set_value` read and set), or the schedule.
+        With Keras 2's `decay` it is the undecayed rate, as Keras 2's `lr` was."""
+        if callable(self._learning_rate):
             return self._learning_rate
-        return float(get_learning_rate(state))
+        state = self._live[0]() if self._live else None
+        value = self._learning_rate if state is None else float(get_learning_rate(state))
+        return LearningRate(value, self)
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if callable(self._learning_rate) and not callable(value):
+            raise TypeError("This optimizer was created with a learning-rate schedule, hence its "
+                            "learning rate is not settable. Use a float `learning_rate` instead.")
+        value = value if callable(value) else _learning_rate(float(np.asarray(value)), None)
         state = self._live[0]() if self._live else None
-        if state is not None:
+        if state is not None and not callable(value):
             self._live[1](self.set_learning_rate(state, value))
         self._learning_rate = value
 
@@ -327,10 +392,10 @@ class Optimizer:
 
     def set_learning_rate(self, opt_state, value):
         """`set_learning_rate(opt_state, value)`; a TypeError with a schedule, as in Keras."""
-        if callable(self.learning_rate):
+        if callable(self._learning_rate):
             raise TypeError("This optimizer was created with a learning-rate schedule, hence its "
                             "learning rate is not settable. Use a float `learning_rate` instead.")
-        return set_learning_rate(opt_state, value)
+        return set_learning_rate(opt_state, float(np.asarray(value)))
 
     def _initial_slot(self, name, p):
         return jnp.zeros_like(p)
@@ -347,26 +412,37 @@ class Optimizer:
             return ()
         return self._slots
 
-    def _apply_rule(self, grads, slots, lr, step):
-        """`_leaf_update` over the tree: (updates, new values of `self._slots`)."""
+    def _apply_rule(self, grads, slots, lr, step, params=None):
+        """`_leaf_update` over the tree: (updates, new values of `self._slots`). A rule that
+        reads the parameter (`uses_params`) gets it as `_leaf_update(..., p=param)`."""
         leaves, treedef = jax.tree.flatten(grads)
         scalars = {k: v for k, v in slots.items() if k not in self._slots}
+        extra = lambda p: {"p": p} if self.uses_params else {}  # noqa: E731
         first = slots[self._slots[0]] if self._slots else None
         if isinstance(first, jax.Array) and jax.tree.structure(first) != treedef:
             # flat slots (flatten_slots): one rule call for all the weights
             g = jnp.concatenate([jnp.ravel(x) for x in leaves])
-            update, new = self._leaf_update(g, slots, lr.astype(g.dtype), step)
+            p = jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(params)]) if self.uses_params else None
+            update, new = self._leaf_update(g, slots, lr.astype(g.dtype), step, **extra(p))
             return _split_like(update, grads), {name: new[name] for name in self._slots}
         columns = [treedef.flatten_up_to(slots[name]) for name in self._slots]
-        outs = [self._leaf_update(g, {**scalars, **dict(zip(self._slots, s))}, lr.astype(g.dtype), step)
-                for g, *s in zip(leaves, *columns)]
+        ps = treedef.flatten_up_to(params) if self.uses_params else [None] * len(leaves)
+        outs = [self._leaf_update(g, {**scalars, **dict(zip(self._slots, s))}, lr.astype(g.dtype), step,
+                                  **extra(p))
+                for g, p, *s in zip(leaves, ps, *columns)]
         updates = treedef.unflatten([u for u, _ in outs])
         return updates, {name: treedef.unflatten([s[name] for _, s in outs]) for name in self._slots}
 
     def _lr_at(self, state_lr, n):
-        if callable(self.learning_rate):
-            return jnp.asarray(self.learning_rate(n), floatx())
+        if callable(self._learning_rate):
+            return jnp.asarray(self._learning_rate(n), floatx())
         return state_lr
+
+    def _decayed(self, lr, n):
+        """Keras 2's time-based decay, `lr / (1 + decay * iterations)` (tf.keras 2's arithmetic)."""
+        if not self.decay:
+            return lr
+        return lr / (1.0 + jnp.asarray(self.decay, lr.dtype) * n.astype(lr.dtype))
 
     def make_transform(self):
         """This optimizer as an `optax.GradientTransformation` over any params tree."""
@@ -374,22 +450,22 @@ class Optimizer:
 
         def init(params):
             zero = jnp.zeros([], jnp.int32)
-            lr = jnp.asarray(self.learning_rate(zero) if callable(self.learning_rate)
-                             else self.learning_rate, floatx())
+            lr = jnp.asarray(self._learning_rate(zero) if callable(self._learning_rate)
+                             else self._learning_rate, floatx())
             slots = {name: jax.tree.map(lambda p: self._initial_slot(name, jnp.asarray(p)), params)
                      for name in self.slot_names()}
             return OptimizerState(zero, lr, {**slots, **self._init_scalars(params)})
 
         def update(grads, state, params=None):
-            if params is None and (self.weight_decay or self.use_ema):
-                raise ValueError(f"{type(self).__name__} with weight decay or EMA needs `params` "
+            if params is None and (self.weight_decay or self.use_ema or self.uses_params):
+                raise ValueError(f"{type(self).__name__} (or weight decay, EMA) needs `params` "
                                  "in update(grads, state, params).")
             n, slots = state.iterations, dict(state.slots)
             if self.loss_scale_factor is not None:
                 grads = jax.tree.map(lambda g: g / self.loss_scale_factor, grads)
             if params is not None:
                 grads = jax.tree.map(lambda g, p: jnp.asarray(g, jnp.asarray(p).dtype), grads, params)
-            lr = self._lr_at(state.learning_rate, n)
+            lr = self._decayed(self._lr_at(state.learning_rate, n), n)
             if accumulate:
                 is_update = (n + 1) % accumulate == 0
                 summed = jax.tree.map(jnp.add, grads, slots["gradient_accumulator"])
@@ -401,7 +477,8 @@ class Optimizer:
                 applied = n
             grads = self._clip(grads)
             rule_slots = {k: v for k, v in slots.items() if k not in ("average", "gradient_accumulator")}
-            updates, new_rule_slots = self._apply_rule(grads, rule_slots, lr, applied + 1)
+            updates, new_rule_slots = self._apply_rule(grads, rule_slots, lr, applied + 1,
+                                                       params if self.uses_params else None)
             new_rule_slots = {**rule_slots, **new_rule_slots}
             if self.weight_decay:
                 updates = jax.tree.map(
@@ -445,9 +522,13 @@ class Optimizer:
 
     def get_config(self):
         """Keras 3's config keys and values for this optimizer."""
-        lr = self.learning_rate
+        lr = self._learning_rate
+        if not callable(lr):
+            lr = float(np.float32(float(self.learning_rate)))  # the live rate, as Keras's float32
         if isinstance(lr, schedules.LearningRateSchedule):
             lr = schedules.serialize(lr)
+        elif not callable(lr) and self.decay:
+            lr = _decay_schedule(lr, self.decay)
         elif callable(lr):
             raise ValueError(f"Cannot serialize the learning rate {lr!r}: only a float or a "
                              "jkeras.optimizers.schedules.LearningRateSchedule can be written.")
@@ -465,8 +546,11 @@ class Optimizer:
     def from_config(cls, config, custom_objects=None):
         """An optimizer from a Keras 3 or tf.keras 2 config (tf.keras-only keys are ignored)."""
         config = dict(config)
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict) and _as_decay(lr) and not config.get("decay"):
+            config["learning_rate"], config["decay"] = _as_decay(lr)
+        elif isinstance(lr, dict):
+            config["learning_rate"] = schedules.deserialize(lr, custom_objects)
         return cls(**config)
 
     def __repr__(self):

@@ -177,7 +177,7 @@ def _training_config(model):
     return {"loss": ser_loss(cfg["loss"]), "metrics": ser_metrics(cfg["metrics"]),
             "weighted_metrics": ser_metrics(cfg["weighted_metrics"]),
             "loss_weights": cfg["loss_weights"],
-            "optimizer_config": {"class_name": type(opt).__name__, "config": _portable(opt.get_config())},
+            "optimizer_config": _optimizer_config(opt),
             "jkeras": {"seed": model._seed, "step": int(model._step),
                        "steps_per_execution": model._steps_per_execution}}
 
@@ -195,23 +195,54 @@ def _portable(config):
             if not (k in _NEW_OPTIMIZER_DEFAULTS and v == _NEW_OPTIMIZER_DEFAULTS[k])}
 
 
+# tf.keras 2.11+'s optimizers, which it names `Custom>Adam` in files, with `is_legacy_optimizer: false`.
+_TF_KERAS_NEW = ("Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam",
+                 "RMSprop", "SGD")
+
+
+def _optimizer_config(opt):
+    """The optimizer as tf.keras 2.11+ writes it (`Custom>Adam`, `is_legacy_optimizer: false`),
+    so tf.keras builds the same optimizer with its settings; Keras 3 builds the class with its
+    defaults, as it does for tf.keras's own files. `optimizers.legacy` ones are written in
+    Keras 2's form, which tf.keras (as a legacy optimizer) and Keras 3 both build in full."""
+    name = type(opt).__name__
+    if getattr(opt, "is_legacy", False):
+        return {"class_name": name, "config": opt.get_config()}
+    if name in _TF_KERAS_NEW:
+        return {"class_name": f"Custom>{name}",
+                "config": {**_portable(opt.get_config()), "is_legacy_optimizer": False}}
+    return {"class_name": name, "config": _portable(opt.get_config())}
+
+
 _TF_SLOT_NAMES = {"momentum": "m", "velocity": "v", "velocity_hat": "vhat", "norm": "u"}
 
 
 def _write_optimizer(group, model):
-    """tf.keras 2.11+ layout: `iteration:0`, then `<Opt>/<slot>/<weight name>` per trainable weight."""
-    opt_name = type(model.optimizer).__name__
-    names = ["iteration:0"]
-    values = [np.asarray(optimizers.iterations(model._opt_state), np.int64)]
+    """tf.keras 2.11+ layout: `iteration:0`, then `<Opt>/<slot>/<weight name>` per trainable
+    weight; an `optimizers.legacy` one in tf.keras `OptimizerV2`'s (see `legacy_optimizer`)."""
+    opt = model.optimizer
+    opt_name = type(opt).__name__
     slot_trees = optimizers.slots(model._opt_state)
-    slot_names = [s for s in getattr(model.optimizer, "slot_names", lambda: ())() if s in slot_trees]
+    slot_names = [s for s in getattr(opt, "slot_names", lambda: ())() if s in slot_trees]
     paths = trainable_paths(model)
-    for var, path, tf_name in paths:
+    iteration = np.asarray(optimizers.iterations(model._opt_state), np.int64)
+    if getattr(opt, "is_legacy", False):
+        names, values = [f"{opt.name}/iter:0"], [iteration]
+        for scalar, short in opt.legacy_scalars.items():
+            names.append(f"{opt.name}/{short}:0")
+            values.append(np.asarray(slot_trees[scalar]))
         for slot in slot_names:
-            short = _TF_SLOT_NAMES.get(slot, slot) if opt_name in ("Adam", "AdamW", "SGD", "Nadam",
-                                                                   "Adamax") else slot
-            names.append(f"{opt_name}/{short}/{tf_name}")
-            values.append(np.asarray(_get_path(slot_trees[slot], path)))
+            for var, path, tf_name in paths:
+                names.append(f"{opt.name}/{tf_name.rsplit(':', 1)[0]}/{opt.legacy_slots[slot]}:0")
+                values.append(np.asarray(_get_path(slot_trees[slot], path)))
+    else:
+        names, values = ["iteration:0"], [iteration]
+        for var, path, tf_name in paths:
+            for slot in slot_names:
+                short = _TF_SLOT_NAMES.get(slot, slot) if opt_name in ("Adam", "AdamW", "SGD", "Nadam",
+                                                                       "Adamax") else slot
+                names.append(f"{opt_name}/{short}/{tf_name}")
+                values.append(np.asarray(_get_path(slot_trees[slot], path)))
     _write_names(group, "weight_names", names)
     for name, value in zip(names, values):
         group.create_dataset(name, data=value)
@@ -1027,6 +1058,12 @@ def _load_optimizer(group, model):
     for slot, path, value in values:
         value = jax.numpy.asarray(value)
         trees[slot] = value if path is None else _set_path(trees[slot], path, value)
+    restored = {slot for slot, path, _ in values if path is None}
+    scalars_at = getattr(model.optimizer, "scalars_at", None)
+    if scalars_at is not None and set(scalars) - restored:
+        for name, value in scalars_at(iteration, np.asarray(trees[scalars[0]])).items():
+            if name not in restored:
+                trees[name] = jax.numpy.asarray(value)
     model._opt_state = optimizers.with_slots(opt_state, trees, iteration)
 
 

@@ -3,7 +3,8 @@
 Three layouts exist:
 
 - tf.keras 2.11+, Keras 3 and jkeras: `iteration` (Keras 3 adds `learning_rate`),
-  then per trainable weight, in layer order, one array per slot (`Adam/m/dense/kernel:0`).
+  then per trainable weight, in layer order, one array per slot (`Adam/m/dense/kernel:0`);
+  Keras 3 puts Nadam's `u_product` last.
 - tf.keras 2.0-2.10 (`OptimizerV2`): `<Opt>/iter:0`, then each slot for every weight,
   named `<Opt>/<weight>/<slot>:0`; mapped by those names.
 - Keras 2.0-2.3 (multi-backend): the optimizer's `weights` list, positional: the
@@ -40,7 +41,7 @@ class Unmapped(ValueError):
 
 def layout(names):
     """"current", "optimizer_v2" or "keras2", from the arrays' names."""
-    if names and names[0].split("/")[-1] == "iteration:0" and "/" not in names[0]:
+    if names and names[0].split("/")[-1] in ("iteration", "iteration:0"):
         return "current"
     if names and names[0].endswith("/iter:0"):
         return "optimizer_v2"
@@ -51,27 +52,30 @@ def plan(names, opt_class, slot_names, scalar_names, weight_names, version):
     """The destination of each array (see the module docstring).
 
     `slot_names` are the optimizer's per-weight slots, `scalar_names` its one-number ones
-    (Nadam's `u_product`); `weight_names` are the trainable weights' names as the file's `model_weights` lists
-    them, in the model's trainable-weights (layer) order.
+    (Nadam's `u_product`); `weight_names` are the trainable weights' names as the file's
+    `model_weights` lists them, in the model's trainable-weights (layer) order.
     """
     kind = layout(names)
     if kind == "current":
-        return _current(names, slot_names, len(weight_names))
+        return _current(names, slot_names, scalar_names, len(weight_names))
     if kind == "optimizer_v2":
         return _optimizer_v2(names, opt_class, slot_names, scalar_names, weight_names)
     return _keras2(names, opt_class, slot_names, scalar_names, weight_names, version)
 
 
-def _current(names, slot_names, n):
+def _current(names, slot_names, scalar_names, n):
     out = [("iterations",)]
     rest = names[1:]
     if rest and rest[0].split(":")[0].endswith("learning_rate"):
         out.append(("skip",))
         rest = rest[1:]
-    if len(rest) != n * len(slot_names):
-        raise Unmapped(f"the file holds {len(rest)} slot arrays; this optimizer needs {n * len(slot_names)} "
+    wanted = [(slot, i) for i in range(n) for slot in slot_names]
+    if len(rest) == len(wanted) + len(scalar_names):  # Keras 3 lists Nadam's product last
+        wanted += [("scalar", name) for name in scalar_names]
+    if len(rest) != len(wanted):
+        raise Unmapped(f"the file holds {len(rest)} slot arrays; this optimizer needs {len(wanted)} "
                        f"({n} weights x slots {list(slot_names)})")
-    return out + [(slot, i) for i in range(n) for slot in slot_names]
+    return out + wanted
 
 
 def _optimizer_v2(names, opt_class, slot_names, scalar_names, weight_names):

@@ -4,6 +4,7 @@ import itertools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jkeras.backend.config import epsilon, image_data_format
 from jkeras.backend.symbolic import op
@@ -340,7 +341,7 @@ def bias_add(x, bias, data_format=None):
     if data_format == "channels_first" and x.ndim > 2:
         if bias.ndim == 1:
             return x + bias.reshape((1, -1) + (1,) * (x.ndim - 2))
-        return x + jnp.moveaxis(bias, -1, 0)[None]
+        return x + bias.reshape((1, bias.shape[-1]) + bias.shape[:-1])  # a reshape, not a transpose, as tf.keras
     return x + bias
 
 
@@ -364,7 +365,9 @@ def batch_normalization(x, mean, var, beta, gamma, axis=-1, epsilon=1e-3):
 
 @op
 def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):
-    """`(normed, mean, var)`: `x` normalised by the batch moments over `reduction_axes`."""
+    """`(normed, mean, var)`: `x` normalised by the batch moments over `reduction_axes`. For
+    image batches (rank 4, channels last or first) the returned variance is the unbiased one,
+    as TF's fused batch norm gives it."""
     x = jnp.asarray(x)
     axes = tuple(reduction_axes)
     mean = jnp.mean(x, axis=axes)
@@ -375,4 +378,7 @@ def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):
         normed = normed * jnp.asarray(gamma).reshape(keep)
     if beta is not None:
         normed = normed + jnp.asarray(beta).reshape(keep)
+    if x.ndim == 4 and list(axes) in ([0, 1, 2], [0, 2, 3]):
+        count = int(np.prod([x.shape[a] for a in axes]))
+        var = var * (count / max(count - 1, 1))
     return normed, mean, var

@@ -13,6 +13,25 @@ _RESIZE_METHODS = {"nearest": None, "bilinear": "linear", "bicubic": "cubic", "l
                    "lanczos5": "lanczos5", "area": None}
 
 
+def _cubic_weights(n_in, factor):
+    """`(n_in * factor, n_in)` weights of TF's bicubic upsampling: Keys' kernel (a = -0.5) at
+    half-pixel centres, its offsets rounded to TF's 1/1024 table, taps past an edge dropped
+    and the rest renormalised."""
+    def keys(t):
+        return np.where(t <= 1, (1.5 * t - 2.5) * t * t + 1, ((-0.5 * t + 2.5) * t - 4) * t + 2)
+    weights = np.zeros((n_in * factor, n_in))
+    for out in range(n_in * factor):
+        centre = (out + 0.5) / factor - 0.5
+        base = int(np.floor(centre))
+        delta = np.rint((centre - base) * 1024) / 1024
+        taps = [(base - 1, 1 + delta), (base, delta), (base + 1, 1 - delta), (base + 2, 2 - delta)]
+        inside = [(tap, keys(dist)) for tap, dist in taps if 0 <= tap < n_in]
+        total = sum(w for _, w in inside)
+        for tap, w in inside:
+            weights[out, tap] += w / total
+    return weights
+
+
 def shape(x):
     """The shape as a tuple (JAX shapes are static, so `K.shape(x)[0]` is an int inside a step);
     unknown dims of a symbolic tensor are None."""
@@ -209,6 +228,11 @@ def resize_images(x, height_factor, width_factor, data_format, interpolation="ne
     x = jnp.asarray(x)
     if _RESIZE_METHODS[interpolation] is None:  # integer upscaling: nearest and area both repeat
         return jnp.repeat(jnp.repeat(x, height_factor, axis=rows), width_factor, axis=rows + 1)
+    if interpolation == "bicubic":
+        for axis, factor in ((rows, height_factor), (rows + 1, width_factor)):
+            w = jnp.asarray(_cubic_weights(x.shape[axis], factor), x.dtype)
+            x = jnp.moveaxis(jnp.tensordot(x, w, axes=[[axis], [1]]), -1, axis)
+        return x
     new_shape = list(x.shape)
     new_shape[rows] *= height_factor
     new_shape[rows + 1] *= width_factor

@@ -299,11 +299,11 @@ def update(x, new_x):
 
 
 def update_add(x, increment):
-    return update(x, _value_of(x) + _value_of(increment))
+    return update(x, _value_of(x) + jnp.asarray(_value_of(increment)))
 
 
 def update_sub(x, decrement):
-    return update(x, _value_of(x) - _value_of(decrement))
+    return update(x, _value_of(x) - jnp.asarray(_value_of(decrement)))
 
 
 def moving_average_update(x, value, momentum):

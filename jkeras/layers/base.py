@@ -39,6 +39,9 @@ from jkeras.backend.symbolic import read
 from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
+_KERAS2_WEIGHT_ARGS = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")
+_KERAS3_WEIGHT_ARGS = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
+                       "aggregation", "overwrite_with_gradient", "name")
 _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "batch_shape",
                  "weights")
 
@@ -426,15 +429,24 @@ class Layer:
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement `call` (or `apply`).")
 
-    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
-                   trainable=True, constraint=None, **kwargs):
+    def add_weight(self, *args, **kwargs):
         """Create a named weight from `initializer`; for Keras-style `build` methods.
 
-        Keras 2's order (`add_weight(name, shape, ...)`) and Keras 3's (`add_weight(shape, ...)`,
-        a tuple first) both work; an initializer may be a Keras 2 function `f(shape, dtype=None)`."""
+        Keras 2's positional order (`add_weight(name, shape, dtype, initializer, regularizer,
+        trainable, constraint)`) and Keras 3's (`add_weight(shape, initializer, dtype, trainable,
+        ...)`, a shape first) both work; an initializer may be a Keras 2 function `f(shape, dtype=None)`."""
+        order = _KERAS3_WEIGHT_ARGS if args and isinstance(args[0], (tuple, list)) else _KERAS2_WEIGHT_ARGS
+        if len(args) > len(order):
+            raise TypeError(f"add_weight takes at most {len(order)} positional arguments; received {len(args)}.")
+        for arg_name, value in zip(order, args):
+            if arg_name in kwargs:
+                raise TypeError(f"add_weight got multiple values for argument '{arg_name}'.")
+            kwargs[arg_name] = value
+        return self._add_weight(**kwargs)
+
+    def _add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                    trainable=True, constraint=None, **kwargs):
         from jkeras import initializers
-        if isinstance(name, (tuple, list)) and (shape is None or isinstance(shape, str)):
-            name, shape = shape, name  # Keras 3's positional `shape`
         shape = () if shape is None else shape_argument(shape, "shape")
         if any(d is None for d in shape):
             raise ValueError(f"Layer '{self.name}': weight '{name}' needs a fully known shape; received "

@@ -38,7 +38,8 @@ class SequenceEnqueuer:
         self.stop_signal = None
 
     def is_running(self):
-        return self.stop_signal is not None and not self.stop_signal.is_set()
+        signal = getattr(self, "stop_signal", None)  # None also when __init__ failed
+        return signal is not None and not signal.is_set()
 
     def start(self, workers=1, max_queue_size=10):
         """Start reading ahead with `workers` workers, at most `max_queue_size` items ahead."""

@@ -137,9 +137,10 @@ class _ConvLSTMCell(_CellBase):
             raise ValueError(f"ConvLSTM cell '{self.name}' is not built yet, so its state shape is "
                              "unknown; call the layer on data first.")
         shape = self._state_shape(batch_size)
-        return [jnp.zeros(shape, self.dtype), jnp.zeros(shape, self.dtype)]
+        return [jnp.zeros(shape, self.compute_dtype), jnp.zeros(shape, self.compute_dtype)]
 
     def _conv(self, x, kernel, strides, padding, dilation):
+        kernel = kernel.astype(x.dtype)  # an eager call under a mixed policy sees float32 weights
         return lax.conv_general_dilated(x, kernel, strides, padding.upper(), rhs_dilation=dilation,
                                         dimension_numbers=_dimension_numbers(self.rank, self.data_format))
 
@@ -158,7 +159,7 @@ class _ConvLSTMCell(_CellBase):
         h_prev, c_prev = states[0], states[1]
         z = self._gate_convs(x, params["kernel"], dp, self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
-            bias = params["bias"]
+            bias = params["bias"].astype(z.dtype)
             z = z + (bias if self.data_format == "channels_last"
                      else bias.reshape((-1,) + (1,) * self.rank))
         ones = (1,) * self.rank

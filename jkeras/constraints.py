@@ -107,6 +107,7 @@ class RadialConstraint(Constraint):
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+maxnorm, nonneg, unitnorm = MaxNorm, NonNeg, UnitNorm  # Keras 1's names, which Keras 2 kept
 radial_constraint = RadialConstraint
 
 _OBJECTS = {

@@ -604,7 +604,7 @@ ALIASES = {
     "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error,
     "kld": kl_divergence, "KLD": kl_divergence, "kullback_leibler_divergence": kl_divergence,
     "bce": binary_crossentropy, "BCE": binary_crossentropy,
-    "logcosh": log_cosh, "cosine_proximity": cosine_similarity,
+    "logcosh": log_cosh, "cosine_proximity": cosine_similarity, "cosine": cosine_similarity,
 }
 ALL_OBJECTS_DICT = {**{obj.__name__: obj for obj in ALL_OBJECTS}, **ALIASES}
 mse = MSE = mean_squared_error
@@ -613,6 +613,7 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
+cosine = cosine_proximity = cosine_similarity  # Keras 2's names
 
 
 def serialize(loss):

@@ -1192,6 +1192,7 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
+cosine = cosine_proximity = cosine_similarity  # Keras 2's names: the loss (-1 is the same direction)
 # Which metric "accuracy"/"acc" and "crossentropy"/"ce" mean, by `losses.label_kind`.
 _BY_KIND = {
     "accuracy": {"binary": BinaryAccuracy, "sparse": SparseCategoricalAccuracy,
@@ -1200,6 +1201,22 @@ _BY_KIND = {
                      "categorical": CategoricalCrossentropy},
 }
 _BY_KIND.update(acc=_BY_KIND["accuracy"], ce=_BY_KIND["crossentropy"])
+
+
+def clone_metric(metric):
+    """A new `Metric` with the same config (a fresh state); a metric function as it is (Keras 2)."""
+    if isinstance(metric, Metric):
+        return type(metric).from_config(metric.get_config())
+    return metric
+
+
+def clone_metrics(metrics):
+    """`clone_metric` of each metric of a list or dict (Keras 2)."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        return {key: clone_metric(value) for key, value in metrics.items()}
+    return [clone_metric(metric) for metric in metrics]
 
 
 def serialize(metric):

@@ -104,6 +104,23 @@ def test_old_initializer_names():
     np.testing.assert_allclose(activations.exponential(np.array([0.0, 1.0])), [1.0, np.e], rtol=1e-6)
 
 
+def test_keras2_names_outside_layers():
+    from jkeras import metrics
+    assert losses.cosine is losses.cosine_proximity is metrics.cosine_proximity is losses.cosine_similarity
+    y_true, y_pred = np.array([[1.0, 0.0]]), np.array([[3.0, 4.0]])
+    np.testing.assert_allclose(losses.cosine_proximity(y_true, y_pred), [-0.6], rtol=1e-6)  # Keras 2's sign
+    assert losses.get("cosine_proximity") is losses.cosine_similarity
+    assert (constraints.maxnorm, constraints.nonneg, constraints.unitnorm) == (
+        constraints.MaxNorm, constraints.NonNeg, constraints.UnitNorm)
+    assert models.Input is layers.Input and models.InputLayer is layers.InputLayer
+    auc = metrics.AUC(num_thresholds=7)
+    auc.update_state([0, 1], [0.2, 0.9])
+    cloned = metrics.clone_metric(auc)
+    assert cloned is not auc and cloned.get_config() == auc.get_config() and float(cloned.result()) == 0.0
+    assert metrics.clone_metric(losses.mse) is losses.mse
+    assert list(metrics.clone_metrics({"out": auc})) == ["out"] and metrics.clone_metrics(None) is None
+
+
 def test_unknown_old_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="jkeras.layers.core.*Convolution9D"):
         importlib.import_module("jkeras.layers.core").Convolution9D

@@ -1,5 +1,6 @@
 """Models: functional, Sequential and subclassed, with the training API."""
 from jkeras.models import backend_function  # noqa: F401  (registers K.function)
+from jkeras.layers.core import Input, InputLayer  # noqa: F401  (Keras 2's keras.models had them too)
 from jkeras.models.functional import Functional
 from jkeras.models.model import Model, save_model
 from jkeras.models.sequential import Sequential

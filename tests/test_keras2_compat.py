@@ -386,6 +386,9 @@ def test_clone_refuses_what_it_cannot_copy():
         models.clone_model(Sub())
     with pytest.raises(TypeError, match="must be symbolic tensors from `jkeras.Input`"):
         models.clone_model(_functional(), input_tensors=[X, X])
+    sequential = jkeras.Sequential([layers.Dense(2, input_shape=(3,))])
+    with pytest.raises(ValueError, match="give a tensor from `jkeras.Input`"):
+        models.clone_model(sequential, input_tensors=layers.Dense(3)(jkeras.Input((3,))))
     with pytest.raises(ValueError, match="has 2 input"):
         models.clone_model(_functional(), input_tensors=[jkeras.Input((3,))])
 

@@ -43,6 +43,10 @@ def _clone_sequential(model, input_tensors, clone_function):
             raise ValueError(f"To clone a Sequential model, pass one input tensor; received "
                              f"{len(input_tensors)}.")
         head = input_tensors[0]
+        if not isinstance(head._keras_history[0], InputLayer):
+            raise ValueError("To clone a Sequential model on `input_tensors`, give a tensor from "
+                             "`jkeras.Input`; a layer's output cannot start a Sequential model (clone it "
+                             "with input_tensors=None and call the clone on that tensor instead).")
     elif model._input_layer is not None:
         head = InputLayer(batch_shape=model._input_layer._batch_input_shape,
                           dtype=model._input_layer.dtype, name=model._input_layer.name)

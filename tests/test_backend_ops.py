@@ -174,7 +174,7 @@ def test_variables_values_and_updates():
     np.testing.assert_array_equal(K.eval(v), [3.5, 4.5])
     K.moving_average_update(v, np.array([0.0, 0.0]), 0.9)
     np.testing.assert_allclose(K.get_value(v), [3.15, 4.05], rtol=1e-6)
-    np.testing.assert_array_equal(K.get_value(v * 2 + 1), [7.3, 9.1])
+    np.testing.assert_allclose(K.get_value(v * 2 + 1), [7.3, 9.1], rtol=1e-6)
     z, o, e = K.zeros((2, 2)), K.ones((2,), dtype="int32"), K.eye(3)
     K.batch_set_value([(z, np.full((2, 2), 5.0)), (o, [7, 8])])
     assert [a.tolist() for a in K.batch_get_value([z, o])] == [[[5.0, 5.0], [5.0, 5.0]], [7, 8]]
@@ -253,12 +253,32 @@ def test_ctc_batch_cost_is_differentiable_and_traceable():
 def test_placeholder_ops_and_function():
     x = K.placeholder(shape=(None, 3))
     y = K.placeholder(ndim=2)
-    out = K.sum(K.square(x) * 2.0 + y, axis=1, keepdims=True)
-    f = K.function([x, y], [out, K.relu(x)])
-    a, b = np.arange(6, dtype="float32").reshape(2, 3) - 2, np.ones((2, 3), "float32")
+    out = K.sum(K.square(x) * 2.0 + 1, axis=1, keepdims=True)
+    f = K.function([x, y], [out, K.relu(x), -x[:, 1:], K.max(y)])
+    a, b = np.arange(6, dtype="float32").reshape(2, 3) - 2, np.arange(10, dtype="float32").reshape(2, 5)
     got = f([a, b])
-    np.testing.assert_allclose(got[0], (a ** 2 * 2 + b).sum(1, keepdims=True))
+    np.testing.assert_allclose(got[0], (a ** 2 * 2 + 1).sum(1, keepdims=True))
     np.testing.assert_allclose(got[1], np.maximum(a, 0))
+    np.testing.assert_allclose(got[2], -a[:, 1:])
+    assert float(got[3]) == 9.0
+
+
+def test_k_ops_on_model_tensors_are_layers_that_save(tmp_path):
+    inp = jkeras.Input((4,))
+    h = jkeras.layers.Dense(3)(inp)
+    out = K.concatenate([K.l2_normalize(h, axis=-1), K.expand_dims(K.mean(h, axis=1))], axis=-1) * 2
+    model = jkeras.Model(inp, out)
+    assert [type(layer).__name__ for layer in model.layers[2:]] == ["BackendOp"] * 5
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    h_val = x @ model.layers[1].get_weights()[0] + model.layers[1].get_weights()[1]
+    want = np.concatenate([h_val / np.linalg.norm(h_val, axis=-1, keepdims=True), h_val.mean(1, keepdims=True)],
+                          axis=-1) * 2
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5)
+    model.save(str(tmp_path / "ops.h5"))
+    loaded = jkeras.models.load_model(str(tmp_path / "ops.h5"))
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), want, rtol=1e-5)
+    with pytest.raises(ValueError, match="cannot be saved"):
+        jkeras.Model(inp, K.rnn(lambda a, s: (a, s), K.expand_dims(inp), [inp])[0]).get_config()
 
 
 def test_function_updates_assign_after_each_call():

@@ -1,5 +1,19 @@
 """Symbolic tensors: a shape, a dtype and the layer call that made them."""
+import operator
+
 import numpy as np
+
+
+def _recorded(op_name, swap=False):
+    """An operator method that records `op_name` on symbolic tensors as a graph layer."""
+    fn = getattr(operator, op_name)
+
+    def method(self, *other):
+        from jkeras.backend.symbolic import handler
+        args = (other[0], self) if swap else (self,) + other
+        return handler("op", f"The operator {op_name} on a symbolic tensor")(f"operator.{op_name}", fn, args, {})
+    method.__name__ = f"__r{op_name}__" if swap else f"__{op_name}__"
+    return method
 
 
 class KerasTensor:
@@ -27,6 +41,16 @@ class KerasTensor:
 
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    # arithmetic records a layer, as tf.keras 2's symbolic tensors do (`==` stays identity)
+    __add__, __sub__, __mul__, __truediv__ = (_recorded(n) for n in ("add", "sub", "mul", "truediv"))
+    __floordiv__, __mod__, __pow__, __matmul__ = (_recorded(n) for n in ("floordiv", "mod", "pow", "matmul"))
+    __radd__, __rsub__, __rmul__, __rtruediv__ = (_recorded(n, True) for n in ("add", "sub", "mul", "truediv"))
+    __rfloordiv__, __rmod__, __rpow__, __rmatmul__ = (_recorded(n, True)
+                                                      for n in ("floordiv", "mod", "pow", "matmul"))
+    __lt__, __le__, __gt__, __ge__ = (_recorded(n) for n in ("lt", "le", "gt", "ge"))
+    __and__, __or__, __xor__ = (_recorded(n) for n in ("and_", "or_", "xor"))
+    __neg__, __abs__, __invert__, __getitem__ = (_recorded(n) for n in ("neg", "abs", "invert", "getitem"))
 
     def __array__(self, *args, **kwargs):
         raise TypeError(

@@ -326,6 +326,7 @@ def cast(x, dtype):
     return jnp.asarray(x).astype(str(getattr(dtype, "name", dtype)))
 
 
+@op
 def stop_gradient(variables):
     """No gradient flows back through `variables` (one tensor or a list)."""
     if isinstance(variables, (list, tuple)):

@@ -2,7 +2,7 @@
 import jax
 import jax.numpy as jnp
 
-from jkeras.backend.symbolic import read
+from jkeras.backend.symbolic import op, read
 
 
 def _expand_like(mask_t, x):
@@ -10,6 +10,7 @@ def _expand_like(mask_t, x):
     return mask_t.reshape(mask_t.shape + (1,) * (x.ndim - mask_t.ndim))
 
 
+@op
 def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, constants=None, unroll=False,
         input_length=None, time_major=False, zero_output_for_mask=False, return_all_outputs=True):
     """Iterate `step_function(input_t, states + constants) -> (output_t, new_states)` over time.
@@ -71,11 +72,13 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
     return last_output, outputs, states
 
 
+@op
 def map_fn(fn, elems, name=None, dtype=None):
     """`fn` over the first axis of `elems`, stacked."""
     return jax.lax.map(fn, read(elems))
 
 
+@op
 def foldl(fn, elems, initializer=None, name=None):
     """`fn(acc, x)` over `elems` from the first; without `initializer`, `elems[0]` starts."""
     elems = jnp.asarray(read(elems))
@@ -85,6 +88,7 @@ def foldl(fn, elems, initializer=None, name=None):
     return acc
 
 
+@op
 def foldr(fn, elems, initializer=None, name=None):
     """`fn(acc, x)` over `elems` from the last."""
     return foldl(fn, jnp.flip(jnp.asarray(read(elems)), 0), initializer, name)

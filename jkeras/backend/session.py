@@ -48,6 +48,7 @@ def manual_variable_initialization(value):
     _manual_init["value"] = bool(value)
 
 
+@op
 def print_tensor(x, message="", summarize=3):
     """Print `message` and `x` when the step runs (`jax.debug.print`); returns `x`."""
     x = read(x)

@@ -40,11 +40,13 @@ def read(x):
 
 def op(fn):
     """Make `fn` a `K` function: variables read, a call on symbolic tensors recorded as a layer."""
+    name = fn.__name__.lstrip("_")  # a private helper records the public function it serves
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         leaves = jax.tree.leaves((args, kwargs), is_leaf=_is_leaf)
         if any(isinstance(t, KerasTensor) for t in leaves):
-            return handler("op", f"K.{fn.__name__} on a symbolic tensor")(fn.__name__, wrapper, args, kwargs)
+            return handler("op", f"K.{name} on a symbolic tensor")(name, wrapper, args, kwargs)
         if any(_is_variable(t) for t in leaves):
             args, kwargs = read((args, kwargs))
         return fn(*args, **kwargs)

@@ -144,7 +144,7 @@ def _block(filters_in, filters_out, group_width, stride, name, squeeze_excite_ra
         raise ValueError(f"Input filters({filters_in}) and output filters({filters_out}) are not "
                          f"equal for stride {stride}. Input and output filters must be equal for "
                          f"stride={stride}.")
-    groups = filters_out // group_width
+    groups = filters_out // group_width or 1  # tf.keras's Conv2D takes groups=0 as 1 (RegNetX080)
 
     def apply(inputs):
         skip = inputs

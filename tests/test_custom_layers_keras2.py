@@ -334,3 +334,26 @@ def test_lambda_with_k_and_learning_phase():
     x = np.ones((2, 4), "float32")
     np.testing.assert_array_equal(model.predict(x, verbose=0), x)
     np.testing.assert_array_equal(model(x, training=True), np.zeros_like(x))
+
+
+def test_listing_trainable_weights_and_refusals():
+    class Listed(jkeras.layers.Layer):
+        def build(self, input_shape):
+            self.W = self.add_weight(name="W", shape=(input_shape[-1], 2))
+            self.b = self.add_weight(name="b", shape=(2,))
+            self.trainable_weights = [self.W]  # Keras 2 code lists what trains
+            super().build(input_shape)
+
+        def call(self, x):
+            self.add_metric(K.mean(x), name="mean_input")
+            return K.dot(x, self.W) + self.b
+    layer = Listed()
+    layer.build((None, 3))
+    assert [w.name for w in layer.trainable_weights] == ["W"]
+    assert [w.name for w in layer.non_trainable_weights] == ["b"]
+    with pytest.raises(ValueError, match="its own weights"):
+        layer.trainable_weights = [K.variable(1.0)]
+    with pytest.raises(NotImplementedError, match="compile\\(metrics="):
+        layer(np.zeros((1, 3), "float32"))
+    with pytest.raises(TypeError, match="cannot be iterated"):
+        list(jkeras.Input((3,)))

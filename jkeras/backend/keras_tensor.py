@@ -42,6 +42,10 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    def __iter__(self):
+        raise TypeError(f"{self!r} is symbolic and cannot be iterated over; index it (`x[:, 0]`) or use "
+                        "a `Lambda` layer that unpacks the values.")
+
     # arithmetic records a layer, as tf.keras 2's symbolic tensors do (`==` stays identity)
     __add__, __sub__, __mul__, __truediv__ = (_recorded(n) for n in ("add", "sub", "mul", "truediv"))
     __floordiv__, __mod__, __pow__, __matmul__ = (_recorded(n) for n in ("floordiv", "mod", "pow", "matmul"))

@@ -484,6 +484,12 @@ class Layer:
             if value is not None:
                 add_loss(read(value))
 
+    def add_metric(self, value, name=None, aggregation=None):
+        """Keras 2's `add_metric` inside `call`: refused, as the trainer does not gather layer metrics."""
+        raise NotImplementedError(f"Layer '{self.name}': add_metric is not supported by jkeras's trainer. "
+                                  "Compute the value in a metric function `f(y_true, y_pred)` passed to "
+                                  "`compile(metrics=[f])`, or return it as an extra model output.")
+
     def add_update(self, updates, inputs=None):
         """Keras 2's `add_update`: `K.update`s inside `call` already set the layer's new state;
         callables are called, `(variable, value)` pairs become `K.update(variable, value)`."""
@@ -687,6 +693,12 @@ class Layer:
         own = [v for v in self._variables.values() if v._trainable]
         return own + [w for layer in self._layers for w in layer.trainable_weights]
 
+    @trainable_weights.setter
+    def trainable_weights(self, weights):
+        """Keras 2 code lists a layer's trainable weights (`self.trainable_weights = [self.W]`):
+        its own weights train exactly when listed."""
+        self._set_own_trainable(weights, True)
+
     @property
     def non_trainable_weights(self):
         if not self.trainable:
@@ -696,6 +708,23 @@ class Layer:
                 [v for v in own if not v._trainable] + [w for w in nested if not w._trainable]
         own = [v for v in self._variables.values() if not v._trainable]
         return own + [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    @non_trainable_weights.setter
+    def non_trainable_weights(self, weights):
+        self._set_own_trainable(weights, False)
+
+    def _set_own_trainable(self, weights, trainable):
+        listed = {id(w) for w in weights}
+        foreign = [w for w in weights if all(w is not v for v in self._variables.values())]
+        if foreign:
+            raise ValueError(f"Layer '{self.name}' can only list its own weights (made by its add_weight); "
+                             f"received {foreign}.")
+        for v in self._variables.values():
+            if id(v) in listed:
+                v._trainable = trainable
+            elif v._trainable == trainable:
+                v._trainable = not trainable
+        note_edit()
 
     @property
     def trainable_variables(self):

@@ -15,8 +15,9 @@ from layer_harness import run_layer_test  # noqa: E402
 
 @pytest.mark.parametrize("kwargs, shape", [
     (dict(equation="ab,bc->ac", output_shape=4, bias_axes="c"), (2, 3)),
-    (dict(equation="abc,cd->abd", output_shape=(3, 5), bias_axes="d", activation="relu"), (2, 3, 4)),
-    (dict(equation="...b,bc->...c", output_shape=4), (2, 3, 3)),
+    pytest.param(dict(equation="abc,cd->abd", output_shape=(3, 5), bias_axes="d", activation="relu"), (2, 3, 4),
+                 marks=pytest.mark.slow),
+    pytest.param(dict(equation="...b,bc->...c", output_shape=4), (2, 3, 3), marks=pytest.mark.slow),
     (dict(equation="abc,cde->abde", output_shape=(4, 2, 3), bias_axes="be"), (2, 4, 3)),
 ])
 def test_einsum_dense_matches_keras(cheap_keras_init, kwargs, shape):
@@ -35,7 +36,7 @@ def test_einsum_dense_errors():
 @pytest.mark.parametrize("kwargs, shape", [
     (dict(groups=2), (2, 3, 4)),
     (dict(groups=-1, axis=1, epsilon=1e-5), (2, 4, 3, 2)),
-    (dict(groups=1, center=False), (2, 6)),
+    pytest.param(dict(groups=1, center=False), (2, 6), marks=pytest.mark.slow),
 ])
 def test_group_normalization_matches_keras(cheap_keras_init, kwargs, shape):
     run_layer_test("GroupNormalization", kwargs, shape, policies=("mixed_float16",))
@@ -50,7 +51,8 @@ def test_group_normalization_errors():
         layers.GroupNormalization(groups=0)
 
 
-@pytest.mark.parametrize("kwargs, shape", [({}, (2, 5)), (dict(axis=[1, 2]), (2, 3, 4))])
+@pytest.mark.parametrize("kwargs, shape", [pytest.param({}, (2, 5), marks=pytest.mark.slow),
+                                           (dict(axis=[1, 2]), (2, 3, 4))])
 def test_unit_normalization_matches_keras(cheap_keras_init, kwargs, shape):
     run_layer_test("UnitNormalization", kwargs, shape, policies=())
 
@@ -91,7 +93,7 @@ def _by_name(layer):
 
 @pytest.mark.parametrize("make_inner, shape, iterations", [
     (lambda lib: lib.layers.Dense(3), (4, 5), 2),
-    (lambda lib: lib.layers.Conv2D(2, 2), (2, 4, 4, 3), 1),
+    pytest.param(lambda lib: lib.layers.Conv2D(2, 2), (2, 4, 4, 3), 1, marks=pytest.mark.slow),
 ])
 def test_spectral_normalization_matches_keras(cheap_keras_init, tmp_path, make_inner, shape, iterations):
     ours, theirs, ours_sn, theirs_sn = _spectral_pair(make_inner, shape, iterations)

@@ -64,6 +64,7 @@ def test_center_crop_matches_keras(size, data_format):
     assert ours.get_config() == {**theirs.get_config(), "dtype": ours.get_config()["dtype"]}
 
 
+@pytest.mark.slow
 def test_center_crop_in_the_harness(cheap_keras_init):
     run_layer_test("CenterCrop", dict(height=2, width=3), (2, 4, 5, 2), policies=())
 

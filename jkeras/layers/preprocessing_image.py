@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend import config
+from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer, _scope
 from jkeras.layers.regularization import _layer_key
 
@@ -138,7 +139,7 @@ class _RandomImageLayer(_ImageLayer):
         self.seed = seed
 
     def __call__(self, inputs, *args, **kwargs):
-        eager = not any(hasattr(t, "_keras_history") for t in jax.tree.leaves(inputs))
+        eager = not any(isinstance(t, KerasTensor) for t in jax.tree.leaves(inputs))
         if eager and "training" not in kwargs and id(self) not in _scope.bound:
             kwargs["training"] = True
         return super().__call__(inputs, *args, **kwargs)

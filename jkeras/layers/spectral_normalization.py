@@ -5,6 +5,7 @@ import jax.numpy as jnp
 from jkeras import initializers
 from jkeras.backend.random import split_by_name
 from jkeras.layers.base import Layer
+from jkeras.layers.wrappers import TimeDistributed
 from jkeras.utils import registry
 
 
@@ -91,10 +92,4 @@ class SpectralNormalization(Layer):
                 "layer": registry.serialize_keras_object(self.layer, "keras.layers"),
                 "power_iterations": self.power_iterations}
 
-    @classmethod
-    def from_config(cls, config_, custom_objects=None):
-        from jkeras import layers  # the package imports this module
-        known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, Layer)}
-        config_ = dict(config_)
-        layer = registry.deserialize_keras_object(config_.pop("layer"), known, "layer", custom_objects)
-        return cls(layer, **config_)
+    from_config = classmethod(TimeDistributed.from_config.__func__)  # the wrapped layer, then the rest

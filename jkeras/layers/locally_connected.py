@@ -185,7 +185,8 @@ class _LocallyConnected(Layer):
                 y = jnp.moveaxis(y, -1, 1)
         else:
             if self.implementation == 2:
-                dense = (kernel * self._dense_mask(spatial, channels, out)).reshape(x.shape[1], -1)
+                mask = self._dense_mask(spatial, channels, out).astype(kernel.dtype)
+                dense = (kernel * mask).reshape(x.shape[1], -1)
             else:
                 rows, cols = self._sparse_indices(spatial, channels, out)
                 dense = jnp.zeros((int(np.prod(out)) * self.filters, x.shape[1]), kernel.dtype)

@@ -182,6 +182,7 @@ MODELS = {"attention": attention_model, "antirectifier": antirectifier_model, "v
           "siamese": siamese_model}
 
 
+@pytest.mark.slow  # four models trained in both libraries: about 30 s on 2 cores
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_one_epoch_matches_keras3_and_survives_h5(name, tmp_path, cheap_keras_init):
     theirs, x, y, _ = MODELS[name](keras, K3)
@@ -201,6 +202,7 @@ def test_one_epoch_matches_keras3_and_survives_h5(name, tmp_path, cheap_keras_in
     np.testing.assert_allclose(loaded.predict(x, verbose=0), ours.predict(x, verbose=0), rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_vae_noise_comes_from_the_step_key(cheap_keras_init):
     """With noise on, the same seed gives the same run, another seed another run."""
     runs = []

@@ -92,9 +92,6 @@ class Variable:
     def __jax_array__(self):
         return self._value
 
-    def __len__(self):
-        return self.shape[0]
-
     def __getitem__(self, index):
         return self._value[index]
 

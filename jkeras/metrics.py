@@ -248,6 +248,9 @@ class MeanMetricWrapper(Mean):
         if isinstance(self._fn, losses.Loss):
             values, mask = self._fn.per_sample(y_true, y_pred), self._fn.mask(y_true, y_pred)
         else:
+            if not jnp.issubdtype(jnp.result_type(y_true), jnp.floating):
+                # Keras 2 fed targets through a float placeholder: a metric function got float labels
+                y_true = jnp.asarray(y_true, jnp.result_type(y_pred))
             values = self._fn(y_true, y_pred, **self._fn_kwargs)
             mask = losses.loss_mask(self._fn, y_true, jnp.asarray(y_pred), **self._fn_kwargs)
         if sample_weight is not None:  # Keras drops masked entries from the count only when weighted

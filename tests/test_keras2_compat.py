@@ -188,17 +188,21 @@ def test_generator_methods_take_keras1_arguments():
         assert model.predict_generator(_Batches(), val_samples=3).shape == (6, 2)
 
 
-def test_custom_loss_gets_float_targets():
+def test_custom_loss_and_metric_get_float_targets():
     seen = []
 
     def loss(y_true, y_pred):
         seen.append(y_true.dtype)
         return jkeras.losses.mean_squared_error(y_true, y_pred)
 
+    def metric(y_true, y_pred):
+        seen.append(y_true.dtype)
+        return jkeras.metrics.mean_absolute_error(y_true, y_pred)
+
     model = jkeras.Sequential([layers.Dense(1, input_shape=(3,))])
-    model.compile("sgd", loss)
+    model.compile("sgd", loss, metrics=[metric])
     model.fit(X, np.arange(10) % 2, verbose=0)  # integer labels
-    assert seen and all(d == np.float32 for d in seen)
+    assert len(seen) >= 2 and all(d == np.float32 for d in seen)
 
 
 def test_model_keras1_constructor():

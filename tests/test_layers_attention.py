@@ -1,6 +1,8 @@
 """Attention, AdditiveAttention and MultiHeadAttention against Keras 3 (JAX backend): the layer
 harness (forward, one SGD step, config, `.h5`, masks, policies), masks through a model graph,
 tf.keras 2 configs, and a short fit."""
+import os
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.usefixtures("cheap_keras_init")
 
 RNG = np.random.default_rng(3)
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "tf_keras_layers")
 Q_MASK = np.array([[True, False, True], [True, True, True]])
 V_MASK = np.array([[True, True, True, False, False], [True, True, True, True, True]])
 
@@ -123,6 +126,31 @@ def test_loads_tf_keras2_configs():
          "attention_axes": [1], "query_shape": [None, 3, 2], "key_shape": [None, 3, 2],
          "value_shape": [None, 3, 2], "softmax_robust_masking": False})
     assert np.asarray(layer(q, q)).shape == (1, 3, 2)
+
+
+def test_loads_keras3_h5(tmp_path):
+    """A Keras 3 `.h5` of MultiHeadAttention -> Attention -> AdditiveAttention loads and predicts the same."""
+    q, v = keras.Input((3, 4)), keras.Input((5, 4))
+    h = keras.layers.MultiHeadAttention(2, 3)(q, v)
+    h = keras.layers.AdditiveAttention()([keras.layers.Attention(use_scale=True)([h, v]), v])
+    theirs = keras.Model([q, v], h)
+    theirs.set_weights([0.5 * RNG.normal(size=w.shape) for w in theirs.weights])
+    theirs.save(tmp_path / "k.h5")
+    xs = [RNG.normal(size=(2, 3, 4)).astype("float32"), RNG.normal(size=(2, 5, 4)).astype("float32")]
+    ours = jkeras.models.load_model(tmp_path / "k.h5")
+    np.testing.assert_allclose(ours.predict(xs, verbose=0), theirs.predict(xs, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
+# tf.keras 2 records `mha(q, v)` as the node `[["q", 0, 0, {"value": ["v", 0, 0]}]]`; jkeras's
+# config loader (jkeras/saving/serialization.py) hands the `["v", 0, 0]` reference to the layer
+# as it is instead of the tensor it names. Reported to the lead.
+@pytest.mark.xfail(strict=True, reason="Keras 2 node kwargs holding tensor references are not resolved")
+def test_loads_tf_keras2_h5():
+    arrays = np.load(os.path.join(FIXTURES, "tf_attention.npz"))
+    model = jkeras.models.load_model(os.path.join(FIXTURES, "tf_attention.h5"))
+    np.testing.assert_allclose(model.predict([arrays["x0"], arrays["x1"]], verbose=0), arrays["out"],
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_weight_paths_in_h5_are_keras_names(tmp_path):

@@ -7,7 +7,7 @@ BATCHED_MODES = ("nearest", "constant", "reflect", "wrap")
 
 
 def transform_matrix_offset_center(matrix, x, y):
-    """`matrix` applied about the centre of an `x` by `y` image instead of its corner."""
+    """`matrix` (or a stack of them) applied about the centre of an `x` by `y` image."""
     o_x, o_y = float(x) / 2 - 0.5, float(y) / 2 - 0.5
     offset = np.array([[1, 0, o_x], [0, 1, o_y], [0, 0, 1]])
     reset = np.array([[1, 0, -o_x], [0, 1, -o_y], [0, 0, 1]])
@@ -20,26 +20,38 @@ def affine_matrix(theta, tx, ty, shear, zx, zy, h, w, swap_axes):
     Rotation, then shift, then shear, then zoom (degrees for angles), about the image centre;
     `swap_axes` when the column axis comes after the row axis, as Keras swaps them.
     """
-    parts = []
-    if theta != 0:
-        t = np.deg2rad(theta)
-        parts.append(np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]]))
-    if tx != 0 or ty != 0:
-        parts.append(np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]]))
-    if shear != 0:
-        s = np.deg2rad(shear)
-        parts.append(np.array([[1, -np.sin(s), 0], [0, np.cos(s), 0], [0, 0, 1]]))
-    if zx != 1 or zy != 1:
-        parts.append(np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]]))
-    if not parts:
+    if theta == 0 and tx == 0 and ty == 0 and shear == 0 and zx == 1 and zy == 1:
         return None
-    matrix = parts[0]
-    for part in parts[1:]:
-        matrix = np.dot(matrix, part)
+    return affine_matrices(*(np.array([v], np.float64) for v in (theta, tx, ty, shear, zx, zy)),
+                           h, w, swap_axes)[0]
+
+
+def affine_matrices(theta, tx, ty, shear, zx, zy, h, w, swap_axes=True):
+    """`affine_matrix` for arrays of parameters at once: (N, 3, 3).
+
+    A part whose parameters are neutral is an exact identity here, where Keras leaves it out;
+    multiplying by it changes no bit.
+    """
+    n = len(theta)
+    t, s = np.deg2rad(theta), np.deg2rad(shear)
+
+    def stack(rows):
+        out = np.zeros((n, 3, 3))
+        for (i, j), value in rows.items():
+            out[:, i, j] = value
+        out[:, 2, 2] = 1
+        return out
+
+    rotation = stack({(0, 0): np.cos(t), (0, 1): -np.sin(t), (1, 0): np.sin(t), (1, 1): np.cos(t)})
+    rotation[theta == 0, :2, :2] = np.eye(2)
+    shift = stack({(0, 0): 1, (1, 1): 1, (0, 2): tx, (1, 2): ty})
+    shearing = stack({(0, 0): 1, (0, 1): -np.sin(s), (1, 1): np.cos(s)})
+    shearing[shear == 0, :2, :2] = np.eye(2)
+    zoom = stack({(0, 0): zx, (1, 1): zy})
+    matrix = rotation @ shift @ shearing @ zoom
     matrix = transform_matrix_offset_center(matrix, h, w)
     if swap_axes:
-        matrix[:, [0, 1]] = matrix[:, [1, 0]]
-        matrix[[0, 1]] = matrix[[1, 0]]
+        matrix = matrix[:, [1, 0, 2]][:, :, [1, 0, 2]]
     return matrix
 
 
@@ -64,14 +76,6 @@ def _map(coord, n, mode):
     return coord  # 'constant': handled by the caller
 
 
-def _index(i, n, mode):
-    """Integer sample indices outside the image mapped by `mode` (a neighbour past the edge)."""
-    if mode == "reflect":
-        i = np.mod(i, 2 * n)
-        return np.where(i >= n, 2 * n - i - 1, i)
-    return np.clip(i, 0, n - 1)
-
-
 def sample_batch(images, matrices, order=1, mode="nearest", cval=0.0):
     """`images` (N, H, W, C) resampled: output pixel `o` reads input `M[:2, :2] @ o + M[:2, 2]`.
 
@@ -91,20 +95,24 @@ def sample_batch(images, matrices, order=1, mode="nearest", cval=0.0):
     src_r, src_c = _map(src_r, h, mode), _map(src_c, w, mode)
     flat = images.reshape(n * h * w, c)
     base = (np.arange(n) * (h * w))[:, None, None]
-
-    def gather(r, q):
-        return flat[base + _index(r, h, mode) * w + _index(q, w, mode)]
-
+    # After `_map` a coordinate lies in [-1, n]; the neighbours past an edge that remain are
+    # the edge sample itself (reflect) or carry zero weight (the other modes): clipping is exact.
     if order == 0:
-        out = gather(np.floor(src_r + 0.5).astype(np.int64), np.floor(src_c + 0.5).astype(np.int64))
+        rows_i = np.clip(np.floor(src_r + 0.5).astype(np.int64), 0, h - 1)
+        cols_i = np.clip(np.floor(src_c + 0.5).astype(np.int64), 0, w - 1)
+        out = np.take(flat, base + rows_i * w + cols_i, axis=0)
     else:
         r0, c0 = np.floor(src_r), np.floor(src_c)
         fr = (src_r - r0).astype(images.dtype)[..., None]
         fc = (src_c - c0).astype(images.dtype)[..., None]
         r0, c0 = r0.astype(np.int64), c0.astype(np.int64)
-        top = gather(r0, c0) * (1 - fc) + gather(r0, c0 + 1) * fc
-        bottom = gather(r0 + 1, c0) * (1 - fc) + gather(r0 + 1, c0 + 1) * fc
-        out = top * (1 - fr) + bottom * fr
+        top, bottom = base + np.clip(r0, 0, h - 1) * w, base + np.clip(r0 + 1, 0, h - 1) * w
+        left, right = np.clip(c0, 0, w - 1), np.clip(c0 + 1, 0, w - 1)
+        upper = np.take(flat, top + left, axis=0)
+        upper += (np.take(flat, top + right, axis=0) - upper) * fc
+        lower = np.take(flat, bottom + left, axis=0)
+        lower += (np.take(flat, bottom + right, axis=0) - lower) * fc
+        out = upper + (lower - upper) * fr
     if outside is not None:
         out = np.where(outside[..., None], np.asarray(cval, images.dtype), out)
     return out.astype(images.dtype, copy=False)

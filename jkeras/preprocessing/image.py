@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from jkeras.backend.config import floatx, image_data_format
-from jkeras.preprocessing.affine import (BATCHED_MODES, affine_matrix, sample_batch,
+from jkeras.preprocessing.affine import (BATCHED_MODES, affine_matrices, affine_matrix, sample_batch,
                                          transform_matrix_offset_center)
 from jkeras.utils.image_utils import array_to_img, img_to_array, load_img, save_img, smart_resize
 from jkeras.utils.logging_utils import print_msg
@@ -673,6 +673,9 @@ class ImageDataGenerator:
         range below 1 is a fraction of `size` (Keras's rule, ints included)."""
         if not shift_range:
             return 0
+        if isinstance(shift_range, float):  # np.random.choice would refuse it before drawing
+            shift = np.random.uniform(-shift_range, shift_range)
+            return shift * size if shift_range < 1 else shift
         try:
             shift = np.random.choice(shift_range)
             shift *= np.random.choice([-1, 1])
@@ -707,12 +710,13 @@ class ImageDataGenerator:
         last = self.data_format == "channels_last"
         images = np.array(x if last else np.moveaxis(x, 1, -1), dtype=x.dtype if x.dtype.kind == "f" else self.dtype)
         h, w = images.shape[1:3]
-        matrices = [affine_matrix(p.get("theta", 0), p.get("tx", 0), p.get("ty", 0), p.get("shear", 0),
-                                  p.get("zx", 1), p.get("zy", 1), h, w, True) for p in params]
-        moving = [i for i, m in enumerate(matrices) if m is not None]
-        if moving and self.interpolation_order in (0, 1) and self.fill_mode in BATCHED_MODES:
-            images[moving] = sample_batch(images[moving], np.stack([matrices[i] for i in moving]),
-                                          self.interpolation_order, self.fill_mode, self.cval)
+        values = np.array([[p.get("theta", 0), p.get("tx", 0), p.get("ty", 0), p.get("shear", 0),
+                            p.get("zx", 1), p.get("zy", 1)] for p in params], np.float64).reshape(-1, 6)
+        moving = np.flatnonzero(np.any(values != [0, 0, 0, 0, 1, 1], axis=1))
+        if len(moving) and self.interpolation_order in (0, 1) and self.fill_mode in BATCHED_MODES:
+            matrices = affine_matrices(*values[moving].T, h, w)
+            images[moving] = sample_batch(images[moving], matrices, self.interpolation_order,
+                                          self.fill_mode, self.cval)
         else:
             for i in moving:
                 p = params[i]
@@ -722,11 +726,11 @@ class ImageDataGenerator:
                     fill_mode=self.fill_mode, cval=self.cval, order=self.interpolation_order)
         shifted = [i for i, p in enumerate(params) if p.get("channel_shift_intensity") is not None]
         if shifted:
-            part = images[shifted].astype(np.float64)
+            part = images[shifted]
             low = part.min(axis=(1, 2, 3), keepdims=True)
             high = part.max(axis=(1, 2, 3), keepdims=True)
             amount = np.array([params[i]["channel_shift_intensity"] for i in shifted])[:, None, None, None]
-            images[shifted] = np.clip(part + amount, low, high)
+            images[shifted] = np.clip(part + amount.astype(part.dtype), low, high)
         for i, p in enumerate(params):
             if p.get("flip_horizontal", False):
                 images[i] = images[i, :, ::-1]

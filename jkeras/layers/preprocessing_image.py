@@ -101,6 +101,12 @@ def _affine(images, transforms, interpolation, fill_mode, fill_value, data_forma
     return jnp.transpose(out, (0, 3, 1, 2)) if data_format == "channels_first" else out
 
 
+def _without_defaults(config_, **defaults):
+    """`config_` less the Keras 3 keys that hold their default: tf.keras 2 refuses keys it does not
+    know, and Keras 3 reads a missing key as its default, so both load the file."""
+    return {k: v for k, v in config_.items() if k not in defaults or v != defaults[k]}
+
+
 class _ImageLayer(Layer):
     """Shared by the image layers: rank 3 or 4 inputs, `data_format`, no weights, output in the
     compute dtype. A subclass defines `_batch(images, training, key)` on a batch."""
@@ -125,7 +131,8 @@ class _ImageLayer(Layer):
         return (out[0] if single else out), state
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format}
+        return _without_defaults({**super().get_config(), "data_format": self.data_format},
+                                 data_format="channels_last")
 
 
 class _RandomImageLayer(_ImageLayer):
@@ -202,10 +209,12 @@ class Resizing(_ImageLayer):
                        self.data_format)
 
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width,
-                "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
-                "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
-                "fill_value": self.fill_value, "antialias": self.antialias}
+        config_ = {**super().get_config(), "height": self.height, "width": self.width,
+                   "interpolation": self.interpolation, "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+                   "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
+                   "fill_value": self.fill_value, "antialias": self.antialias}
+        return _without_defaults(config_, pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0,
+                                 antialias=False)
 
 
 def _size_args(layer, height, width):
@@ -481,7 +490,8 @@ class RandomContrast(_RandomImageLayer):
         return jnp.clip(outputs, self.value_range[0], self.value_range[1])
 
     def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+        return _without_defaults({**super().get_config(), "factor": self.factor,
+                                  "value_range": self.value_range}, value_range=[0, 255])
 
 
 def _value_range(value_range):

@@ -238,8 +238,9 @@ def test_custom_layer_with_keras2_legacy_decorator():
         assert _Legacy(4, nb_row=2, nb_col=5).args["kernel_size"] == (2, 5)
     with pytest.raises(TypeError, match="received both the legacy keyword argument `border_mode`"):
         _Legacy(4, 3, border_mode="same", padding="valid")
-    with pytest.raises(ValueError, match="Pass `strides` as a keyword argument instead"):
-        _Legacy(4, 3, 3, strides=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # tf.keras 2's positional strides, where Keras 2 raised
+        assert _Legacy(4, 3, 2, padding="same").args["strides"] == 2
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Keras 2 arguments: no warning
         assert _Legacy(4, (3, 3), padding="same").args["padding"] == "same"

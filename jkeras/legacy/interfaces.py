@@ -10,8 +10,10 @@ Custom layers that used these decorators in Keras 2 use them unchanged.
 
 Unlike Keras 2, extra positional arguments are not refused here: tf.keras 2
 accepts `Dense(10, "relu")`, and the function's own signature still checks
-them. This module imports only the standard library and numpy (floor 2), so
-layers may import it.
+them. `Conv2D(32, 3, 2)` is Keras 1's 3x2 kernel, as in Keras 2; with a Keras 2
+keyword (`Conv2D(32, 3, 2, padding="same")`, which Keras 2 refused) it is
+tf.keras 2's kernel 3, strides 2. This module imports only the standard library
+and numpy (floor 2), so layers may import it.
 """
 import functools
 import warnings
@@ -187,11 +189,10 @@ legacy_conv1d_support = generate_legacy_interface(
     preprocessor=conv1d_args_preprocessor)
 
 
-def _refuse_integer_strides(kwargs):
-    if any(k in kwargs for k in ("padding", "strides", "data_format")):
-        raise ValueError("It seems that you are using the Keras 2 and you are passing both `kernel_size` "
-                         "and `strides` as integer positional arguments. For safety reasons, this is "
-                         "disallowed. Pass `strides` as a keyword argument instead.")
+def _keras2_call(kwargs):
+    """Whether a call with integer kernel and strides positionally is tf.keras 2's form: Keras 2 refused
+    it when Keras 2 keywords came along; tf.keras 2 reads the third argument as `strides`."""
+    return any(k in kwargs for k in ("padding", "strides", "data_format"))
 
 
 def conv2d_args_preprocessor(args, kwargs):
@@ -199,8 +200,7 @@ def conv2d_args_preprocessor(args, kwargs):
     converted, args = [], list(args)
     if len(args) > 4:
         raise TypeError("Layer can receive at most 3 positional arguments.")
-    if len(args) == 4 and isinstance(args[2], int) and isinstance(args[3], int):
-        _refuse_integer_strides(kwargs)
+    if len(args) == 4 and isinstance(args[2], int) and isinstance(args[3], int) and not _keras2_call(kwargs):
         args = args[:2] + [(args[2], args[3])]
     elif len(args) == 3 and isinstance(args[2], int) and "nb_col" in kwargs:
         args = args[:2] + [(args[2], kwargs.pop("nb_col"))]
@@ -264,10 +264,7 @@ def conv3d_args_preprocessor(args, kwargs):
         raise TypeError("Layer can receive at most 4 positional arguments.")
     if len(args) == 5 and all(isinstance(x, int) for x in args[2:5]):
         args = args[:2] + [tuple(args[2:5])]
-    elif len(args) == 4 and isinstance(args[2], int) and isinstance(args[3], int):
-        _refuse_integer_strides(kwargs)
-        if "kernel_dim3" not in kwargs:
-            return tuple(args), kwargs, converted
+    elif len(args) == 4 and isinstance(args[2], int) and "kernel_dim3" in kwargs:
         args = args[:2] + [(args[2], args[3], kwargs.pop("kernel_dim3"))]
     elif len(args) == 3 and all(d in kwargs for d in dims[1:]):
         args = args[:2] + [(args[2],) + tuple(kwargs.pop(d) for d in dims[1:])]

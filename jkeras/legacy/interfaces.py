@@ -304,9 +304,8 @@ legacy_convlstm2d_support = generate_legacy_interface(
 
 
 def batchnorm_args_preprocessor(args, kwargs):
-    if len(args) > 1:
-        raise TypeError("The `BatchNormalization` layer does not accept positional arguments. Use keyword "
-                        "arguments instead.")
+    """Keras 1's `mode=0` is Keras 2's only mode; 1 and 2 are gone. (Keras 2 also refused positional
+    arguments, which tf.keras 2 takes: `BatchNormalization(-1)`.)"""
     converted = []
     if "mode" in kwargs:
         if kwargs.pop("mode") != 0:

@@ -6,9 +6,9 @@
 `MultiHeadAttention` is called as Keras calls it, `mha(query, value, key=None, ...)`;
 the call is recorded as a node on the list `[query, value(, key)]`, so Keras masks of
 the inputs reach it as the mask list, as Keras 3 reads them off its arguments.
-Its projections are nested layers `query`, `key`, `value` (`gate`) and
-`attention_output`, each with a `kernel` and `bias` shaped as Keras's EinsumDense ones:
-`mha/query/kernel` is `(query_dim, num_heads, key_dim)`.
+Its projections are nested `EinsumDense` layers `query`, `key`, `value` (`gate`) and
+`attention_output`, each with a `kernel` and `bias` as Keras's: `mha/query/kernel` is
+`(query_dim, num_heads, key_dim)`, `mha/attention_output/kernel` `(num_heads, value_dim, dim)`.
 """
 import math
 import string
@@ -16,10 +16,11 @@ import string
 import jax
 import jax.numpy as jnp
 
-from jkeras import activations, constraints, initializers, regularizers
-from jkeras.backend.random import split_by_name, split_keys
-from jkeras.layers._utils import present, weight_options_config
+from jkeras import constraints, initializers, regularizers
+from jkeras.backend.random import split_by_name
+from jkeras.layers._utils import weight_options_config
 from jkeras.layers.base import Layer
+from jkeras.layers.einsum_dense import EinsumDense
 from jkeras.layers.regularization import _check_rate, _layer_key
 
 
@@ -196,34 +197,14 @@ class AdditiveAttention(_DenseAttention):
 # ---------------------------------------------------------------------------
 # MultiHeadAttention
 # ---------------------------------------------------------------------------
-class _Projection(Layer):
-    """One projection of `MultiHeadAttention` (Keras's EinsumDense): contracts the last
-    `bound` axes of its input with `kernel` and adds `bias` over the output axes."""
-
-    def __init__(self, bound, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                 bias_regularizer, kernel_constraint, bias_constraint, activation=None, **kwargs):
-        super().__init__(**kwargs)
-        self.bound = bound
-        self.use_bias = use_bias
-        self.activation = activations.get(activation)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self._regularizers = present(kernel=kernel_regularizer, bias=bias_regularizer)
-        self._constraints = present(kernel=kernel_constraint, bias=bias_constraint)
-
-    def weights_for(self, key, in_dims, out_dims):
-        """`{"kernel": in_dims + out_dims, "bias": out_dims}` drawn from the initializers."""
-        k_kernel, k_bias = split_keys(key)
-        params = {"kernel": self.kernel_initializer(k_kernel, tuple(in_dims) + tuple(out_dims),
-                                                    self.dtype)}
-        if self.use_bias:
-            params["bias"] = self.bias_initializer(k_bias, tuple(out_dims), self.dtype)
-        return params
-
-    def apply(self, params, state, inputs, *, training=False, key=None):
-        y = jnp.tensordot(inputs, params["kernel"], axes=self.bound)
-        if self.use_bias:
-            y = y + params["bias"]
-        return self.activation(y), state
+def _projection_equation(free_dims, bound_dims, output_dims):
+    """Keras's EinsumDense equation for a projection: `free` axes kept, the last `bound` axes
+    contracted with the kernel, `output` axes added; returns `(equation, bias_axes)`."""
+    letters = string.ascii_lowercase
+    free = letters[:free_dims]
+    bound = letters[free_dims:free_dims + bound_dims]
+    out = letters[free_dims + bound_dims:free_dims + bound_dims + output_dims]
+    return f"{free}{bound},{bound}{out}->{free}{out}", out
 
 
 def _attention_equations(rank, attn_axes):
@@ -311,12 +292,28 @@ class MultiHeadAttention(Layer):
         names = ["query", "key"] + (["gate"] if self._use_gate else []) + ["value", "attention_output"]
         self.projections = [self._projection(n) for n in names]  # Keras's weight order
 
-    def _projection(self, name):
-        return _Projection(2 if name == "attention_output" else 1, self._use_bias,
-                           self.kernel_initializer, self.bias_initializer, self.kernel_regularizer,
-                           self.bias_regularizer, self.kernel_constraint, self.bias_constraint,
-                           activation="sigmoid" if name == "gate" else None, name=name,
-                           dtype=self._dtype_policy)
+    def _projection(self, name, query_rank=3):
+        """The EinsumDense projection `name` for queries of rank `query_rank`."""
+        equation, bias_axes, output_shape = self._projection_spec(name, query_rank, None)
+        return EinsumDense(equation, output_shape, bias_axes=bias_axes if self._use_bias else None,
+                           activation="sigmoid" if name == "gate" else None,
+                           kernel_initializer=self.kernel_initializer,
+                           bias_initializer=self.bias_initializer,
+                           kernel_regularizer=self.kernel_regularizer,
+                           bias_regularizer=self.bias_regularizer,
+                           kernel_constraint=self.kernel_constraint,
+                           bias_constraint=self.bias_constraint, name=name, dtype=self._dtype_policy)
+
+    def _projection_spec(self, name, rank, query_dim):
+        """`(equation, bias_axes, output_shape)` of projection `name` for inputs of rank `rank`."""
+        heads = self._num_heads
+        if name == "attention_output":
+            out = self._output_shape or (query_dim,)
+            equation, bias_axes = _projection_equation(rank - 1, 2, len(out))
+        else:
+            out = (heads, self._value_dim if name in ("value", "gate") else self._key_dim)
+            equation, bias_axes = _projection_equation(rank - 1, 1, 2)
+        return equation, bias_axes, (None,) * (rank - 2) + tuple(out)
 
     def _sub(self, name):
         return next(p for p in self.projections if p.name == name)
@@ -371,14 +368,14 @@ class MultiHeadAttention(Layer):
     def init(self, key, input_shape):
         q, v, k = self._shapes(input_shape)
         self._attention_axes = self._axes(len(q))  # resolved at build, as Keras's config shows it
-        heads = self._num_heads
-        out_dims = self._output_shape or (q[-1],)
-        dims = {"query": ((q[-1],), (heads, self._key_dim)), "key": ((k[-1],), (heads, self._key_dim)),
-                "gate": ((q[-1],), (heads, self._value_dim)),
-                "value": ((v[-1],), (heads, self._value_dim)),
-                "attention_output": ((heads, self._value_dim), out_dims)}
-        params = {p.name: p.weights_for(split_by_name(key, p.name), *dims[p.name])
-                  for p in self.projections}
+        in_shapes = {"query": q, "gate": q, "key": k, "value": v,
+                     "attention_output": tuple(q[:-1]) + (self._num_heads, self._value_dim)}
+        params = {}
+        for sub in self.projections:  # Keras builds its projections for the query's rank
+            sub.equation, bias_axes, sub.partial_output_shape = self._projection_spec(
+                sub.name, len(q), q[-1])
+            sub.bias_axes = bias_axes if self._use_bias else None
+            params[sub.name] = type(sub).init(sub, split_by_name(key, sub.name), in_shapes[sub.name])[0]
         return params, {}
 
     def apply(self, params, state, inputs, *, training=False, key=None, mask=None, query_mask=None,

@@ -186,6 +186,15 @@ def test_generator_methods_take_keras1_arguments():
                                  rel=1e-5)
     with pytest.warns(UserWarning, match="Update your `predict_generator` call"):
         assert model.predict_generator(_Batches(), val_samples=3).shape == (6, 2)
+    def plain():  # no batch_size: Keras 2 took samples_per_epoch as the number of steps
+        while True:
+            yield X[:2], np.eye(2, dtype=np.float32)[[0, 1]]
+
+    steps = []
+    count = callbacks.LambdaCallback(on_batch_end=lambda batch, logs: steps.append(batch))
+    with pytest.warns(UserWarning, match="steps_per_epoch=3"):
+        model.fit_generator(plain(), samples_per_epoch=3, verbose=0, callbacks=[count])
+    assert steps == [0, 1, 2]
 
 
 def test_custom_loss_and_metric_get_float_targets():

@@ -231,3 +231,14 @@ def test_random_layers_reject_bad_factors():
             make()
     with pytest.raises(ValueError, match="needs a PRNG"):
         layers.RandomFlip().apply({}, {}, jnp.asarray(IMAGES), training=True, key=None)
+
+
+def test_loads_tf_keras_2_files_of_the_new_layers():
+    """tf.keras 2 wrote these (scripts/fixtures/tf_keras_new_layers.py): the image layers, GroupNormalization,
+    UnitNormalization, Identity, EinsumDense; IntegerLookup, Discretization and CategoryEncoding."""
+    folder = os.path.join(os.path.dirname(__file__), "fixtures")
+    expected = np.load(os.path.join(folder, "tf_keras_new_layers.npz"))
+    model = jkeras.models.load_model(os.path.join(folder, "tf_keras_new_layers.h5"))
+    close(model.predict(expected["images"], verbose=0), expected["predictions"], 1e-5)
+    numeric = jkeras.models.load_model(os.path.join(folder, "tf_keras_new_numeric_layers.h5"))
+    close(numeric.predict([expected["ids"].astype("int32"), expected["values"]], verbose=0), expected["numeric"], 1e-5)

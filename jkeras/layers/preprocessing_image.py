@@ -140,6 +140,7 @@ class _RandomImageLayer(_ImageLayer):
     directly on arrays it runs in training mode, as Keras's random layers do."""
 
     def __init__(self, seed=None, data_format=None, **kwargs):
+        kwargs.pop("rng_type", None)  # tf.keras 2's choice of random generator; keys are JAX's here
         super().__init__(data_format=data_format, **kwargs)
         if seed is not None and not isinstance(seed, (int, np.integer)):
             raise ValueError(f"{type(self).__name__} `seed` must be an int or None; received {seed!r}.")

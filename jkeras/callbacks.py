@@ -131,7 +131,8 @@ class CallbackList:
         ids = tuple(map(id, self.callbacks))
         if getattr(self, "_hooks_for", None) != ids:
             hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-            self._uses_batch_hooks = any(getattr(type(cb), h) is not getattr(Callback, h)
+            # a hook set on the instance (LambdaCallback's) counts as much as one in the class
+            self._uses_batch_hooks = any(getattr(type(cb), h) is not getattr(Callback, h) or h in vars(cb)
                                          for cb in self.callbacks for h in hooks)
             self._hooks_for = ids
         return self._uses_batch_hooks

@@ -202,11 +202,17 @@ def test_set_value_assigns_anything_with_assign():
 
 
 def test_update_of_a_variable_while_tracing_is_gathered_or_refused():
-    from jkeras.backend.variables import collect_updates
+    from jkeras.backend.variables import bind_values, collect_updates
     v = K.variable(0.0)
-    with collect_updates() as found:
-        out = jax.jit(lambda x: K.update_add(v, x))(1.0)
-    assert len(found) == 1 and found[0][0] is v and float(out) == 1.0
+
+    def step(value):  # what a step does with a K.variable: its value in, its update out
+        with bind_values([(v, value)]), collect_updates() as found:
+            K.update_add(v, 1.0)
+            read = v * 10
+        assert len(found) == 1 and found[0][0] is v
+        return read, found[0][1]
+    read, new = jax.jit(step)(jnp.float32(2.0))
+    assert (float(read), float(new), float(K.get_value(v))) == (20.0, 3.0, 0.0)
     with pytest.raises(RuntimeError, match="belongs to no layer call"):
         jax.jit(lambda x: K.update(v, x))(1.0)
 

@@ -4,7 +4,8 @@ A `Variable` holds a device array between compiled calls. Inside a traced layer 
 `K.update(w, v)` of a weight bound to that call (a `build`-made, non-trainable weight)
 becomes the layer's new state, as Keras 2's `add_update` meant. `K.update` of any other
 variable while a step traces is gathered by `collect_updates()` (the block that traces
-decides how the new values come back); outside a trace it assigns at once.
+decides how the new values come back), and `bind_values` makes variables read as traced
+values there; outside a trace `K.update` assigns at once.
 """
 import contextlib
 import threading
@@ -50,6 +51,10 @@ class Variable:
 
     @property
     def value(self):
+        """The current value; inside `bind_values`, the value bound there (a traced one)."""
+        for bound in reversed(_bindings.stack):
+            if id(self) in bound:
+                return bound[id(self)]
         return self._value
 
     @property
@@ -90,22 +95,22 @@ class Variable:
         return np.asarray(self._value, dtype=dtype)
 
     def __jax_array__(self):
-        return self._value
+        return self.value
 
     def __getitem__(self, index):
-        return self._value[index]
+        return self.value[index]
 
     def __neg__(self):
-        return -self._value
+        return -self.value
 
     def __abs__(self):
-        return jnp.abs(self._value)
+        return jnp.abs(self.value)
 
     def __float__(self):
-        return float(self._value)
+        return float(self.value)
 
     def __int__(self):
-        return int(self._value)
+        return int(self.value)
 
     __add__, __radd__, __sub__, __rsub__ = (_binary(n) for n in ("__add__", "__radd__", "__sub__", "__rsub__"))
     __mul__, __rmul__, __truediv__, __rtruediv__ = (_binary(n) for n in ("__mul__", "__rmul__", "__truediv__",
@@ -247,13 +252,25 @@ def count_params(x):
     return int(np.prod(shape))
 
 
-# ---- updates ----
-class _Updates(threading.local):
+# ---- tracing: values in, updates out ----
+class _Stack(threading.local):
     def __init__(self):
         self.stack = []
 
 
-_updates = _Updates()
+_updates = _Stack()
+_bindings = _Stack()
+
+
+@contextlib.contextmanager
+def bind_values(pairs):
+    """While the block runs, each `(variable, value)`'s variable reads as `value` (a step
+    passes its traced state in so; `collect_updates` gathers what comes out)."""
+    _bindings.stack.append({id(v): value for v, value in pairs})
+    try:
+        yield
+    finally:
+        _bindings.stack.pop()
 
 
 @contextlib.contextmanager

@@ -191,3 +191,14 @@ def test_boston_housing_shuffle_and_split(homes):
 def test_digits_still_ships_with_the_package():
     (x, y), (xt, yt) = datasets.digits.load_data()
     assert x.shape[1:] == (8, 8) and len(x) + len(xt) == 1797
+
+
+def test_tf_keras_dataset_names_are_there():
+    names = ["boston_housing", "cifar10", "cifar100", "fashion_mnist", "imdb", "mnist", "reuters"]
+    reference = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "tf_keras_names.json")
+    if os.path.exists(reference):
+        with open(reference) as f:
+            assert sorted(json.load(f)["names"]["datasets"]) == names
+    for name in names:
+        assert callable(getattr(datasets, name).load_data)
+    assert callable(datasets.imdb.get_word_index) and callable(datasets.reuters.get_word_index)

@@ -223,3 +223,29 @@ def test_image_files_round_trip(tmp_path):
         image.load_img(path, color_mode="cmyk")
     with pytest.raises(ValueError, match="rank 3"):
         image.array_to_img(np.zeros((2, 2)))
+
+
+def test_tf_keras_preprocessing_names_are_there():
+    import json
+
+    import jkeras.preprocessing as preprocessing
+    expected_names = {
+        "preprocessing": ["image", "image_dataset_from_directory", "sequence", "text",
+                          "text_dataset_from_directory", "timeseries_dataset_from_array"],
+        "preprocessing.image": ["DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
+                                "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift",
+                                "array_to_img", "img_to_array", "load_img", "random_brightness",
+                                "random_channel_shift", "random_rotation", "random_shear", "random_shift",
+                                "random_zoom", "save_img", "smart_resize"],
+        "preprocessing.sequence": ["TimeseriesGenerator", "make_sampling_table", "pad_sequences", "skipgrams"],
+        "preprocessing.text": ["Tokenizer", "hashing_trick", "one_hot", "text_to_word_sequence",
+                               "tokenizer_from_json"]}
+    reference = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "tf_keras_names.json")
+    if os.path.exists(reference):
+        with open(reference) as f:
+            names = json.load(f)["names"]
+        assert {k: sorted(names[k]) for k in expected_names} == expected_names
+    modules = {"preprocessing": preprocessing, "preprocessing.image": preprocessing.image,
+               "preprocessing.sequence": preprocessing.sequence, "preprocessing.text": preprocessing.text}
+    for key, wanted in expected_names.items():
+        assert [n for n in wanted if not hasattr(modules[key], n)] == [], key

@@ -174,6 +174,25 @@ def test_serialize_and_deserialize_both_keras_forms():
         generic_utils.deserialize_keras_object("NoSuchThing", module_objects={})
 
 
+def test_generic_utils_helpers_keras2_layers_import():
+    from jkeras.utils import generic_utils as g
+
+    def fn(a, b=1, *, c=2, **rest):
+        return a
+
+    assert g.has_arg(fn, "c") and not g.has_arg(fn, "d") and g.has_arg(fn, "d", accept_all=True)
+    assert g.to_list(3) == [3] and g.to_list((1, 2)) == [(1, 2)] and g.to_list((1, 2), True) == [1, 2]
+    assert g.unpack_singleton([5]) == 5 and g.unpack_singleton([5, 6]) == [5, 6]
+    assert g.is_all_none([None, None]) and not g.is_all_none((None, 1))
+    x = np.arange(10)
+    assert g.slice_arrays(x, 2, 4).tolist() == [2, 3]
+    assert [a.tolist() for a in g.slice_arrays([x, x * 2], np.array([1, 3]))] == [[1, 3], [2, 6]]
+    assert g.slice_arrays(None) == [None]
+    assert g.transpose_shape((16, 128, 128, 32), "channels_first", spatial_axes=(1, 2)) == (16, 32, 128, 128)
+    assert g.transpose_shape([128, 128, 32], "channels_first", spatial_axes=(0, 1)) == [32, 128, 128]
+    assert g.object_list_uid([x]) == str(id(x))
+
+
 def test_interactive_logging_switch(caplog, capsys):
     from jkeras.utils.logging_utils import print_msg
     assert utils.is_interactive_logging_enabled()

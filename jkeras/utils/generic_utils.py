@@ -1,8 +1,11 @@
-"""Keras 2's `keras.utils.generic_utils`: custom objects, (de)serialization and `Progbar`.
+"""Keras 2's `keras.utils.generic_utils`: custom objects, (de)serialization, `Progbar`, and the
+small list and signature helpers that Keras 2 custom layers import from it.
 
 The custom-object scopes and `Progbar` live above this floor (jkeras.saving, jkeras.callbacks)
 and are found here on first use, so importing this module pulls in neither.
 """
+import inspect
+
 from jkeras.utils import registry
 from jkeras.utils.registry import get_custom_objects
 
@@ -36,6 +39,62 @@ def deserialize_keras_object(identifier, module_objects=None, custom_objects=Non
                                              custom_objects)
 
 
+def has_arg(fn, name, accept_all=False):
+    """Whether `fn` can be called with the keyword `name` (`accept_all`: a `**kwargs` counts)."""
+    parameters = inspect.signature(fn).parameters
+    parameter = parameters.get(name)
+    if parameter is None:
+        return accept_all and any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+    return parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+
+
+def to_list(x, allow_tuple=False):
+    """`x` as a list: a list as it is, a tuple's items when `allow_tuple`, else `[x]`."""
+    if isinstance(x, list):
+        return x
+    if allow_tuple and isinstance(x, tuple):
+        return list(x)
+    return [x]
+
+
+def unpack_singleton(x):
+    """The only item of a one-item list or tuple, else `x`."""
+    return x[0] if len(x) == 1 else x
+
+
+def object_list_uid(object_list):
+    """A string naming the objects by `id` (Keras 2's cache key for lists of tensors)."""
+    return ", ".join(str(abs(id(x))) for x in to_list(object_list))
+
+
+def is_all_none(iterable_or_element):
+    """Whether every item (or the one element) is None."""
+    return all(x is None for x in to_list(iterable_or_element, allow_tuple=True))
+
+
+def slice_arrays(arrays, start=None, stop=None):
+    """`arrays[start:stop]` (or `arrays[indices]` when `start` is a list/array), per array of a list."""
+    if arrays is None:
+        return [None]
+    if hasattr(start, "__len__"):
+        rows = start.tolist() if hasattr(start, "shape") else start
+        return [None if a is None else a[rows] for a in arrays] if isinstance(arrays, list) else arrays[rows]
+    if isinstance(arrays, list):
+        return [None if a is None else a[start:stop] for a in arrays]
+    return arrays[start:stop]
+
+
+def transpose_shape(shape, target_format, spatial_axes):
+    """A channels-last `shape` (tuple or list) reordered for `target_format`."""
+    if target_format == "channels_last":
+        return shape
+    if target_format != "channels_first":
+        raise ValueError('The `data_format` argument must be one of "channels_first", '
+                         f'"channels_last". Received: {target_format!r}')
+    values = tuple(shape[:spatial_axes[0]]) + (shape[-1],) + tuple(shape[a] for a in spatial_axes)
+    return list(values) if isinstance(shape, list) else values
+
+
 def __getattr__(name):
     if name in _ABOVE:
         import importlib
@@ -44,4 +103,5 @@ def __getattr__(name):
 
 
 __all__ = ["CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object",
-           "get_custom_objects", "serialize_keras_object"]
+           "get_custom_objects", "has_arg", "is_all_none", "object_list_uid", "serialize_keras_object",
+           "slice_arrays", "to_list", "transpose_shape", "unpack_singleton"]

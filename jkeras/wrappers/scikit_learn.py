@@ -5,13 +5,13 @@ works in `cross_val_score`, `GridSearchCV` and pipelines.
 `build_fn`, `fit`, `predict` and `evaluate` by name, as in Keras 2. scikit-learn is optional:
 with it installed the wrappers are real scikit-learn estimators (tags, `clone`, `repr`).
 """
-import inspect
 import types
 import warnings
 
 import numpy as np
 
 from jkeras.models import Sequential
+from jkeras.utils.generic_utils import has_arg
 from jkeras.utils.np_utils import to_categorical
 
 try:
@@ -25,13 +25,6 @@ except ImportError:  # the wrappers still work by duck typing
 
     class RegressorMixin:
         _estimator_type = "regressor"
-
-
-def _has_arg(fn, name):
-    """Whether `fn` takes an argument called `name` (explicitly, not through **kwargs)."""
-    parameter = inspect.signature(fn).parameters.get(name)
-    return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD,
-                                                        parameter.KEYWORD_ONLY)
 
 
 def _is_categorical_crossentropy(loss):
@@ -59,7 +52,7 @@ class BaseWrapper(BaseEstimator):
         """Raise ValueError for a parameter that neither the builder nor fit/predict/evaluate takes."""
         legal = [Sequential.fit, Sequential.predict, Sequential.evaluate, self._builder()]
         for name in params:
-            if name != "nb_epoch" and not any(_has_arg(fn, name) for fn in legal):
+            if name != "nb_epoch" and not any(has_arg(fn, name) for fn in legal):
                 raise ValueError(f"{name} is not a legal parameter")
 
     def get_params(self, deep=True, **params):
@@ -75,7 +68,7 @@ class BaseWrapper(BaseEstimator):
 
     def filter_sk_params(self, fn, override=None):
         """The wrapper's keyword arguments that `fn` takes, updated with `override`."""
-        out = {k: v for k, v in self.sk_params.items() if _has_arg(fn, k)}
+        out = {k: v for k, v in self.sk_params.items() if has_arg(fn, k)}
         out.update(override or {})
         return out
 

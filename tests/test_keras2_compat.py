@@ -53,9 +53,7 @@ KERAS23_LAYER_PATHS = {
 # Keras 2.3.1 names that jkeras does not have yet (asserted both ways, so the set only shrinks).
 # Keras 2's legacy layers (AtrousConvolution*, Recurrent, ConvRecurrent2D, Highway, MaxoutDense) are
 # not offered at all: see docs/keras2.md.
-LAYER_PATHS_NOT_YET = {("convolutional_recurrent", "ConvLSTM2DCell"), ("convolutional_recurrent", "ConvRNN2D"),
-                       ("advanced_activations", "ThresholdedReLU"), ("core", "SpatialDropout3D"),
-                       ("noise", "AlphaDropout"), ("wrappers", "Wrapper")}
+LAYER_PATHS_NOT_YET = {("convolutional_recurrent", "ConvLSTM2DCell"), ("convolutional_recurrent", "ConvRNN2D")}
 # Keras 2 names that jkeras.layers has under their later name.
 RENAMED = {"Deconvolution3D": "Conv3DTranspose", "Deconv3D": "Conv3DTranspose"}
 

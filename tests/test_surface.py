@@ -23,9 +23,7 @@ with open(os.path.join(os.path.dirname(__file__), "fixtures", "tf_keras_names.js
 ALL = [(sub, name) for sub, names in NAMES.items() for name in names]
 
 NOT_YET = {
-    ("layers", "AbstractRNNCell"), ("layers", "AlphaDropout"), ("layers", "InputSpec"),
-    ("layers", "SpatialDropout3D"), ("layers", "ThresholdedReLU"), ("layers", "Wrapper"),
-    ("layers", "deserialize"), ("layers", "serialize"),
+    ("layers", "InputSpec"), ("layers", "deserialize"), ("layers", "serialize"),
     ("saving", "deserialize_keras_object"), ("saving", "serialize_keras_object"),
 }
 # Names whose tf.keras 2 meaning is a TensorFlow object or graph; calling them says what to use instead.

@@ -188,3 +188,16 @@ def test_numeric_layers_in_the_compiled_step_and_h5_with_keras(tmp_path):
     loaded = keras.models.load_model(tmp_path / "numeric.h5", compile=False)
     np.testing.assert_allclose(np.asarray(loaded.predict(data, verbose=0)), model.predict(data, verbose=0),
                                rtol=1e-6)
+
+
+def test_category_encoding_in_the_harness(cheap_keras_init):
+    from layer_harness import run_layer_test
+    run_layer_test("CategoryEncoding", dict(num_tokens=6, output_mode="count"), (3, 4), input_dtype="int32",
+                   input_range=(0, 6), policies=(), config_ignore=("sparse",))
+
+
+@pytest.mark.slow
+def test_discretization_in_the_harness(cheap_keras_init):
+    from layer_harness import run_layer_test
+    run_layer_test("Discretization", dict(bin_boundaries=[-0.5, 0.0, 0.7], output_mode="one_hot"), (3, 2),
+                   policies=(), config_ignore=("trainable",))

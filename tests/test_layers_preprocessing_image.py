@@ -242,3 +242,9 @@ def test_loads_tf_keras_2_files_of_the_new_layers():
     close(model.predict(expected["images"], verbose=0), expected["predictions"], 1e-5)
     numeric = jkeras.models.load_model(os.path.join(folder, "tf_keras_new_numeric_layers.h5"))
     close(numeric.predict([expected["ids"].astype("int32"), expected["values"]], verbose=0), expected["numeric"], 1e-5)
+
+
+def test_random_rotation_in_the_harness(cheap_keras_init):
+    run_layer_test("RandomRotation", dict(factor=0.2), (2, 5, 4, 2), stochastic=True, policies=(),
+                   call_kwargs=dict(training=False),  # a direct call trains, in Keras too
+                   config_ignore=("data_format",))

@@ -99,7 +99,11 @@ def _strings(values, encoding="utf-8"):
 
 def _hash_text(value):
     """The bytes TensorFlow hashes for a value: a string's UTF-8, an integer's decimal form."""
-    return value.encode("utf-8") if isinstance(value, str) else str(int(value)).encode("ascii")
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value)).encode("ascii")
+    raise ValueError(f"Hashing takes strings or integers; received {value!r} ({type(value).__name__}).")
 
 
 class CategoryEncoding(Layer):
@@ -197,7 +201,6 @@ class Discretization(Layer):
             summary = _compress(np.take(merged, np.argsort(merged[0]), axis=1), self.epsilon)
         self._summary = summary
         self.bin_boundaries = _compress(summary, 1.0 / self.num_bins)[0, :-1].tolist()
-        self.built = False  # the boundaries are constants of the computation
 
     def init(self, key, input_shape):
         return {}, {}
@@ -380,6 +383,8 @@ class _IndexLookup(Layer):
         self.invert, self.output_mode, self.sparse = bool(invert), output_mode, False
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
         self._tokens, self._idf = [], None
+        # what the config records: a given vocabulary as it was given (Keras's), else the adapted one
+        self._has_input_vocabulary, self._input_vocabulary, self._input_idf = False, None, None
         self._frozen_size = vocabulary_size
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
@@ -450,7 +455,6 @@ class _IndexLookup(Layer):
         self._input_vocabulary = given  # the config holds the vocabulary as it was given, as Keras's does
         self._input_idf = None if idf is None else [float(w) for w in np.asarray(idf_weights).ravel()]
         self._frozen_size = self.vocabulary_size()
-        self.built = False
 
     def adapt(self, data, batch_size=None, steps=None):
         """Learn the vocabulary (and tf-idf weights) from `data`: an array, or an iterable of batches."""
@@ -479,7 +483,6 @@ class _IndexLookup(Layer):
                                                 "float32"), idf])
             self._input_idf = idf
         self._frozen_size = self.vocabulary_size()
-        self.built = False
 
     def _adapt_rows(self, batch):
         """The token rows of one adapt batch (a rank 0 or 1 batch is one row)."""
@@ -548,10 +551,6 @@ class _IndexLookup(Layer):
                 "idf_weights": None if idf is None else [float(w) for w in idf],
                 "vocabulary": None if vocabulary is None else list(vocabulary),
                 "vocabulary_size": self._frozen_size}
-
-    _has_input_vocabulary = False
-    _input_vocabulary = None
-    _input_idf = None
 
 
 class StringLookup(_IndexLookup, _HostLayer):

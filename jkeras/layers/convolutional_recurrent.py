@@ -15,13 +15,13 @@ last step, `(batch, time, ...)` with `return_sequences`, plus `[h, c]` with `ret
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.ad_checkpoint import checkpoint_name
 
-from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend import config
 from jkeras.backend.random import split_by_name, split_keys
-from jkeras.layers._utils import normalize_padding, normalize_tuple, present
+from jkeras.layers._utils import normalize_padding, normalize_tuple
 from jkeras.layers.convolutional import _dimension_numbers
-from jkeras.layers.recurrent import _CellBase, _CellRNN, _dropout_masks
+from jkeras.layers.recurrent import _PREACTIVATION, LSTMCell, _CellRNN, _dropout_masks
 
 
 def _output_length(size, kernel, padding, stride, dilation):
@@ -31,20 +31,18 @@ def _output_length(size, kernel, padding, stride, dilation):
     return (size - (kernel - 1) * dilation - 1) // stride + 1
 
 
-class _ConvLSTMCell(_CellBase):
-    """One step of a ConvLSTM: `h, [h, c] = cell(x_t, [h_prev, c_prev])`, gates i, f, c, o."""
+class _ConvLSTMCell(LSTMCell):
+    """One step of a ConvLSTM: `h, [h, c] = cell(x_t, [h_prev, c_prev])`, gates i, f, c, o.
+
+    An `LSTMCell` whose two matmuls are convolutions: it keeps the LSTM's arguments, bias
+    (with `unit_forget_bias`) and gate math, and `RNN` runs it as it runs an LSTM.
+    """
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
-                 seed=None, **kwargs):
-        kwargs.pop("implementation", None)  # the RNN wrapper passes it; a ConvLSTM has one way
-        super().__init__(**kwargs)
+                 dilation_rate=1, **kwargs):
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(f"`filters` must be a positive int; received filters={filters!r}.")
+        super().__init__(filters, **kwargs)
         self.rank = rank
         self.filters = filters
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size")
@@ -55,33 +53,10 @@ class _ConvLSTMCell(_CellBase):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("Specifying `strides > 1` is not compatible with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
-        self.seed = seed
-        self._regularizers = present(kernel=self.kernel_regularizer,
-                                      recurrent_kernel=self.recurrent_regularizer,
-                                      bias=self.bias_regularizer)
-        self._constraints = present(kernel=self.kernel_constraint,
-                                     recurrent_kernel=self.recurrent_constraint,
-                                     bias=self.bias_constraint)
         self.spatial_dims = None  # the step inputs' spatial dims, fixed when built (as Keras)
 
-    @property
-    def state_size(self):
-        return [self.filters, self.filters]
+    def _check_input_compatible(self, inputs):
+        self._split_step_shape(inputs.shape)
 
     def _split_step_shape(self, shape):
         """`(spatial dims, channels)` of a step input `(batch, ...)`, both fully known."""
@@ -122,14 +97,7 @@ class _ConvLSTMCell(_CellBase):
                                                                  self.kernel_size + (f, 4 * f),
                                                                  self.dtype)}
         if self.use_bias:
-            if self.unit_forget_bias:
-                k_i, k_co = split_keys(k_bias)
-                bias = jnp.concatenate([jnp.asarray(self.bias_initializer(k_i, (f,), self.dtype)),
-                                        jnp.ones((f,), self.dtype),
-                                        jnp.asarray(self.bias_initializer(k_co, (2 * f,), self.dtype))])
-            else:
-                bias = self.bias_initializer(k_bias, (4 * f,), self.dtype)
-            params["bias"] = jnp.asarray(bias, self.dtype)
+            params["bias"] = jnp.asarray(self._init_bias(k_bias), self.dtype)
         return params, {}
 
     def get_initial_state(self, batch_size=None):
@@ -154,18 +122,20 @@ class _ConvLSTMCell(_CellBase):
         return jnp.concatenate([self._conv(x * m, k, strides, padding, dilation)
                                 for m, k in zip(masks, kernels)], axis=axis)
 
-    def _step(self, params, x, states, masks):
-        dp, rdp = masks if masks is not None else (None, None)
-        h_prev, c_prev = states[0], states[1]
+    def _input_proj(self, params, x, dp):
+        """The input convolution of every gate, plus the bias."""
         z = self._gate_convs(x, params["kernel"], dp, self.strides, self.padding, self.dilation_rate)
-        if self.use_bias:
-            bias = params["bias"].astype(z.dtype)
-            z = z + (bias if self.data_format == "channels_last"
-                     else bias.reshape((-1,) + (1,) * self.rank))
+        if not self.use_bias:
+            return z
+        bias = params["bias"].astype(z.dtype)
+        return z + (bias if self.data_format == "channels_last" else bias.reshape((-1,) + (1,) * self.rank))
+
+    def _recurrent_step(self, params, xp, states, rdp):
+        h_prev, c_prev = states[0], states[1]
         ones = (1,) * self.rank
-        z = z + self._gate_convs(h_prev, params["recurrent_kernel"], rdp, ones, "same", ones)
+        z = xp + self._gate_convs(h_prev, params["recurrent_kernel"], rdp, ones, "same", ones)
         axis = -1 if self.data_format == "channels_last" else 1
-        z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=axis)
+        z_i, z_f, z_c, z_o = jnp.split(checkpoint_name(z, _PREACTIVATION), 4, axis=axis)
         i = self.recurrent_activation(z_i)
         f = self.recurrent_activation(z_f)
         c = f * c_prev + i * self.activation(z_c)
@@ -188,24 +158,13 @@ class _ConvLSTMCell(_CellBase):
         return dp, rdp
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate,
-                "activation": activations.serialize(self.activation),
-                "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "unit_forget_bias": self.unit_forget_bias,
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "seed": self.seed}
+        """Keras's ConvLSTM cell config, in its order: the LSTM's entries without `units`, plus
+        `filters` and the window arguments."""
+        own = {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
+               "padding": self.padding, "data_format": self.data_format,
+               "dilation_rate": self.dilation_rate}
+        return {**{k: own[k] for k in ("name", "trainable", "dtype")}, "filters": self.filters,
+                **{k: own[k] for k in _CONV_LSTM_ARGS}}
 
 
 _CONV_LSTM_ARGS = ("kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",

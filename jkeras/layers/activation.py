@@ -1,4 +1,4 @@
-"""Activation layers: Activation, ReLU, LeakyReLU, PReLU, ELU and Softmax."""
+"""Activation layers: Activation, ReLU, LeakyReLU, ThresholdedReLU, PReLU, ELU and Softmax."""
 import jax
 import jax.numpy as jnp
 
@@ -77,6 +77,30 @@ class LeakyReLU(Layer):
 
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class ThresholdedReLU(Layer):
+    """Thresholded ReLU (tf.keras 2; Keras 3 dropped it): `x` where `x > theta`, 0 elsewhere.
+
+    Input shape: any. Output shape: same as input.
+    """
+
+    def __init__(self, theta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if theta is None:
+            raise ValueError("Theta of a Thresholded ReLU layer cannot be None, expecting a float. "
+                             f"Received: {theta}")
+        if theta < 0:
+            raise ValueError("The theta value of a Thresholded ReLU layer should be >=0. "
+                             f"Received: {theta}")
+        self.theta = float(theta)
+        self.supports_masking = True
+
+    def apply(self, params, state, inputs, *, training=False, key=None):
+        return jnp.where(inputs > self.theta, inputs, jnp.zeros_like(inputs)), state
+
+    def get_config(self):
+        return {**super().get_config(), "theta": self.theta}
 
 
 class PReLU(Layer):

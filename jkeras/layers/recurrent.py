@@ -1,4 +1,5 @@
-"""Recurrent layers: the cells, the `RNN` loop over time, `LSTM`/`GRU`/`SimpleRNN`, `Bidirectional`.
+"""Recurrent layers: the cells (and `AbstractRNNCell` for custom ones), the `RNN` loop over time,
+`LSTM`/`GRU`/`SimpleRNN`, `Bidirectional`.
 
 A cell is a layer that computes one time step, `(output, new_states) =
 cell(x_t, states)`; `RNN(cell)` runs it over the time axis with
@@ -22,7 +23,8 @@ from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import layer_key, split_by_name, split_keys
 from jkeras.layers._utils import present
-from jkeras.layers.base import Layer, _SENTINELS, _is_spec, _merge_dims, _tree_shapes
+from jkeras.layers.base import Layer, _SENTINELS, _cast_float, _is_spec, _merge_dims, _tree_shapes
+from jkeras.layers.wrappers import Wrapper
 from jkeras.utils import registry
 
 
@@ -172,8 +174,8 @@ class _NestedKwargsMixin:
         specs = []
         for sentinel in _SENTINELS:
             def run(x, kw):
-                out, _ = type(self).apply(self, self._own_tree(True), self._own_tree(False), x,
-                                          training=False, key=None, **static, **kw)
+                out, _ = self._run(self._own_tree(True), self._own_tree(False), x,
+                                   training=False, key=None, **static, **kw)
                 return out
             args = jax.tree.map(lambda t, s=sentinel: jax.ShapeDtypeStruct(
                 tuple(s if d is None else d for d in t.shape), t.dtype), (inputs, tensor_kw), is_leaf=_is_kt)
@@ -199,7 +201,7 @@ class _JitEagerMixin:
         fn = self.__dict__.get("_eager_apply")
         if fn is None:
             def run(params, state, x, key, kwargs, training):
-                return type(self).apply(self, params, state, x, training=training, key=key, **kwargs)
+                return self._run(params, state, x, training=training, key=key, **kwargs)  # the policy's casts
             fn = jax.jit(run, static_argnames="training")
             self._eager_apply = fn
         outputs, state = fn(self._own_tree(True), self._own_tree(False), inputs, key, kwargs,
@@ -228,6 +230,29 @@ class _StatesAsInputsMixin:
 # ---------------------------------------------------------------------------
 # cells
 # ---------------------------------------------------------------------------
+class AbstractRNNCell(Layer):
+    """Base class of a Keras-style RNN cell (Keras 2): a subclass defines `state_size`,
+    `output_size`, `build` and `call(inputs, states) -> (output, new_states)`; `RNN(cell)` runs it."""
+
+    def call(self, inputs, states):
+        raise NotImplementedError(f"{type(self).__name__} must define `call(inputs, states)`.")
+
+    @property
+    def state_size(self):
+        raise NotImplementedError(f"{type(self).__name__} must define the `state_size` property.")
+
+    @property
+    def output_size(self):
+        raise NotImplementedError(f"{type(self).__name__} must define the `output_size` property.")
+
+    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+        """Zero states: one array for an int `state_size`, a list for a list of sizes."""
+        if inputs is not None:
+            batch_size, dtype = inputs.shape[0], dtype or inputs.dtype
+        zeros = _zeros_like_size(self.state_size, batch_size, dtype or self.compute_dtype)
+        return zeros if isinstance(self.state_size, (list, tuple)) else zeros[0]
+
+
 class _CellBase(_NestedKwargsMixin, Layer):
     """What the built-in cells share: Keras's `cell(inputs, states)` call and a pure step.
 
@@ -332,7 +357,7 @@ class _GatedCell(_CellBase):
         return self.units
 
     def get_initial_state(self, batch_size=None):
-        return _zeros_like_size(self.state_size, batch_size, self.dtype)
+        return _zeros_like_size(self.state_size, batch_size, self.compute_dtype)
 
     def _mask_count(self):
         return self._gates if self.implementation == 1 else 1
@@ -587,7 +612,7 @@ class StackedRNNCells(_CellBase):
         return _output_size(self.cells[-1])
 
     def get_initial_state(self, batch_size=None):
-        return [_cell_initial_state(cell, batch_size, self.dtype) for cell in self.cells]
+        return [_cell_initial_state(cell, batch_size, cell.compute_dtype) for cell in self.cells]
 
     def init(self, key, input_shape):
         params, state = {}, {}
@@ -763,7 +788,7 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
 
     def get_initial_state(self, batch_size):
         """Zero initial states in Keras's structure: a list, one entry per cell when stacked."""
-        return _cell_initial_state(self.cell, batch_size, self.dtype)
+        return _cell_initial_state(self.cell, batch_size, self.cell.compute_dtype)
 
     _zero_states = get_initial_state
 
@@ -774,8 +799,8 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
         if inputs.ndim < 3:
             raise ValueError(f"Layer '{self.name}' expects inputs of shape (batch, timesteps, "
                              f"features); received {tuple(inputs.shape)}.")
-        if jnp.issubdtype(inputs.dtype, jnp.floating) and inputs.dtype != jnp.dtype(self.dtype):
-            inputs = inputs.astype(self.dtype)
+        # as Keras: the loop runs in the cell's compute dtype, the outputs come in the layer's
+        inputs = _cast_float(inputs, self.cell.compute_dtype)
         batch = inputs.shape[0]
         zeros = self._zero_states(batch)
         treedef = jax.tree.structure(zeros, is_leaf=_is_array)
@@ -790,7 +815,8 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
         if initial_state is not None:
             states = self._standardize_initial_state(initial_state, zeros, treedef)
         elif self.stateful and all(name in state for name in carried):
-            states = jax.tree.unflatten(treedef, [state[name] for name in carried])
+            states = jax.tree.unflatten(treedef, [state[name].astype(z.dtype) for name, z in
+                                                  zip(carried, _leaves(zeros))])
         else:
             states = zeros
 
@@ -819,9 +845,9 @@ class RNN(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
         if self.stateful:
             for name, value in zip(carried, _leaves(final)):
                 new_state[name] = value
-        output = outputs if self.return_sequences else last
+        output = _cast_float(outputs if self.return_sequences else last, self.compute_dtype)
         if self.return_state:
-            return [output] + list(final), new_state
+            return [output] + jax.tree.map(lambda s: _cast_float(s, self.compute_dtype), list(final)), new_state
         return output, new_state
 
     def _standardize_initial_state(self, initial_state, zeros, treedef):
@@ -1082,7 +1108,7 @@ def _strip_prefix(name, prefix):
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
-class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Layer):
+class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Wrapper):
     """Runs a recurrent layer forwards and a copy of it backwards, and merges their outputs.
 
     Args:
@@ -1100,16 +1126,13 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, La
     """
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError("Please initialize `Bidirectional` layer with a `jkeras.layers.Layer` "
-                             f"instance. Received: {layer}")
         if backward_layer is not None and not isinstance(backward_layer, Layer):
             raise ValueError("`backward_layer` need to be a `jkeras.layers.Layer` instance. "
                              f"Received: {backward_layer}")
         if merge_mode not in _MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one "
                              'of {"sum", "mul", "ave", "concat", None}')
-        super().__init__(weights=weights, **kwargs)  # `Layer` sets Keras 2 `weights=` once built
+        super().__init__(layer, weights=weights, **kwargs)  # `Layer` sets Keras 2 `weights=` once built
         self.forward_layer = _clone_layer(layer, name="forward_" + _strip_prefix(layer.name, "forward_"))
         if backward_layer is None:
             backward_layer = _clone_layer(layer, go_backwards=True,
@@ -1126,6 +1149,10 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, La
         self.supports_masking = True
         if self._batch_input_shape is None and layer._batch_input_shape is not None:
             self._batch_input_shape = layer._batch_input_shape
+
+    def _wrap(self, layer):
+        """`self.layer` is the argument, untracked, as in Keras 2: the weights are its copies'."""
+        object.__setattr__(self, "layer", layer)
 
     def _verify_layer_config(self):
         fwd, bwd = self.forward_layer, self.backward_layer
@@ -1181,11 +1208,11 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, La
                 kwargs["mask"] = mask
             if sub_initial is not None:
                 kwargs["initial_state"] = sub_initial
-            y, s = type(sub).apply(sub, params.get(sub.name, {}), state.get(sub.name, {}), inputs,
-                                   training=training, key=split_by_name(key, sub.name), **kwargs)
+            y, s = sub._run(params.get(sub.name, {}), state.get(sub.name, {}), inputs,  # its policy
+                            training=training, key=split_by_name(key, sub.name), **kwargs)
             if s:
                 new_state[sub.name] = s
-            results.append(y)
+            results.append(jax.tree.map(lambda t: _cast_float(t, self.compute_dtype), y))
         y, y_rev = results
         states = []
         if self.return_state:
@@ -1247,9 +1274,9 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, La
 
     # ---- config ----
     def get_config(self):
-        return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": _serialize_layer(self.forward_layer),
-                "backward_layer": _serialize_layer(self.backward_layer)}
+        # Keras 2's order; `layer` is the forward copy, so `Wrapper.get_config` is skipped
+        return {**Layer.get_config(self), "layer": _serialize_layer(self.forward_layer),
+                "merge_mode": self.merge_mode, "backward_layer": _serialize_layer(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

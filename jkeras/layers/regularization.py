@@ -1,4 +1,4 @@
-"""Regularization layers: Dropout and its spatial forms, Gaussian noise, ActivityRegularization.
+"""Regularization layers: Dropout, its spatial and alpha forms, Gaussian noise, ActivityRegularization.
 
 The random layers act only when `training=True`, and then draw from the `key`
 passed to `apply` (an integer `seed` folds into it); in inference they are
@@ -116,6 +116,46 @@ class SpatialDropout2D(_SpatialDropout):
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """Drops whole 3D feature maps of a `(batch, dim1, dim2, dim3, channels)` (or channels-first) input."""
+
+    ndim = 5
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
+        self.data_format = config.standardize_data_format(data_format)
+
+    def _mask_shape(self, shape):
+        if self.data_format == "channels_first":
+            return (shape[0], shape[1], 1, 1, 1)
+        return (shape[0], 1, 1, 1, shape[4])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class AlphaDropout(Dropout):
+    """Dropout that keeps a SELU network's mean and variance: dropped entries are set to SELU's
+    negative saturation value, then all are scaled and shifted back (training only).
+
+    Args: `rate`, `noise_shape` and `seed`, as for `Dropout`.
+
+    Input shape: any. Output shape: same as input.
+    """
+
+    _ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+
+    def apply(self, params, state, inputs, *, training=False, key=None):
+        if not training or self.rate == 0:
+            return inputs, state
+        kept = jax.random.uniform(_layer_key(self, key), self._mask_shape(inputs.shape)) >= self.rate
+        kept = kept.astype(inputs.dtype)
+        alpha_p, rate = self._ALPHA_P, self.rate
+        a = ((1 - rate) * (1 + rate * alpha_p ** 2)) ** -0.5
+        b = -a * alpha_p * rate
+        return (a * (inputs * kept + alpha_p * (1 - kept)) + b).astype(inputs.dtype), state
 
 
 class GaussianNoise(Layer):

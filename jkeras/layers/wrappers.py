@@ -1,14 +1,43 @@
-"""Wrappers: layers that run another layer in a new way (TimeDistributed)."""
+"""Wrappers: layers that run another layer in a new way: the `Wrapper` base and TimeDistributed
+(Bidirectional, a Wrapper too, lives with the recurrent layers)."""
 import inspect
 
 import jax
 
 from jkeras.backend.random import split_by_name
-from jkeras.layers.base import Layer
+from jkeras.layers.base import Layer, _cast_float
 from jkeras.utils import registry
 
 
-class TimeDistributed(Layer):
+class Wrapper(Layer):
+    """Base class of the layers that wrap another one, `self.layer` (Keras 2's `Wrapper`); its
+    config holds the wrapped layer's under `"layer"`."""
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Please initialize `{type(self).__name__}` layer with a "
+                             f"`jkeras.layers.Layer` instance. Received: {layer}")
+        super().__init__(**kwargs)
+        self._wrap(layer)
+
+    def _wrap(self, layer):
+        """Keep `layer` as `self.layer`, tracked: its weights are the wrapper's."""
+        self.layer = layer
+
+    def get_config(self):
+        return {**super().get_config(), "layer": registry.serialize_keras_object(self.layer, "keras.layers")}
+
+    @classmethod
+    def from_config(cls, config_, custom_objects=None):
+        from jkeras import layers  # the package imports this module
+        known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, Layer)}
+        config_ = dict(config_)
+        config_["layer"] = registry.deserialize_keras_object(config_["layer"], known, "layer",
+                                                             custom_objects)
+        return cls(**config_)
+
+
+class TimeDistributed(Wrapper):
     """Applies `layer` to every time step of a `(batch, time, ...)` input, by folding time into batch.
 
     The wrapped layer's weights are the wrapper's weights, in the wrapped
@@ -20,11 +49,7 @@ class TimeDistributed(Layer):
     """
 
     def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError("Please initialize `TimeDistributed` layer with a `jkeras.layers.Layer` "
-                             f"instance. Received: {layer}")
-        super().__init__(**kwargs)
-        self.layer = layer
+        super().__init__(layer, **kwargs)
         self.supports_masking = True
 
     def _check_input_compatible(self, inputs):
@@ -47,22 +72,7 @@ class TimeDistributed(Layer):
         name = self.layer.name
         outputs, inner_state = self.layer._run(params.get(name, {}), state.get(name, {}), fold(inputs),
                                                training=training, key=split_by_name(key, name), **kwargs)
-        outputs = jax.tree.map(lambda y: y.reshape((batch, steps) + y.shape[1:]), outputs)
+        # in the wrapper's compute dtype, as Keras runs the inner layer under the wrapper's policy
+        outputs = jax.tree.map(lambda y: _cast_float(y.reshape((batch, steps) + y.shape[1:]),
+                                                     self.compute_dtype), outputs)
         return outputs, ({**state, name: inner_state} if inner_state else state)
-
-    def get_config(self):
-        return {**super().get_config(), "layer": registry.serialize_keras_object(self.layer, "keras.layers")}
-
-    @classmethod
-    def from_config(cls, config_, custom_objects=None):
-        from jkeras import layers  # the package imports this module
-        known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, Layer)}
-        config_ = dict(config_)
-        layer = registry.deserialize_keras_object(config_.pop("layer"), known, "layer", custom_objects)
-        return cls(layer, **config_)
-
-
-# Keras 2's `keras.layers.wrappers` also held these; jkeras keeps them in other families.
-from jkeras.legacy.paths import keras2_names  # noqa: E402
-
-__getattr__ = keras2_names(__name__, ("Wrapper", "Bidirectional"))

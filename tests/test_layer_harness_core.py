@@ -1,0 +1,90 @@
+"""Core, activation, regularization, normalization, merge and embedding layers through the layer
+harness: forward, one training step, config, `.h5`, masks and policies against Keras 3."""
+import numpy as np
+import pytest
+
+from layer_harness import run_layer_test
+
+pytestmark = pytest.mark.usefixtures("cheap_keras_init")
+
+ZEROED = np.random.default_rng(1).normal(size=(2, 4, 3)).astype("float32")
+ZEROED[0, 2:] = 0.0
+ZEROED[1, 0] = 0.0
+
+
+def twice(x):
+    """A named function for Lambda, so that its config loads by name."""
+    return x * 2.0
+
+
+CASES = [
+    ("Dense", dict(units=3), (2, 4), {}),
+    ("Dense", dict(units=3, activation="relu", use_bias=False), (2, 3, 4), {}),
+    ("Activation", dict(activation="tanh"), (2, 4), {}),
+    ("Activation", dict(activation="softmax"), (2, 3, 4), {}),
+    ("ReLU", {}, (2, 4), {}),
+    ("ReLU", dict(max_value=0.5, negative_slope=0.1, threshold=0.2), (2, 4), {}),
+    ("LeakyReLU", {}, (2, 4), {}),
+    ("PReLU", {}, (2, 3, 4), {}),
+    ("PReLU", dict(shared_axes=[1]), (2, 3, 4), {}),
+    ("ELU", dict(alpha=0.5), (2, 4), {}),
+    ("Softmax", {}, (2, 4), {}),
+    ("Softmax", dict(axis=1), (2, 3, 4), {}),
+    ("ActivityRegularization", dict(l1=0.01, l2=0.02), (2, 4), {}),
+    ("BatchNormalization", {}, (4, 3), {}),
+    ("BatchNormalization", dict(axis=1, momentum=0.9, epsilon=0.01), (4, 3, 2), {}),
+    ("BatchNormalization", dict(center=False, scale=False), (4, 2, 3), {}),
+    # a built Keras 3 writes `axis` [-1], tf.keras 2 [1]; jkeras keeps the constructor's -1
+    ("LayerNormalization", {}, (2, 4), dict(config_ignore=("axis",))),
+    ("LayerNormalization", dict(axis=[1, 2], center=False), (2, 3, 4), {}),
+    ("LayerNormalization", dict(scale=False, epsilon=0.1), (2, 3, 4), dict(config_ignore=("axis",))),
+    ("Add", {}, [(2, 3), (2, 3)], {}),
+    ("Add", {}, [(2, 3), (2, 3), (2, 3)], {}),
+    ("Subtract", {}, [(2, 3), (2, 3)], {}),
+    ("Multiply", {}, [(2, 3, 2), (2, 3, 2)], {}),
+    ("Average", {}, [(2, 3), (2, 3)], {}),
+    ("Maximum", {}, [(2, 3), (2, 3)], {}),
+    ("Minimum", {}, [(2, 3), (2, 3)], {}),
+    ("Concatenate", {}, [(2, 3), (2, 2)], {}),
+    ("Concatenate", dict(axis=1), [(2, 3, 2), (2, 1, 2)], {}),
+    ("Dot", dict(axes=1), [(2, 3), (2, 3)], {}),
+    ("Dot", dict(axes=(1, 2)), [(2, 3, 4), (2, 2, 3)], {}),
+    ("Dot", dict(axes=-1, normalize=True), [(2, 3, 4), (2, 2, 4)], {}),
+    ("Embedding", dict(input_dim=5, output_dim=3), (2, 4), dict(input_dtype="int32")),
+    ("Embedding", dict(input_dim=5, output_dim=3, mask_zero=True), (2, 4),
+     dict(input_dtype="int32", input_data=np.array([[1, 2, 0, 0], [3, 0, 4, 0]], "int32"))),
+    ("Masking", {}, (2, 4, 3), dict(input_data=ZEROED)),
+    ("Flatten", {}, (2, 3, 4), {}),
+    ("Flatten", dict(data_format="channels_first"), (2, 3, 2, 2), {}),
+    ("Reshape", dict(target_shape=(4, 3)), (2, 3, 4), {}),
+    ("Reshape", dict(target_shape=(-1, 2)), (2, 3, 4), {}),
+    ("Permute", dict(dims=(2, 1)), (2, 3, 4), {}),
+    ("RepeatVector", dict(n=3), (2, 4), {}),
+    ("Lambda", dict(function=twice), (2, 4),
+     dict(custom_objects={"twice": twice}, config_ignore=("function", "output_shape", "arguments",
+                                                          "mask", "function_type"))),
+]
+
+STOCHASTIC = [
+    ("Dropout", dict(rate=0.5), (2, 4)),
+    ("Dropout", dict(rate=0.5, noise_shape=(None, 1, 4)), (2, 3, 4)),
+    ("SpatialDropout1D", dict(rate=0.5), (2, 3, 4)),
+    ("SpatialDropout2D", dict(rate=0.5), (2, 3, 3, 4)),
+    ("SpatialDropout2D", dict(rate=0.5, data_format="channels_first"), (2, 4, 3, 3)),
+    ("GaussianNoise", dict(stddev=0.5), (2, 4)),
+    ("GaussianDropout", dict(rate=0.3), (2, 4)),
+]
+
+
+def _id(case):
+    return case[0] + "-" + "-".join(f"{k}={v}" for k, v in case[1].items() if k != "function")
+
+
+@pytest.mark.parametrize("name, kwargs, shape, options", CASES, ids=[_id(c) for c in CASES])
+def test_layer_matches_keras(name, kwargs, shape, options):
+    run_layer_test(name, kwargs, shape, **options)
+
+
+@pytest.mark.parametrize("name, kwargs, shape", STOCHASTIC, ids=[_id(c) for c in STOCHASTIC])
+def test_stochastic_layer(name, kwargs, shape):
+    run_layer_test(name, kwargs, shape, stochastic=True)

@@ -3,20 +3,15 @@
 Keras 2's module paths are here too (`jkeras.utils.data_utils`, `generic_utils`, `np_utils`,
 `vis_utils`, `conv_utils`, `layer_utils`, `io_utils`), holding the same objects. Names that live
 on a higher floor (the custom-object scopes in jkeras.saving, `Progbar` in jkeras.callbacks,
-`print_summary` with the models) are found on first use, so importing this pulls in none of them.
+`print_summary` with the models) are found on first use, so importing this pulls in none of them;
+so are the download, enqueuer and directory helpers.
 """
 from jkeras.backend.determinism import enable_determinism
 from jkeras.backend.random import set_random_seed
-from jkeras.utils import (conv_utils, data_utils, generic_utils, io_utils, layer_utils, np_utils,
-                          vis_utils)
-from jkeras.utils.data_utils import (GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer, get_file,
-                                     validate_file)
+from jkeras.utils import conv_utils, generic_utils, io_utils, layer_utils, np_utils, vis_utils
 from jkeras.utils.dataset_utils import (pack_x_y_sample_weight, split_dataset,
                                         timeseries_dataset_from_array, unpack_x_y_sample_weight,
                                         warmstart_embedding_matrix)
-from jkeras.utils.directory_datasets import (audio_dataset_from_directory,
-                                             image_dataset_from_directory,
-                                             text_dataset_from_directory)
 from jkeras.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from jkeras.utils.io_utils import HDF5Matrix
 from jkeras.utils.layer_utils import (convert_all_kernels_in_model, count_params,
@@ -55,14 +50,25 @@ _ABOVE = {"CustomObjectScope": "jkeras.saving.serialization",
           "get_registered_name": "jkeras.saving.serialization",
           "get_registered_object": "jkeras.saving.serialization",
           "Progbar": "jkeras.callbacks",
-          "print_summary": "jkeras.models.summary"}
+          "print_summary": "jkeras.models.summary",
+          # on this floor, but loaded on first use: downloads, archives, worker pools, WAV files
+          "get_file": "jkeras.utils.data_utils", "validate_file": "jkeras.utils.data_utils",
+          "GeneratorEnqueuer": "jkeras.utils.enqueuers", "OrderedEnqueuer": "jkeras.utils.enqueuers",
+          "SequenceEnqueuer": "jkeras.utils.enqueuers",
+          "audio_dataset_from_directory": "jkeras.utils.directory_datasets",
+          "image_dataset_from_directory": "jkeras.utils.directory_datasets",
+          "text_dataset_from_directory": "jkeras.utils.directory_datasets"}
+_LAZY_MODULES = ("data_utils", "directory_datasets", "enqueuers")
 
 
 def __getattr__(name):
-    """Keras keeps these in `keras.utils`; they live above utils (saving, callbacks, models)."""
+    """Keras keeps these in `keras.utils`; some live above utils (saving, callbacks, models), and
+    the download and directory helpers load what they need only when first used."""
+    import importlib
     if name in _ABOVE:
-        import importlib
         return getattr(importlib.import_module(_ABOVE[name]), name)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"jkeras.utils.{name}")
     raise AttributeError(f"module 'jkeras.utils' has no attribute {name!r}")
 
 

@@ -111,6 +111,10 @@ def test_lookup_errors():
         layers.StringLookup(vocabulary=["a"])(np.asarray([1, 2]))
     with pytest.raises(ValueError, match="at least two"):
         layers.HashedCrossing(3)([np.asarray([1])])
+    with pytest.raises(ValueError, match="static vocabulary"):
+        layers.StringLookup(vocabulary=["a"]).adapt(["b"])
+    with pytest.raises(ValueError, match="strings or integers"):
+        layers.Hashing(3)(np.asarray([0.5]))
     with pytest.raises(ValueError, match="salt"):
         layers.Hashing(3, salt="x")
 

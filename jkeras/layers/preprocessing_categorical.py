@@ -66,7 +66,8 @@ def _output_dtype_argument(kwargs):
 
 
 def _is_symbolic(inputs):
-    return any(isinstance(t, KerasTensor) for t in jax.tree.leaves(inputs, is_leaf=lambda t: isinstance(t, KerasTensor)))
+    is_kt = lambda t: isinstance(t, KerasTensor)  # noqa: E731
+    return any(is_kt(t) for t in jax.tree.leaves(inputs, is_leaf=is_kt))
 
 
 class _HostLayer(Layer):
@@ -372,7 +373,8 @@ class _IndexLookup(Layer):
                              f"Received: num_oov_indices={num_oov_indices}")
         output_mode = _check_mode(output_mode, _MODES, self)
         if invert and output_mode != "int":
-            raise ValueError(f"`output_mode` must be `'int'` when `invert` is true. Received: output_mode={output_mode}")
+            raise ValueError("`output_mode` must be `'int'` when `invert` is true. "
+                             f"Received: output_mode={output_mode}")
         if sparse:
             raise ValueError(f"{type(self).__name__}(sparse=True): jkeras has no sparse tensors.")
         if idf_weights is not None and output_mode != "tf_idf":
@@ -446,9 +448,9 @@ class _IndexLookup(Layer):
         idf = None
         if self.output_mode == "tf_idf":
             idf = np.asarray(idf_weights, "float32")
-            if idf.ndim != 1 or len(idf) != len(vocabulary if not isinstance(vocabulary, str) else tokens):
+            if idf.ndim != 1 or len(idf) != len(given):
                 raise ValueError("`idf_weights` must be the same length as vocabulary. len(idf_weights) is "
-                                 f"{len(idf)}, len(vocabulary) is {len(tokens)}")
+                                 f"{len(idf)}, len(vocabulary) is {len(given)}")
             if not found_specials:
                 idf = np.concatenate([np.full(self._token_start(), np.average(idf), "float32"), idf])
         self._tokens, self._idf, self._has_input_vocabulary = tokens, idf, True
@@ -462,6 +464,9 @@ class _IndexLookup(Layer):
 
     def _learn(self, rows):
         """The vocabulary of token `rows` (each row one document)."""
+        if self._has_input_vocabulary:
+            raise ValueError(f"Cannot adapt {type(self).__name__} layer after setting a static vocabulary via "
+                             "init argument or `set_vocabulary`.")
         counts, documents = collections.Counter(), collections.Counter()
         for row in rows:
             counts.update(row)

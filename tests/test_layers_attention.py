@@ -153,6 +153,36 @@ def test_loads_tf_keras2_h5():
                                rtol=1e-5, atol=1e-5)
 
 
+def test_symbolic_attention_mask_matches_keras():
+    theirs, ours = _attention_mask_model(keras), _attention_mask_model(jkeras)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    xs = _attention_mask_inputs()
+    np.testing.assert_allclose(ours.predict(xs, verbose=0), theirs.predict(xs, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+
+
+# jkeras/saving/serialization.py writes a node's keyword arguments without those that hold
+# tensors, so `attention_mask=<tensor>` is lost from the saved graph. Reported to the lead.
+@pytest.mark.xfail(strict=True, reason="tensor keyword arguments of a call are not saved")
+def test_symbolic_attention_mask_survives_h5(tmp_path):
+    model = _attention_mask_model(jkeras)
+    model.save(tmp_path / "m.h5")
+    xs = _attention_mask_inputs()
+    np.testing.assert_allclose(jkeras.models.load_model(tmp_path / "m.h5").predict(xs, verbose=0),
+                               model.predict(xs, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+def _attention_mask_model(lib):
+    q, v, m = lib.Input((3, 4)), lib.Input((5, 4)), lib.Input((3, 5), dtype="bool")
+    return lib.Model([q, v, m], lib.layers.MultiHeadAttention(2, 2)(q, v, attention_mask=m))
+
+
+def _attention_mask_inputs():
+    rng = np.random.default_rng(4)
+    return [rng.normal(size=(2, 3, 4)).astype("float32"), rng.normal(size=(2, 5, 4)).astype("float32"),
+            rng.random((2, 3, 5)) > 0.3]
+
+
 def test_weight_paths_in_h5_are_keras_names(tmp_path):
     q = jkeras.Input((3, 4))
     model = jkeras.Model(q, jkeras.layers.MultiHeadAttention(2, 3, name="mha")(q, q))

@@ -457,7 +457,8 @@ class RandomTranslation(_AffineLayer):
 
 class RandomContrast(_RandomImageLayer):
     """In training, scales each image's deviation from its per-channel mean by a random factor
-    in `[1 - lower, 1 + upper]`, then clips to `value_range`.
+    in `[1 - lower, 1 + upper]` (one per image, as Keras 3; tf.keras 2 drew one per batch), then
+    clips to `value_range`.
 
     Args:
         factor: a float `f` (`lower = upper = f`, as Keras documents it and tf.keras 2

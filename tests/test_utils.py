@@ -274,6 +274,22 @@ def test_image_dataset_from_directory_trains_a_model(tmp_path):
         utils.image_dataset_from_directory(str(tmp_path), interpolation="lanczos5")
 
 
+def test_image_dataset_from_directory_matches_tf_keras(tmp_path, expected):
+    pytest.importorskip("PIL")
+    from test_preprocessing_image import png_folder
+    png_folder(tmp_path)
+    ds = utils.image_dataset_from_directory(str(tmp_path), image_size=(8, 10), batch_size=4, shuffle=False,
+                                            label_mode="categorical")
+    x, y = ds[0]
+    with np.load(os.path.join(FIXTURES, "image_dataset.npz")) as want:
+        np.testing.assert_allclose(x, want["x"], rtol=1e-5, atol=1e-3)  # tf.image.resize, bilinear
+        np.testing.assert_array_equal(y, want["y"])
+    both = utils.image_dataset_from_directory(str(tmp_path), image_size=(8, 10), seed=3,
+                                              validation_split=0.5, subset="both")
+    assert [[os.path.relpath(p, tmp_path) for p in d.file_paths] for d in both] == expected["image_dataset_files"]
+    assert both[0].class_names == expected["image_dataset_class_names"]
+
+
 def test_text_and_audio_datasets_from_directory(tmp_path):
     for label, texts in (("neg", ["bad", "awful film"]), ("pos", ["great"])):
         (tmp_path / "t" / label).mkdir(parents=True)

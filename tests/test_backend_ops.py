@@ -101,6 +101,18 @@ def test_numpy_rules_of_functions_tf_keras_2_lacks():
     np.testing.assert_allclose(K.dot(x[0], x[0, 0]), x[0] @ x[0, 0], rtol=1e-6)
 
 
+def test_separable_conv1d_matches_keras3():
+    """tf.keras 2.21's own separable_conv1d fails eagerly (an NWC depthwise op); Keras 3's
+    `ops.separable_conv` is the reference."""
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(2)
+    x, depthwise, pointwise = (rng.normal(size=s).astype("float32") for s in ((2, 7, 3), (3, 3, 2), (1, 6, 4)))
+    for strides, padding in ((1, "valid"), (2, "same")):
+        want = keras.ops.separable_conv(x, depthwise, pointwise, strides=strides, padding=padding)
+        np.testing.assert_allclose(K.separable_conv1d(x, depthwise, pointwise, strides, padding, "channels_last"),
+                                   want, rtol=1e-5, atol=1e-5)
+
+
 def test_sqrt_of_negatives_and_clip_rules():
     np.testing.assert_array_equal(K.sqrt(np.array([-4.0, 4.0], "float32")), [0.0, 2.0])
     np.testing.assert_array_equal(K.clip(np.array([-2.0, 0.5, 2.0], "float32"), None, None), [-2.0, 0.5, 2.0])

@@ -127,3 +127,16 @@ def test_spectral_normalization_errors():
         layers.SpectralNormalization("dense")
     with pytest.raises(ValueError, match="kernel"):
         layers.SpectralNormalization(layers.LayerNormalization())(jkeras.Input((3,)))
+
+
+def test_einsum_dense_initial_kernel_counts_fans_as_keras_3():
+    """Glorot over the equation's axes: fan_in 64 and fan_out 32 give the limit sqrt(6 / 96) = 0.25
+    (counting the kernel as a conv kernel would give 0.088)."""
+    kwargs = dict(equation="abc,cde->abde", output_shape=(4, 4, 8))
+    ours = layers.EinsumDense(**kwargs)
+    ours(jkeras.Input((4, 64)))
+    theirs = keras.layers.EinsumDense(**kwargs)
+    theirs(keras.Input((4, 64)))
+    for kernel in (ours.weights[0].numpy(), np.asarray(theirs.kernel)):
+        assert 0.24 < np.abs(kernel).max() <= 0.25
+    assert ours.get_config()["kernel_initializer"]["config"] == {"seed": None}

@@ -1,4 +1,5 @@
 """EinsumDense: a dense layer whose contraction is an einsum equation (Keras's `EinsumDense`)."""
+import copy
 import re
 
 import jax.numpy as jnp
@@ -14,7 +15,8 @@ _FORMS = (("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", False),
 
 
 def _analyze(equation, bias_axes, input_shape, output_shape):
-    """`(kernel_shape, bias_shape or None, full output shape)` of an einsum layer, as Keras works them out."""
+    """`(kernel_shape, bias_shape or None, full output shape, kernel input axes, kernel output axes)` of
+    an einsum layer, as Keras works them out."""
     replaced = re.sub(r"\.\.\.", "0", equation)
     for pattern, left_elided in _FORMS:
         match = re.match(pattern, replaced)
@@ -44,12 +46,14 @@ def _analyze(equation, bias_axes, input_shape, output_shape):
             raise ValueError(f"Dimension '{d}' was specified in the output '{output_spec}' but has no "
                              f"corresponding dim in the input spec '{input_spec}' or weight spec "
                              f"'{weight_spec}'")
-    kernel_shape = []
-    for d in weight_spec:
+    kernel_shape, input_axes, output_axes = [], [], []
+    for i, d in enumerate(weight_spec):
         if d in output_dims:
             kernel_shape.append(output_shape[output_dims[d]])
+            output_axes.append(i)
         elif d in input_dims:
             kernel_shape.append(input_shape[input_dims[d]])
+            input_axes.append(i)
         else:
             raise ValueError(f"Weight dimension '{d}' did not have a match in either the input spec "
                              f"'{input_spec}' or the output spec '{output_spec}'. For this layer, the "
@@ -65,7 +69,8 @@ def _analyze(equation, bias_axes, input_shape, output_shape):
         bias_shape = [sizes[d] if d in bias_axes else 1 for d in output_spec[first:]]
         if not left_elided:
             bias_shape += [1] * elided
-    return tuple(kernel_shape), None if bias_shape is None else tuple(bias_shape), tuple(output_shape)
+    return (tuple(kernel_shape), None if bias_shape is None else tuple(bias_shape), tuple(output_shape),
+            input_axes, output_axes)
 
 
 class EinsumDense(Layer):
@@ -116,20 +121,25 @@ class EinsumDense(Layer):
         _analyze(self.equation, self.bias_axes, tuple(inputs.shape), self.partial_output_shape)
 
     def init(self, key, input_shape):
-        kernel_shape, bias_shape, _ = _analyze(self.equation, self.bias_axes, tuple(input_shape),
-                                               self.partial_output_shape)
+        kernel_shape, bias_shape, _, input_axes, output_axes = _analyze(
+            self.equation, self.bias_axes, tuple(input_shape), self.partial_output_shape)
         if any(d is None for d in kernel_shape + (bias_shape or ())):
             raise ValueError(f"EinsumDense '{self.name}' needs known input dims for its weights; "
                              f"received input shape {tuple(input_shape)}.")
         k_kernel, k_bias = split_keys(key)
-        params = {"kernel": self.kernel_initializer(k_kernel, kernel_shape, self.dtype)}
+        kernel_init = self.kernel_initializer
+        if isinstance(kernel_init, initializers.VarianceScaling) and (
+                kernel_init.input_axes is None or kernel_init.output_axes is None):
+            kernel_init = copy.copy(kernel_init)  # Keras 3 counts the fans over the equation's axes
+            kernel_init.input_axes, kernel_init.output_axes = input_axes, output_axes
+        params = {"kernel": kernel_init(k_kernel, kernel_shape, self.dtype)}
         if bias_shape is not None:
             params["bias"] = self.bias_initializer(k_bias, bias_shape, self.dtype)
         return params, {}
 
     def apply(self, params, state, inputs, *, training=False, key=None):
-        kernel_shape, _, _ = _analyze(self.equation, self.bias_axes, tuple(inputs.shape),
-                                      self.partial_output_shape)
+        kernel_shape = _analyze(self.equation, self.bias_axes, tuple(inputs.shape),
+                                self.partial_output_shape)[0]
         if kernel_shape != params["kernel"].shape:
             raise ValueError(f"EinsumDense '{self.name}' has a kernel of shape {params['kernel'].shape}, "
                              f"but inputs of shape {tuple(inputs.shape)} need {kernel_shape}.")

@@ -193,6 +193,35 @@ def test_iterator_protocol_and_epoch_order():
         gen.flow(x, np.arange(5))
 
 
+def test_subsets_sample_weights_and_saved_batches(tmp_path):
+    pytest.importorskip("PIL")
+    x, y = image_inputs(), np.array([0, 1, 0, 1, 0, 1])
+    gen = image.ImageDataGenerator(validation_split=1 / 3, rotation_range=5)
+    val = gen.flow(x, y, subset="validation", batch_size=8, shuffle=False)
+    train = gen.flow(x, y, sample_weight=np.arange(6.0), subset="training", batch_size=8,
+                     shuffle=False, save_to_dir=str(tmp_path), save_prefix="aug", save_format="png")
+    assert val.n == 2 and train.n == 4
+    _, labels, weights = train[0]
+    assert labels.tolist() == [0, 1, 0, 1] and weights.tolist() == [2.0, 3.0, 4.0, 5.0]
+    saved = sorted(os.listdir(tmp_path))
+    assert len(saved) == 4 and all(name.startswith("aug_") and name.endswith(".png") for name in saved)
+    with pytest.raises(ValueError, match="different number of classes"):
+        gen.flow(x, np.array([0, 0, 1, 1, 1, 1]), subset="training")
+
+
+def test_without_pillow_the_error_says_what_to_install(monkeypatch, tmp_path):
+    import sys
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(ImportError, match="pip install pillow"):
+        image.load_img(str(tmp_path / "a.png"))
+    with pytest.raises(ImportError, match="pip install pillow"):
+        image.array_to_img(np.zeros((2, 2, 3)))
+    with pytest.raises(ImportError, match="pip install pillow"):
+        image.apply_brightness_shift(np.zeros((2, 2, 3)), 1.2)
+    out = image.ImageDataGenerator(rotation_range=30).flow(image_inputs(), batch_size=2)[0]
+    assert out.shape == (2, 7, 9, 3)  # augmentation itself needs no Pillow
+
+
 def test_bad_arguments_fail_clearly():
     with pytest.raises(ValueError, match="zoom_range"):
         image.ImageDataGenerator(zoom_range=(1, 2, 3))

@@ -53,6 +53,8 @@ def test_every_tf_keras_utils_name_and_keras2_module_path_is_there():
     assert layer_utils.print_summary is utils.print_summary
     assert io_utils.HDF5Matrix is utils.HDF5Matrix and callable(io_utils.ask_to_proceed_with_overwrite)
     assert callable(conv_utils.normalize_data_format)
+    from jkeras.utils import multi_gpu_utils
+    assert multi_gpu_utils.multi_gpu_model is utils.multi_gpu_model
 
 
 def test_conv_utils_follow_the_convolution_arithmetic():

@@ -76,6 +76,20 @@ def test_initial_state_matches_keras():
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.layers.Bidirectional(lib.layers.ConvLSTM2D(2, 2, return_sequences=True)),
+    lambda lib: lib.layers.ConvLSTM2D(2, 2, unroll=True),
+], ids=["Bidirectional", "unroll"])
+def test_wrapped_and_unrolled_match_keras(make):
+    x = RNG.normal(size=(2, 3, 4, 4, 2)).astype("float32")
+    theirs, ours = make(keras), make(jkeras)
+    theirs(x)
+    ours(x)
+    ours.set_weights([0.5 * RNG.normal(size=w.shape) for w in theirs.weights])
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)), rtol=1e-5, atol=1e-5)
+
+
 def test_h5_weight_names_and_stateful_reset(tmp_path):
     model = jkeras.Sequential([jkeras.Input(batch_shape=(2, 3, 4, 4, 1)),
                                jkeras.layers.ConvLSTM2D(2, 2, stateful=True, name="clstm")])

@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+import jax
 import numpy as np
 import pytest
 
@@ -52,6 +53,16 @@ def test_matches_tf_keras(case):
                                out.astype(float) if out.dtype != object else 0, rtol=1e-6)
     if out.dtype == object:
         assert np.asarray(_call(again, case)).tolist() == out.tolist()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["class"] == "IntegerLookup"],
+                         ids=lambda c: f"{sorted(c['kwargs'])}-{c['adapt'] is not None}")
+def test_integer_lookup_jax_path_matches_tf_keras(case):
+    layer = layers.IntegerLookup(**case["kwargs"])
+    if case["adapt"] is not None:
+        layer.adapt(case["adapt"])
+    run = jax.jit(lambda x: layer.apply({}, {}, x)[0])  # as a compiled model runs it
+    np.testing.assert_allclose(np.asarray(run(np.asarray(case["inputs"], "int32"))), case["output"])
 
 
 def test_string_layers_refuse_symbolic_inputs():

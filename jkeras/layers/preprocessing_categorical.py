@@ -633,6 +633,13 @@ class IntegerLookup(_IndexLookup):
     def _output_tokens(self, tokens, shape):
         return np.asarray(tokens, "int64").reshape(shape)
 
+    def __call__(self, inputs, *args, **kwargs):
+        """On arrays, the host lookup: exact int64 tokens (JAX holds int32) and tf.keras's int64 outputs;
+        on symbolic inputs, the JAX lookup that a compiled model runs."""
+        if _is_symbolic(inputs) or isinstance(inputs, jax.Array) or args or kwargs.get("training"):
+            return super().__call__(inputs, *args, **kwargs)
+        return self._lookup(np.asarray(inputs))
+
     def init(self, key, input_shape):
         return {}, {}
 

@@ -122,6 +122,9 @@ def test_numpy_helpers_match_tf_keras(expected):
                                              sequence_stride=3, sampling_rate=2, batch_size=3,
                                              start_index=2, end_index=27)
     assert [[b[0].tolist(), b[1].tolist()] for b in ds] == expected["timeseries_dataset"]
+    single = utils.timeseries_dataset_from_array(np.arange(30), None, sequence_length=5, sequence_stride=3,
+                                                 sampling_rate=2, batch_size=None, start_index=2, end_index=27)
+    assert single[1].tolist() == expected["timeseries_dataset"][0][0][1] and len(single) == 6
 
 
 def test_split_dataset_keeps_structures_and_checks_sizes():

@@ -95,19 +95,24 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
 
 class TimeseriesDataset(Sequence):
     """Batches of windows `data[s : s + sequence_length * sampling_rate : sampling_rate]` (and
-    `targets[s]`), as `timeseries_dataset_from_array` makes them; a `Sequence` for `fit`."""
+    `targets[s]`), as `timeseries_dataset_from_array` makes them; a `Sequence` for `fit`.
+    With `batch_size=None` each item is one window (and its target), unbatched as in tf.keras."""
 
     def __init__(self, data, targets, starts, sequence_length, sampling_rate, batch_size):
         self.data, self.targets, self.starts = data, targets, starts
         self.offsets = np.arange(sequence_length) * sampling_rate
-        self.batch_size = len(starts) if batch_size is None else int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
 
     def __len__(self):
-        return -(-len(self.starts) // self.batch_size)
+        return len(self.starts) if self.batch_size is None else -(-len(self.starts) // self.batch_size)
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
-            raise IndexError(f"Batch {index} out of range for {len(self)} batches.")
+            raise IndexError(f"Item {index} out of range for {len(self)} items.")
+        if self.batch_size is None:
+            start = self.starts[index]
+            window = self.data[start + self.offsets]
+            return window if self.targets is None else (window, self.targets[start])
         starts = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
         windows = self.data[starts[:, None] + self.offsets[None, :]]
         return windows if self.targets is None else (windows, self.targets[starts])

@@ -14,6 +14,12 @@ says so and exits 0. The files can also be written here and checked elsewhere:
     python scripts/check_tf_keras.py                 # write to a temp folder and check
     python scripts/check_tf_keras.py --write DIR     # only write DIR/<name>.h5 + inputs (no TF)
     python scripts/check_tf_keras.py --check DIR     # only check files written earlier
+    python scripts/check_tf_keras.py --verify DIR    # jkeras loads what --check had tf.keras write
+
+(4) For every optimizer (the 11 Keras 3 ones and `optimizers.legacy`), jkeras trains a small
+model two steps and saves it; tf.keras loads it compiled (class, settings, iteration,
+predictions) and trains on; tf.keras then saves its own run, which jkeras loads (--verify),
+restoring every optimizer variable exactly.
 """
 import argparse
 import importlib
@@ -162,9 +168,16 @@ def _maxdiff(a, b):
     return max(float(np.abs(np.asarray(u, "float64") - np.asarray(v, "float64")).max()) for u, v in zip(a, b))
 
 
+def _jkeras_or_none():
+    try:
+        return importlib.import_module("jkeras")
+    except ImportError:  # the TensorFlow environment may lack jax; --verify runs those parts
+        return None
+
+
 def check(folder, tfk):
     """Every check for every model; returns `{name: {check: result}}`."""
-    import jkeras
+    jkeras = _jkeras_or_none()
     results = {}
     for name, build in MODELS.items():
         path = os.path.join(folder, f"{name}.h5")
@@ -183,9 +196,10 @@ def check(folder, tfk):
             theirs = tfk.models.load_model(path, custom_objects=CUSTOM)
             diff = _maxdiff(_as_list(theirs.predict(_feed(xs), verbose=0)), expected)
             assert diff <= TOLERANCE, f"predictions differ by {diff}"
-            ours = jkeras.models.load_model(path, custom_objects=CUSTOM)
-            for a, b in zip(ours.get_weights(), theirs.get_weights()):
-                np.testing.assert_array_equal(a, b)
+            if jkeras is not None:
+                ours = jkeras.models.load_model(path, custom_objects=CUSTOM)
+                for a, b in zip(ours.get_weights(), theirs.get_weights()):
+                    np.testing.assert_array_equal(a, b)
             restored = len(theirs.optimizer.variables()) if callable(getattr(theirs.optimizer, "variables", None)) \
                 else len(theirs.optimizer.variables)
             theirs.fit(_feed(xs), _feed(ys), batch_size=8, epochs=1, verbose=0)
@@ -207,6 +221,8 @@ def check(folder, tfk):
             theirs.load_weights(path)
             back = os.path.join(folder, f"{name}.tf_keras.h5")
             theirs.save(back)
+            if jkeras is None:
+                return "written (jkeras loads it with --verify)"
             ours = jkeras.models.load_model(back, custom_objects=CUSTOM, compile=False)
             diff = _maxdiff(_as_list(ours.predict(_feed(xs), verbose=0)),
                             _as_list(theirs.predict(_feed(xs), verbose=0)))
@@ -229,16 +245,164 @@ def check(folder, tfk):
     return results
 
 
+# ---- every optimizer, both ways ----
+OPTIMIZERS = {  # name: (jkeras / tf.keras class path, arguments), the same in both
+    "SGD": ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}),
+    "RMSprop": ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
+    "Adam": ("Adam", {"learning_rate": 0.02, "amsgrad": True}),
+    "AdamW": ("AdamW", {"learning_rate": 0.02, "weight_decay": 0.01}),
+    "Adagrad": ("Adagrad", {"learning_rate": 0.05}),
+    "Adadelta": ("Adadelta", {"learning_rate": 0.5}),
+    "Adamax": ("Adamax", {"learning_rate": 0.02}),
+    "Nadam": ("Nadam", {"learning_rate": 0.02}),
+    "Ftrl": ("Ftrl", {"learning_rate": 0.05, "l1_regularization_strength": 0.01}),
+    "Lion": ("Lion", {"learning_rate": 0.01}),
+    "Adafactor": ("Adafactor", {"learning_rate": 0.05}),
+    "legacy.SGD": ("legacy.SGD", {"learning_rate": 0.05, "momentum": 0.9, "decay": 0.01}),
+    "legacy.RMSprop": ("legacy.RMSprop", {"learning_rate": 0.01, "decay": 0.01}),
+    "legacy.Adam": ("legacy.Adam", {"learning_rate": 0.02, "decay": 0.01}),
+    "legacy.Adagrad": ("legacy.Adagrad", {"learning_rate": 0.05}),
+    "legacy.Nadam": ("legacy.Nadam", {"learning_rate": 0.02}),
+}
+
+
+def _optimizer(module, path, kwargs):
+    obj = module.optimizers
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj(**kwargs)
+
+
+def _opt_model(K):
+    L = K.layers
+    return K.Sequential([L.Dense(4, activation="tanh", input_shape=(3,), name="h"),
+                         L.Dense(2, name="o")], name="opt_mlp")
+
+
+def _opt_data():
+    rng = np.random.default_rng(2)
+    return rng.normal(size=(8, 3)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
+
+
+def _fixed_weights(model):
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+
+
+def _tf_slots(optimizer):
+    """tf.keras's optimizer variables as numpy, iteration first."""
+    variables = optimizer.variables() if callable(optimizer.variables) else optimizer.variables
+    return [np.asarray(v.numpy()) for v in variables]
+
+
+def write_optimizers(folder):
+    """jkeras trains a small model two steps with each optimizer and saves `opt_<name>.h5`."""
+    import jkeras
+    x, y = _opt_data()
+    for name, (path, kwargs) in OPTIMIZERS.items():
+        jkeras.backend.clear_session()
+        model = _opt_model(jkeras)
+        _fixed_weights(model)
+        model.compile(_optimizer(jkeras, path, kwargs), "mse")
+        model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        model.save(os.path.join(folder, f"opt_{name}.h5"))
+        np.save(os.path.join(folder, f"opt_{name}.y.npy"), model.predict(x, verbose=0))
+
+
+def check_optimizers(folder, tfk):
+    """tf.keras loads each jkeras file compiled (class, settings, state) and trains on; then it
+    writes the same run itself (`tf_opt_<name>.h5` and its optimizer variables) for --verify."""
+    x, y = _opt_data()
+    results = {}
+    for name, (path, kwargs) in OPTIMIZERS.items():
+        res = results[name] = {}
+        try:
+            tfk.backend.clear_session()
+            theirs = tfk.models.load_model(os.path.join(folder, f"opt_{name}.h5"))
+            expected = np.load(os.path.join(folder, f"opt_{name}.y.npy"))
+            diff = float(np.abs(theirs.predict(x, verbose=0) - expected).max())
+            config = theirs.optimizer.get_config()
+            want = _optimizer(tfk, path, kwargs).get_config()
+            differs = {k: (config.get(k), v) for k, v in want.items()
+                       if k != "name" and not np.allclose(np.float64(config.get(k, np.nan) if
+                                                                     isinstance(v, (int, float)) else 0),
+                                                          np.float64(v if isinstance(v, (int, float)) else 0))}
+            state = _tf_slots(theirs.optimizer)
+            iteration = int(state[0]) if state else -1
+            theirs.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+            res["tf.keras loads jkeras's"] = (
+                f"{'ok' if not differs and iteration == 2 and diff < TOLERANCE else 'FAIL'} "
+                f"({type(theirs.optimizer).__module__.split('.')[-2]}.{type(theirs.optimizer).__name__}, "
+                f"iteration {iteration}, predictions {diff:.1e}"
+                f"{', settings differ ' + str(differs) if differs else ''})")
+        except Exception as error:  # noqa: BLE001 - report and go on
+            res["tf.keras loads jkeras's"] = f"FAIL {type(error).__name__}: {str(error)[:300]}"
+        try:
+            tfk.backend.clear_session()
+            model = _opt_model(tfk)
+            _fixed_weights(model)
+            model.compile(_optimizer(tfk, path, kwargs), "mse")
+            model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+            model.save(os.path.join(folder, f"tf_opt_{name}.h5"))
+            np.savez(os.path.join(folder, f"tf_opt_{name}.npz"), y=model.predict(x, verbose=0),
+                     *_tf_slots(model.optimizer))
+            res["tf.keras writes"] = "written (jkeras loads it with --verify)"
+        except Exception as error:  # noqa: BLE001
+            res["tf.keras writes"] = f"FAIL {type(error).__name__}: {str(error)[:300]}"
+    return results
+
+
+def verify_optimizers(folder):
+    """jkeras loads each `tf_opt_<name>.h5` compiled: same class and settings, every optimizer
+    variable tf.keras had (iteration, slots) restored exactly, the same predictions."""
+    import jkeras
+    x, _ = _opt_data()
+    results = {}
+    for name in OPTIMIZERS:
+        file = os.path.join(folder, f"tf_opt_{name}.h5")
+        if not os.path.exists(file):
+            continue
+        try:
+            data = np.load(os.path.join(folder, f"tf_opt_{name}.npz"))
+            tf_vars = [data[f"arr_{i}"] for i in range(len(data.files) - 1)]
+            ours = jkeras.models.load_model(file)
+            diff = float(np.abs(ours.predict(x, verbose=0) - data["y"]).max())
+            state = ours._opt_state
+            slots = jkeras.optimizers.slots(state)
+            ours_flat = [np.asarray(jkeras.optimizers.iterations(state))]
+            for tree in slots.values():
+                ours_flat += [np.asarray(v) for v in jax_leaves(tree)]
+            matched = sum(any(a.shape == b.shape and np.allclose(a, b, rtol=0, atol=0) for b in ours_flat)
+                          for a in tf_vars)
+            results[name] = (f"{'ok' if matched == len(tf_vars) and diff < TOLERANCE else 'FAIL'} "
+                             f"({type(ours.optimizer).__module__.split('.')[-1]}.{type(ours.optimizer).__name__}, "
+                             f"{matched} of tf.keras's {len(tf_vars)} optimizer variables restored exactly, "
+                             f"predictions {diff:.1e})")
+        except Exception as error:  # noqa: BLE001
+            results[name] = f"FAIL {type(error).__name__}: {str(error)[:300]}"
+    return results
+
+
+def jax_leaves(tree):
+    import jax
+    return jax.tree.leaves(tree)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", metavar="DIR", help="only write the jkeras files to DIR")
     parser.add_argument("--check", metavar="DIR", help="only check files written earlier to DIR")
+    parser.add_argument("--verify", metavar="DIR", help="jkeras loads what tf.keras wrote in DIR "
+                        "(after --check DIR)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     if args.write:
         os.makedirs(args.write, exist_ok=True)
         write(args.write)
+        write_optimizers(args.write)
         return 0
+    if args.verify:
+        return _report_verify(args.verify)
     try:
         tfk = importlib.import_module("tf_keras")
     except ImportError:
@@ -250,7 +414,9 @@ def main(argv=None):
     if folder is None:
         folder = tempfile.mkdtemp(prefix="jkeras_tf_keras_")
         write(folder)
+        write_optimizers(folder)
     results = check(folder, tfk)
+    results.update({f"optimizer {k}": v for k, v in check_optimizers(folder, tfk).items()})
     print(f"\njkeras-written .h5 files in tf_keras {tfk.__version__} ({folder}):")
     failures = 0
     for name, checks in results.items():
@@ -260,6 +426,28 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"tf_keras": tfk.__version__, "results": results}, f, indent=1)
+    print(f"\n{failures} failure(s)")
+    return 1 if failures else 0
+
+
+def _report_verify(folder):
+    import jkeras
+    failures = 0
+    print(f"\ntf.keras-written files in jkeras {jkeras.__version__} ({folder}):")
+    for name in MODELS:
+        back = os.path.join(folder, f"{name}.tf_keras.h5")
+        if os.path.exists(back):
+            try:
+                xs, _, _ = _load_npz(folder, name)
+                jkeras.models.load_model(back, custom_objects=CUSTOM, compile=False).predict(_feed(xs), verbose=0)
+                result = "ok (loads and predicts)"
+            except Exception as error:  # noqa: BLE001
+                result = f"FAIL {type(error).__name__}: {str(error)[:300]}"
+            failures += result.startswith("FAIL")
+            print(f"  {name:10s} {'jkeras loads tf.keras model':32s} {result}")
+    for name, result in verify_optimizers(folder).items():
+        failures += result.startswith("FAIL")
+        print(f"  optimizer {name:16s} jkeras loads tf.keras's: {result}")
     print(f"\n{failures} failure(s)")
     return 1 if failures else 0
 

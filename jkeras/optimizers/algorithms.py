@@ -58,6 +58,7 @@ class RMSprop(Optimizer):
         self.centered = centered
         self._slots = ("velocity",) + (("momentum",) if momentum > 0 else ()) + (
             ("average_gradient",) if centered else ())
+        self._slot_groups = tuple((slot,) for slot in self._slots)
 
     def _leaf_update(self, g, s, lr, step):
         rho, new = self.rho, {}
@@ -90,6 +91,7 @@ class Adam(Optimizer):
         self.epsilon = epsilon_or_default(epsilon)
         self.amsgrad = amsgrad
         self._slots = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
+        self._slot_groups = (("momentum", "velocity"), ("velocity_hat",))
 
     def _leaf_update(self, g, s, lr, step):
         alpha = lr * jnp.sqrt(1 - _power(self.beta_2, step, g.dtype)) / (1 - _power(self.beta_1, step, g.dtype))
@@ -295,8 +297,8 @@ class Adafactor(Optimizer):
     """Adafactor (Shazeer & Stern 2018), as Keras 3 writes it: the second moment of a matrix
     is factored into row (`r`) and column (`c`) averages of its last two axes.
 
-    Slots: `r`, `c` (one-number placeholders for weights of fewer than 2 dimensions, as in
-    Keras) and `velocity`.
+    Slots: `r`, `c` (one-number placeholders for weights of fewer than 2 dimensions, which
+    files from tf.keras leave out and Keras 3 keep) and `velocity`.
     """
     _own_config = ("beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold", "relative_step")
     _slots = ("r", "c", "velocity")
@@ -311,6 +313,13 @@ class Adafactor(Optimizer):
         self.epsilon_2 = epsilon_2
         self.clip_threshold = clip_threshold
         self.relative_step = relative_step
+
+    def slot_layouts(self, shapes):
+        """tf.keras keeps `r`, `c` only for 2-D+ weights; Keras 3 adds one-number dummies."""
+        each = [[(slot, i) for slot in self._slots if len(shape) >= 2 or slot == "velocity"]
+                for i, shape in enumerate(shapes)]
+        return [[d for row in each for d in row],
+                [(slot, i) for i in range(len(shapes)) for slot in self._slots]]
 
     def _initial_slot(self, name, p):
         if name == "velocity":

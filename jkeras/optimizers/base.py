@@ -124,7 +124,7 @@ def set_learning_rate(opt_state, value):
 def slots(opt_state):
     """Slot name -> tree shaped like the params; `{}` for a raw optax transformation."""
     node = _find(opt_state, lambda n: isinstance(n, OptimizerState))
-    return {} if node is None else dict(node.slots)
+    return {} if node is None else {k: v for k, v in node.slots.items() if not k.startswith("_")}
 
 
 def with_slots(opt_state, new_slots, iterations=None):
@@ -233,7 +233,8 @@ def _learning_rate(learning_rate, decay):
     if not (isinstance(learning_rate, numbers.Real) or getattr(learning_rate, "shape", None) == ()):
         raise ValueError("Argument `learning_rate` should be a float or a schedule "
                          f"(step -> learning rate). Received: learning_rate={learning_rate!r}")
-    return float(np.asarray(learning_rate))
+    rate = float(np.asarray(learning_rate))
+    return Keras2Decay(rate, float(decay)) if decay else rate
 
 
 def epsilon_or_default(value):
@@ -294,6 +295,53 @@ class LearningRate(float):
         return float, (float(self),)
 
 
+# The slot that holds Keras 2's undecayed rate (`lr`) in the state, so it can be set live.
+_BASE_RATE = "_initial_learning_rate"
+
+
+class Keras2Decay(schedules.InverseTimeDecay):
+    """Keras 2's `decay`: the rate of update `n` is `lr / (1 + decay * n)` (tf.keras 2's
+    arithmetic). It is the InverseTimeDecay it means, and also Keras 2's `optimizer.lr`:
+    `K.get_value`/`.numpy()`/`float()` read the undecayed rate and `K.set_value`/`.assign`
+    set it, live (it is a traced value of the step's state)."""
+    shape = ()
+    dtype = "float32"
+
+    def __init__(self, initial_learning_rate, decay):
+        super().__init__(initial_learning_rate, 1, decay, name=_DECAY_NAME)
+        self._optimizer = None
+
+    def _state(self):
+        live = getattr(self._optimizer, "_live", None)
+        return live[0]() if live else None
+
+    def numpy(self):
+        state = self._state()
+        if state is None:
+            return np.asarray(self.initial_learning_rate, np.float32)
+        node = _find(state, lambda n: isinstance(n, OptimizerState))
+        return np.asarray(node.slots[_BASE_RATE], np.float32)
+
+    def __float__(self):
+        return float(self.numpy())
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.numpy(), dtype=dtype)
+
+    def assign(self, value):
+        value = float(np.asarray(value))
+        state = self._state()
+        if state is not None:
+            def put(node):
+                base = node.slots[_BASE_RATE]
+                return node._replace(slots={**node.slots, _BASE_RATE: jnp.asarray(value, base.dtype)})
+            self._optimizer._live[1](_replace(state, lambda n: isinstance(n, OptimizerState), put))
+        self.initial_learning_rate = value
+
+    def __repr__(self):
+        return f"<learning_rate={float(self)!r} decay={self.decay_rate!r}>"
+
+
 class Optimizer:
     """Base of the Keras-named optimizers.
 
@@ -340,6 +388,8 @@ class Optimizer:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._live = None
         self._learning_rate = _learning_rate(learning_rate, decay)
+        if isinstance(self._learning_rate, Keras2Decay):
+            self._learning_rate._optimizer = self
         self.decay = float(decay or 0.0)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -359,7 +409,7 @@ class Optimizer:
     def learning_rate(self):
         """The current rate once training has started, else the configured one: a
         `LearningRate` (a float `K.get_value`/`K.set_value` read and set), or the schedule.
-        With Keras 2's `decay` it is the undecayed rate, as Keras 2's `lr` was."""
+        With Keras 2's `decay` it is a `Keras2Decay`, which they read and set too."""
         if callable(self._learning_rate):
             return self._learning_rate
         state = self._live[0]() if self._live else None
@@ -368,6 +418,9 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(self._learning_rate, Keras2Decay) and not callable(value):
+            self._learning_rate.assign(value)
+            return
         if callable(self._learning_rate) and not callable(value):
             raise TypeError("This optimizer was created with a learning-rate schedule, hence its "
                             "learning rate is not settable. Use a float `learning_rate` instead.")
@@ -389,6 +442,21 @@ class Optimizer:
         """Per-parameter slot names in Keras 3's order (file names are `<param path>_<slot>`)."""
         return (("average",) if self.use_ema else ()) + (
             ("gradient_accumulator",) if self.gradient_accumulation_steps else ()) + self._slots
+
+    # Keras's slot variables are created in groups (one `add_optimizer_variables` call each),
+    # interleaved per weight inside a group; files list them in that order.
+    _slot_groups = None
+
+    def slot_layouts(self, shapes):
+        """`[(slot, weight index)]` in the order Keras 3 and tf.keras 2.11+ list this optimizer's
+        variables for weights of `shapes` (EMA averages and accumulators first); a list of
+        the layouts a file may hold, the one jkeras writes first."""
+        groups = (("average",) if self.use_ema else (),
+                  ("gradient_accumulator",) if self.gradient_accumulation_steps else ())
+        groups += tuple(self._slot_groups or (self._slots,))
+        present = set(self.slot_names())
+        return [[(slot, i) for group in groups for i in range(len(shapes))
+                 for slot in group if slot in present]]
 
     def set_learning_rate(self, opt_state, value):
         """`set_learning_rate(opt_state, value)`; a TypeError with a schedule, as in Keras."""
@@ -433,16 +501,14 @@ class Optimizer:
         updates = treedef.unflatten([u for u, _ in outs])
         return updates, {name: treedef.unflatten([s[name] for _, s in outs]) for name in self._slots}
 
-    def _lr_at(self, state_lr, n):
+    def _lr_at(self, state_lr, n, slots):
+        """The rate of update `n`: the schedule's, Keras 2's decayed one, or the state's."""
+        if isinstance(self._learning_rate, Keras2Decay):
+            base = slots[_BASE_RATE]
+            return base / (1.0 + jnp.asarray(self.decay, base.dtype) * n.astype(base.dtype))
         if callable(self._learning_rate):
             return jnp.asarray(self._learning_rate(n), floatx())
         return state_lr
-
-    def _decayed(self, lr, n):
-        """Keras 2's time-based decay, `lr / (1 + decay * iterations)` (tf.keras 2's arithmetic)."""
-        if not self.decay:
-            return lr
-        return lr / (1.0 + jnp.asarray(self.decay, lr.dtype) * n.astype(lr.dtype))
 
     def make_transform(self):
         """This optimizer as an `optax.GradientTransformation` over any params tree."""
@@ -454,6 +520,8 @@ class Optimizer:
                              else self._learning_rate, floatx())
             slots = {name: jax.tree.map(lambda p: self._initial_slot(name, jnp.asarray(p)), params)
                      for name in self.slot_names()}
+            if isinstance(self._learning_rate, Keras2Decay):
+                slots[_BASE_RATE] = jnp.asarray(self._learning_rate.initial_learning_rate, floatx())
             return OptimizerState(zero, lr, {**slots, **self._init_scalars(params)})
 
         def update(grads, state, params=None):
@@ -465,7 +533,7 @@ class Optimizer:
                 grads = jax.tree.map(lambda g: g / self.loss_scale_factor, grads)
             if params is not None:
                 grads = jax.tree.map(lambda g, p: jnp.asarray(g, jnp.asarray(p).dtype), grads, params)
-            lr = self._decayed(self._lr_at(state.learning_rate, n), n)
+            lr = self._lr_at(state.learning_rate, n, slots)
             if accumulate:
                 is_update = (n + 1) % accumulate == 0
                 summed = jax.tree.map(jnp.add, grads, slots["gradient_accumulator"])
@@ -491,7 +559,7 @@ class Optimizer:
             slots.update(new_rule_slots)
             if self.use_ema:
                 updates, slots["average"] = self._ema(params, updates, slots["average"], applied)
-            new_lr = self._lr_at(state.learning_rate, n + 1)
+            new_lr = self._lr_at(state.learning_rate, n + 1, slots)
             return updates, OptimizerState(n + 1, new_lr, slots)
 
         return optax.GradientTransformation(init, update)
@@ -523,13 +591,12 @@ class Optimizer:
     def get_config(self):
         """Keras 3's config keys and values for this optimizer."""
         lr = self._learning_rate
-        if not callable(lr):
-            lr = float(np.float32(float(self.learning_rate)))  # the live rate, as Keras's float32
-        if isinstance(lr, schedules.LearningRateSchedule):
+        if not callable(lr) or isinstance(lr, Keras2Decay):
+            rate = float(np.float32(float(self.learning_rate)))  # the live rate, as Keras's float32
+            lr = _decay_schedule(rate, self.decay) if self.decay else rate
+        elif isinstance(lr, schedules.LearningRateSchedule):
             lr = schedules.serialize(lr)
-        elif not callable(lr) and self.decay:
-            lr = _decay_schedule(lr, self.decay)
-        elif callable(lr):
+        else:
             raise ValueError(f"Cannot serialize the learning rate {lr!r}: only a float or a "
                              "jkeras.optimizers.schedules.LearningRateSchedule can be written.")
         config = {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,

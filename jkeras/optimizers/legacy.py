@@ -15,6 +15,7 @@ import numpy as np
 
 from jkeras.optimizers import algorithms
 from jkeras.optimizers.algorithms import _power
+from jkeras.optimizers.base import Keras2Decay
 from jkeras.optimizers.base import Optimizer as _Base
 
 _KERAS2_ARGS = ("lr", "decay", "clipnorm", "clipvalue", "global_clipnorm")
@@ -41,7 +42,8 @@ class _Legacy:
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)
         lr = self._learning_rate
-        config["learning_rate"] = (float(np.float32(float(self.learning_rate))) if not callable(lr)
+        config["learning_rate"] = (float(np.float32(float(self.learning_rate)))
+                                   if not callable(lr) or isinstance(lr, Keras2Decay)
                                    else _Base.get_config(self)["learning_rate"])
         config["decay"] = self.decay
         config.update({key: getattr(self, key) for key in self._own_config})
@@ -137,9 +139,6 @@ class Nadam(_Legacy, algorithms.Nadam):
         schedule_decay = kwargs.pop("schedule_decay", kwargs.pop("decay", 0.004))
         super().__init__(learning_rate, beta_1, beta_2, epsilon, **self._legacy_init(name, kwargs))
         self.schedule_decay = float(schedule_decay)
-
-    def _decayed(self, lr, n):
-        return lr
 
     def get_config(self):
         return {**super().get_config(), "decay": self.schedule_decay}

@@ -179,7 +179,19 @@ def _training_config(model):
             "loss_weights": cfg["loss_weights"],
             "optimizer_config": _optimizer_config(opt),
             "jkeras": {"seed": model._seed, "step": int(model._step),
-                       "steps_per_execution": model._steps_per_execution}}
+                       "steps_per_execution": model._steps_per_execution,
+                       "optimizer_name": getattr(opt, "name", None),
+                       "optimizer_scalars": _optimizer_scalars(model)}}
+
+
+def _optimizer_scalars(model):
+    """The optimizer's one-number state (Nadam's `u_product`), which tf.keras's layout has no
+    place for; a float32 written as JSON reads back to the same bits."""
+    if model._opt_state is None:
+        return {}
+    per_weight = set(getattr(model.optimizer, "slot_names", lambda: ())())
+    return {k: float(np.asarray(v)) for k, v in optimizers.slots(model._opt_state).items()
+            if k not in per_weight and np.ndim(v) == 0}
 
 
 # Keys only Keras 3's optimizers know, at their defaults. tf.keras reads an `.h5` optimizer
@@ -209,8 +221,10 @@ def _optimizer_config(opt):
     if getattr(opt, "is_legacy", False):
         return {"class_name": name, "config": opt.get_config()}
     if name in _TF_KERAS_NEW:
+        # Keras 3 builds `Custom>X` as `optimizers.get(config["name"])`: the name must be the class's
+        # (the optimizer's own name travels in the "jkeras" section).
         return {"class_name": f"Custom>{name}",
-                "config": {**_portable(opt.get_config()), "is_legacy_optimizer": False}}
+                "config": {**_portable(opt.get_config()), "name": name, "is_legacy_optimizer": False}}
     return {"class_name": name, "config": _portable(opt.get_config())}
 
 
@@ -237,15 +251,22 @@ def _write_optimizer(group, model):
                 values.append(np.asarray(_get_path(slot_trees[slot], path)))
     else:
         names, values = ["iteration:0"], [iteration]
-        for var, path, tf_name in paths:
-            for slot in slot_names:
-                short = _TF_SLOT_NAMES.get(slot, slot) if opt_name in ("Adam", "AdamW", "SGD", "Nadam",
-                                                                       "Adamax") else slot
-                names.append(f"{opt_name}/{short}/{tf_name}")
-                values.append(np.asarray(_get_path(slot_trees[slot], path)))
+        for slot, i in _slot_layouts(opt, paths, slot_names)[0]:
+            var, path, tf_name = paths[i]
+            short = _TF_SLOT_NAMES.get(slot, slot) if opt_name in ("Adam", "AdamW", "SGD", "Nadam",
+                                                                   "Adamax", "Adafactor") else slot
+            names.append(f"{opt_name}/{short}/{tf_name}")
+            values.append(np.asarray(_get_path(slot_trees[slot], path)))
     _write_names(group, "weight_names", names)
     for name, value in zip(names, values):
         group.create_dataset(name, data=value)
+
+
+def _slot_layouts(opt, paths, slot_names):
+    """The optimizer's `slot_layouts` (see `Optimizer.slot_layouts`), or every slot per weight."""
+    if hasattr(opt, "slot_layouts"):
+        return opt.slot_layouts([var.shape for var, _, _ in paths])
+    return [[(slot, i) for i in range(len(paths)) for slot in slot_names]]
 
 
 def trainable_paths(model):
@@ -516,7 +537,8 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
                 _compile_checked(model, training, custom_objects, path)
             opt_group = _member(f, "optimizer_weights", h5py.Group)
             if opt_group is not None:
-                _with_file(path, _load_optimizer, opt_group, model)
+                _with_file(path, _load_optimizer, opt_group, model,
+                           (training.get("jkeras") or {}).get("optimizer_scalars") or {})
     return model
 
 
@@ -960,6 +982,8 @@ def _compile_from(model, training, custom_objects):
     opt_cfg = training.get("optimizer_config")
     optimizer = optimizers.get(opt_cfg) if opt_cfg else "rmsprop"
     extra = training.get("jkeras", {})
+    if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
+        optimizer.name = extra["optimizer_name"]
     model.compile(optimizer=optimizer, loss=_plain(training.get("loss")),
                   metrics=_plain_metrics(training.get("metrics")),
                   weighted_metrics=_plain_metrics(training.get("weighted_metrics")),
@@ -1000,10 +1024,12 @@ def _plain_metrics(metrics):
     return flat
 
 
-def _load_optimizer(group, model):
+def _load_optimizer(group, model, saved_scalars=None):
     """The optimizer state, from any Keras's layout (see `legacy_optimizer`).
 
-    Every dataset's shape is checked against its destination before it is read. A state that
+    Every dataset's shape is checked against its destination before it is read; one-number
+    state the layout has no place for comes from `saved_scalars` (jkeras's own files) or is
+    recomputed from the iteration count (`scalars_at`). A state that
     does not map onto the model's optimizer (another optimizer, other settings, a layout
     jkeras does not know) loads with a warning and a freshly initialized optimizer, as in
     Keras; so does a file with no slot arrays at all (Keras 3 saves a model compiled but
@@ -1038,7 +1064,8 @@ def _load_optimizer(group, model):
     version = _attr_text(group.file, "keras_version")
     try:
         plan = legacy_optimizer.plan(names, opt_name, slot_names, scalars,
-                                     _file_weight_names(group.file, model, paths), version)
+                                     _file_weight_names(group.file, model, paths), version,
+                                     _slot_layouts(model.optimizer, paths, slot_names))
         iteration, values = 0, []
         for (name, ds), dest in zip(zip(names, datasets), plan):
             if dest[0] == "iterations":
@@ -1048,9 +1075,10 @@ def _load_optimizer(group, model):
                 _expect_shape(name, ds, like.shape)
                 values.append((dest[1], None, _read_as(ds, like.dtype)))
             elif dest[0] != "skip":
-                slot, (var, path, _) = dest[0], paths[dest[1]]
-                _expect_shape(name, ds, var.shape)
-                values.append((slot, path, _read_dataset(ds, var)))
+                slot, (_, path, _) = dest[0], paths[dest[1]]
+                like = _get_path(trees[slot], path)  # a weight's shape, or Adafactor's factors'
+                _expect_shape(name, ds, like.shape)
+                values.append((slot, path, _read_as(ds, like.dtype)))
     except legacy_optimizer.Unmapped as error:
         warnings.warn(fresh % error, stacklevel=6)
         model._opt_state = opt_state
@@ -1059,6 +1087,10 @@ def _load_optimizer(group, model):
         value = jax.numpy.asarray(value)
         trees[slot] = value if path is None else _set_path(trees[slot], path, value)
     restored = {slot for slot, path, _ in values if path is None}
+    for name, value in (saved_scalars if isinstance(saved_scalars, dict) else {}).items():
+        if name in scalars and name not in restored and isinstance(value, (int, float)):
+            trees[name] = jax.numpy.asarray(value, np.asarray(trees[name]).dtype)
+            restored.add(name)
     scalars_at = getattr(model.optimizer, "scalars_at", None)
     if scalars_at is not None and set(scalars) - restored:
         for name, value in scalars_at(iteration, np.asarray(trees[scalars[0]])).items():

@@ -3,8 +3,9 @@
 Three layouts exist:
 
 - tf.keras 2.11+, Keras 3 and jkeras: `iteration` (Keras 3 adds `learning_rate`),
-  then per trainable weight, in layer order, one array per slot (`Adam/m/dense/kernel:0`);
-  Keras 3 puts Nadam's `u_product` last.
+  then the slots in the optimizer's groups (`Optimizer.slot_layouts`: Adam's `m`, `v`
+  per weight, then its `vhat`s; RMSprop's `velocity`s, then `momentum`s, ...), weights in
+  layer order (`Adam/m/dense/kernel:0`); Keras 3 puts Nadam's `u_product` last.
 - tf.keras 2.0-2.10 (`OptimizerV2`): `<Opt>/iter:0`, then each slot for every weight,
   named `<Opt>/<weight>/<slot>:0`; mapped by those names.
 - Keras 2.0-2.3 (multi-backend): the optimizer's `weights` list, positional: the
@@ -48,34 +49,35 @@ def layout(names):
     return "keras2"
 
 
-def plan(names, opt_class, slot_names, scalar_names, weight_names, version):
+def plan(names, opt_class, slot_names, scalar_names, weight_names, version, layouts):
     """The destination of each array (see the module docstring).
 
     `slot_names` are the optimizer's per-weight slots, `scalar_names` its one-number ones
     (Nadam's `u_product`); `weight_names` are the trainable weights' names as the file's
-    `model_weights` lists them, in the model's trainable-weights (layer) order.
+    `model_weights` lists them, in the model's trainable-weights (layer) order; `layouts` the
+    `[(slot, weight index)]` orders the current layout may have (`Optimizer.slot_layouts`).
     """
     kind = layout(names)
     if kind == "current":
-        return _current(names, slot_names, scalar_names, len(weight_names))
+        return _current(names, layouts, scalar_names)
     if kind == "optimizer_v2":
         return _optimizer_v2(names, opt_class, slot_names, scalar_names, weight_names)
     return _keras2(names, opt_class, slot_names, scalar_names, weight_names, version)
 
 
-def _current(names, slot_names, scalar_names, n):
+def _current(names, layouts, scalar_names):
     out = [("iterations",)]
     rest = names[1:]
     if rest and rest[0].split(":")[0].endswith("learning_rate"):
         out.append(("skip",))
         rest = rest[1:]
-    wanted = [(slot, i) for i in range(n) for slot in slot_names]
-    if len(rest) == len(wanted) + len(scalar_names):  # Keras 3 lists Nadam's product last
-        wanted += [("scalar", name) for name in scalar_names]
-    if len(rest) != len(wanted):
-        raise Unmapped(f"the file holds {len(rest)} slot arrays; this optimizer needs {len(wanted)} "
-                       f"({n} weights x slots {list(slot_names)})")
-    return out + wanted
+    for layout in layouts:
+        if len(rest) == len(layout):
+            return out + list(layout)
+        if len(rest) == len(layout) + len(scalar_names):  # Keras 3 lists Nadam's product last
+            return out + list(layout) + [("scalar", name) for name in scalar_names]
+    raise Unmapped(f"the file holds {len(rest)} slot arrays; this optimizer has "
+                   f"{' or '.join(str(len(layout)) for layout in layouts)}")
 
 
 def _optimizer_v2(names, opt_class, slot_names, scalar_names, weight_names):

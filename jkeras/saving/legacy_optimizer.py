@@ -112,23 +112,20 @@ def _keras2(names, opt_class, slot_names, scalar_names, weight_names, version):
     groups = _KERAS2_GROUPS.get(opt_class)
     if groups is None:
         raise Unmapped(f"Keras 2 had no {opt_class} whose saved state jkeras knows")
-    n = len(weight_names)
-    total = len(names)
-    used = len(groups) if total >= len(groups) * n + 1 else len(groups) - (opt_class == "Adam")
-    scalars = total - used * n
-    if n == 0 or scalars not in (0, 1, 2) or (opt_class == "Adam" and used == 2 and scalars > 1):
+    n, total = len(weight_names), len(names)
+    if opt_class == "Adam" and total < len(groups) * n + 1:
+        groups = groups[:2]  # before 2.1.3 Adam saved no `vhats`
+    scalars = total - len(groups) * n
+    known = _KERAS2_SCALARS.get(opt_class, ("iterations",))
+    if n == 0 or not 0 <= scalars <= len(known):
         raise Unmapped(f"the file holds {total} arrays; Keras 2's {opt_class} for {n} weights "
-                       f"holds {n * len(groups)} or so plus 1-2 scalars")
+                       f"holds {len(groups) * n} slot arrays and up to {len(known)} scalars")
     order = list(range(n))
     if _name_sorted(version):
         order.sort(key=lambda i: weight_names[i])
-    names_of_scalars = _KERAS2_SCALARS.get(opt_class, ("iterations",))
-    out = []
-    for k in range(scalars):
-        name = names_of_scalars[k] if k < len(names_of_scalars) else None
-        out.append(("iterations",) if name == "iterations" else
-                   ("scalar", name) if name in scalar_names else ("skip",))
-    for slot in groups[:used]:
+    out = [("iterations",) if name == "iterations" else
+           ("scalar", name) if name in scalar_names else ("skip",) for name in known[:scalars]]
+    for slot in groups:
         out += [(slot, i) if slot in slot_names else ("skip",) for i in order]
     return out
 

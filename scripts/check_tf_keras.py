@@ -19,7 +19,8 @@ says so and exits 0. The files can also be written here and checked elsewhere:
 (4) For every optimizer (the 11 Keras 3 ones and `optimizers.legacy`), jkeras trains a small
 model two steps and saves it; tf.keras loads it compiled (class, settings, iteration,
 predictions) and trains on; tf.keras then saves its own run, which jkeras loads (--verify),
-restoring every optimizer variable exactly.
+restoring every optimizer variable exactly. (5) jkeras's cuDNN <-> LSTM/GRU weight
+conversions equal tf.keras's own (Keras 2's `_convert_rnn_weights`).
 """
 import argparse
 import importlib
@@ -383,6 +384,59 @@ def verify_optimizers(folder):
     return results
 
 
+# ---- Keras 2's weight conversions on load ----
+CONVERSIONS = [  # (name, source kind, target layer builder, jkeras target layer builder)
+    ("CuDNNLSTM -> LSTM", "cudnn_lstm", lambda K: K.layers.LSTM(3), lambda J: J.layers.LSTM(3)),
+    ("LSTM -> CuDNNLSTM", "lstm", None, lambda J: J.layers.CuDNNLSTM(3)),
+    ("CuDNNGRU -> GRU", "cudnn_gru", lambda K: K.layers.GRU(3), lambda J: J.layers.GRU(3)),
+    ("GRU -> CuDNNGRU", "gru", None, lambda J: J.layers.CuDNNGRU(3)),
+]
+_SOURCE_SHAPES = {"cudnn_lstm": [(2, 12), (3, 12), (24,)], "lstm": [(2, 12), (3, 12), (12,)],
+                  "cudnn_gru": [(2, 9), (3, 9), (18,)], "gru": [(2, 9), (3, 9), (2, 9)]}
+
+
+def write_conversions(folder):
+    """jkeras converts random source weights as it does on load (`legacy_weights.preprocess`)."""
+    import jkeras
+    from jkeras.saving import legacy_weights
+    rng = np.random.default_rng(4)
+    out = {}
+    for i, (name, source, _, ours) in enumerate(CONVERSIONS):
+        values = [rng.normal(size=s).astype("float32") for s in _SOURCE_SHAPES[source]]
+        layer = ours(jkeras)
+        jkeras.Sequential([jkeras.Input((4, 2)), layer])
+        converted = legacy_weights.preprocess(layer, values, "2.3.1", "tensorflow")
+        out.update({f"{i}_in{k}": v for k, v in enumerate(values)})
+        out.update({f"{i}_out{k}": np.asarray(v) for k, v in enumerate(converted)})
+    np.savez(os.path.join(folder, "conversions.npz"), **out)
+
+
+def check_conversions(folder, tfk):
+    """tf.keras's own `_convert_rnn_weights` (Keras 2's) gives jkeras's arrays. tf.keras 2 has
+    no CuDNN layer classes, so only the conversions into LSTM/GRU run there; the other
+    direction is checked by converting back."""
+    from tf_keras.src.saving.legacy import hdf5_format
+    data = np.load(os.path.join(folder, "conversions.npz"))
+    results = {}
+    for i, (name, source, theirs, _) in enumerate(CONVERSIONS):
+        inputs = [data[f"{i}_in{k}"] for k in range(3)]
+        ours = [data[f"{i}_out{k}"] for k in range(3)]
+        try:
+            if theirs is not None:  # tf.keras converts the same source weights
+                layer = theirs(tfk)
+                layer.build((None, 4, 2))
+                expected, got = hdf5_format._convert_rnn_weights(layer, inputs), ours
+            else:  # into cuDNN's layout: tf.keras converting jkeras's result back gives the source
+                layer = (tfk.layers.LSTM if source == "lstm" else tfk.layers.GRU)(3)
+                layer.build((None, 4, 2))
+                expected, got = inputs, hdf5_format._convert_rnn_weights(layer, ours)
+            diff = max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(expected, got))
+            results[name] = f"{'ok' if diff <= 1e-6 else 'FAIL'} (maxdiff {diff:.1e})"
+        except Exception as error:  # noqa: BLE001
+            results[name] = f"FAIL {type(error).__name__}: {str(error)[:300]}"
+    return results
+
+
 def jax_leaves(tree):
     import jax
     return jax.tree.leaves(tree)
@@ -400,6 +454,7 @@ def main(argv=None):
         os.makedirs(args.write, exist_ok=True)
         write(args.write)
         write_optimizers(args.write)
+        write_conversions(args.write)
         return 0
     if args.verify:
         return _report_verify(args.verify)
@@ -415,8 +470,10 @@ def main(argv=None):
         folder = tempfile.mkdtemp(prefix="jkeras_tf_keras_")
         write(folder)
         write_optimizers(folder)
+        write_conversions(folder)
     results = check(folder, tfk)
     results.update({f"optimizer {k}": v for k, v in check_optimizers(folder, tfk).items()})
+    results["conversions"] = check_conversions(folder, tfk)
     print(f"\njkeras-written .h5 files in tf_keras {tfk.__version__} ({folder}):")
     failures = 0
     for name, checks in results.items():

@@ -7,6 +7,11 @@ group `optimizer_weights`. Weights load by position in layer order (or by layer
 name), never by weight name, which is what makes files from tf.keras 2 and Keras 3
 interchangeable. This is what jkeras writes.
 
+Files from every Keras 2 version load too: weights that only fit after Keras 2's
+conversions (cuDNN RNN layouts, Keras 1 and Theano kernels) are converted as Keras 2
+does (`legacy_weights`), and the optimizer state is read in the layout of the Keras
+that wrote it (`legacy_optimizer`); a state that does not map warns and starts fresh.
+
 Keras 3's `model.weights.h5` layout (`layers/<class-based key>/vars/<i>`) is read
 too, told apart by its structure, and written for a file name ending in
 `.weights.h5`, the name under which Keras 3 and tf.keras 2.13+ expect it.

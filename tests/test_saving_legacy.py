@@ -366,6 +366,16 @@ def test_bidirectional_cudnn_lstm_weights_load_into_bidirectional_lstm(tmp_path)
     np.testing.assert_allclose(model.predict(X_SEQ, verbose=0), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_time_distributed_cudnn_gru_weights_load_into_time_distributed_gru(tmp_path):
+    weights = _cudnn_weights(3, 6)
+    _rnn_weights_file(tmp_path / "td.h5", "td", weights, "td/cu_dnngru_1")
+    model = jkeras.Sequential([L.TimeDistributed(L.GRU(UNITS), name="td", input_shape=(2, STEPS, FEATURES))])
+    model.load_weights(tmp_path / "td.h5")
+    x = RNG.normal(size=(2, 2, STEPS, FEATURES)).astype("float32")
+    expected = np.stack([_cudnn_gru(x[:, j].astype("float64"), *weights, UNITS) for j in range(2)], 1)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
 # ---- Keras 1 and Theano files ----
 def test_keras1_channels_first_conv_and_per_gate_lstm_weights(tmp_path):
     """Keras 1 (no `keras_version`): Conv2D channels_first kernels were (filters, in, rows,

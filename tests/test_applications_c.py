@@ -9,6 +9,7 @@ weight-carrying layers (names, shapes, order) and the predictions must match.
 RegNet and ResNetRS, which Keras 3 lacks, are in `test_applications_c_tf.py`;
 parameter and layer counts of all 53 builders in `test_applications_c_counts.py`.
 """
+import jax
 import numpy as np
 import pytest
 
@@ -76,7 +77,8 @@ def compare(tmp_path, name, input_shape=(32, 32, 3), **kwargs):
     got = np.asarray(ours.predict(x, verbose=0))
     scale = max(1.0, float(np.max(np.abs(expected))))
     np.testing.assert_array_less(np.max(np.abs(got - expected)), 1e-4 * scale)
-    if kwargs.get("classifier_activation", "softmax") == "softmax" and kwargs.get("include_top", True):
+    if kwargs.get("classifier_activation", "softmax") == "softmax" and \
+            kwargs.get("include_top", True):
         assert float(np.max(expected)) < 0.999  # not saturated, so the comparison means something
 
     # By name, into the same model (its compiled predict is reused) after wiping its weights.
@@ -128,7 +130,8 @@ def test_mobilenet_v3_small(tmp_path, cheap_keras_init):
 
 def test_rescaling_and_normalization_match_keras():
     x = np.random.default_rng(0).normal(3.0, 2.0, (4, 5, 6, 3)).astype(np.float32)
-    cases = [(jkeras.layers.Rescaling(1 / 127.5, offset=-1.0), keras.layers.Rescaling(1 / 127.5, offset=-1.0)),
+    cases = [(jkeras.layers.Rescaling(1 / 127.5, offset=-1.0),
+              keras.layers.Rescaling(1 / 127.5, offset=-1.0)),
              (jkeras.layers.Rescaling([0.5, 2.0, 3.0]), keras.layers.Rescaling([0.5, 2.0, 3.0])),
              (jkeras.layers.Normalization(mean=[1, 2, 3], variance=[4, 5, 6]),
               keras.layers.Normalization(mean=[1, 2, 3], variance=[4, 5, 6])),
@@ -176,7 +179,7 @@ def test_normalization_adapt_batches_and_errors():
 
 
 def test_normalization_in_a_trained_model_and_h5(tmp_path):
-    """Adapted statistics survive fit (they are not trained) and an `.h5` round trip into Keras 3."""
+    """Adapted statistics survive fit (they are not trained) and an `.h5` trip into Keras 3."""
     rng = np.random.default_rng(3)
     x = rng.normal(5.0, 2.0, (16, 3)).astype(np.float32)
     y = rng.normal(size=(16, 1)).astype(np.float32)
@@ -207,7 +210,7 @@ def test_convnext_private_layers():
     assert scale.get_config()["projection_dim"] == 3
     depth = StochasticDepth(0.25)
     np.testing.assert_array_equal(np.asarray(depth(x)), x)  # inference: identity
-    out, _ = depth.apply({}, {}, x, training=True, key=jax_key(0))
+    out, _ = depth.apply({}, {}, x, training=True, key=jax.random.key(0))
     out = np.asarray(out)
     kept = np.all(out != 0, axis=(1, 2, 3))
     np.testing.assert_allclose(out[kept], x[kept] / 0.75, rtol=1e-6)
@@ -215,30 +218,20 @@ def test_convnext_private_layers():
     assert jkeras.utils.get_custom_objects()["LayerScale"] is LayerScale
 
 
-def jax_key(seed):
-    import jax
-    return jax.random.key(seed)
-
-
 # ---------------------------------------------------------------- weights="imagenet"
 
 def test_imagenet_weights_from_the_models_folder(homes):
     """Keras's file name in the cache is used as it is, before any download is tried."""
     jhome, _ = homes
-    source = applications.MobileNetV3Small(weights=None, include_top=False, input_shape=(32, 32, 3),
-                                           alpha=0.75, minimalistic=True)
+    source = applications.MobileNetV3Small(weights=None, include_top=False,
+                                           input_shape=(32, 32, 3), minimalistic=True)
     (jhome / "models").mkdir()
-    source.save_weights(str(jhome / "models"
-                            / "weights_mobilenet_v3_small_minimalistic_224_1.0_float_no_top_v2.h5"))
+    source.save_weights(str(jhome / "models" / "weights_mobilenet_v3_small_minimalistic_"
+                                               "224_1.0_float_no_top_v2.h5"))
     jkeras.backend.clear_session()
     with pytest.raises(ValueError, match="alpha can be one of"):
         applications.MobileNetV3Small(weights="imagenet", alpha=0.75, minimalistic=True)
     with pytest.warns(UserWarning, match="224"):
-        source = applications.MobileNetV3Small(weights=None, include_top=False,
-                                               input_shape=(32, 32, 3), minimalistic=True)
-        source.save_weights(str(jhome / "models" / "weights_mobilenet_v3_small_minimalistic_"
-                                "224_1.0_float_no_top_v2.h5"))
-        jkeras.backend.clear_session()
         model = applications.MobileNetV3Small(weights="imagenet", include_top=False,
                                               input_shape=(32, 32, 3), minimalistic=True)
     for a, b in zip(source.get_weights(), model.get_weights()):

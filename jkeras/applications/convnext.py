@@ -69,7 +69,7 @@ class StochasticDepth(layers.Layer):
 
 
 class LayerScale(layers.Layer):
-    """Multiplies the last axis by a learned `gamma` of `projection_dim` values, `init_values` at start."""
+    """Multiplies the last axis by a learned `gamma` (`projection_dim` values, `init_values` first)."""
 
     def __init__(self, init_values, projection_dim, **kwargs):
         super().__init__(**kwargs)

@@ -33,7 +33,7 @@ WEIGHTS_HASHES = {
 
 
 def _stages(*rows):
-    """Keras's block args from rows of (kernel, repeats, in, out, expand, se, strides, conv_type)."""
+    """Keras's block args from rows of (kernel, repeats, in, out, expand, se, stride, type)."""
     keys = ("kernel_size", "num_repeat", "input_filters", "output_filters", "expand_ratio",
             "se_ratio", "strides", "conv_type")
     return [dict(zip(keys, row)) for row in rows]

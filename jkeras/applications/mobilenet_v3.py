@@ -197,7 +197,8 @@ def _depth(v, divisor=8, min_value=None):
 
 def _se_block(inputs, filters, se_ratio, prefix):
     """Squeeze-and-excite: global pool -> 1x1 -> ReLU -> 1x1 -> hard-sigmoid, times `inputs`."""
-    x = layers.GlobalAveragePooling2D(keepdims=True, name=f"{prefix}squeeze_excite_avg_pool")(inputs)
+    x = layers.GlobalAveragePooling2D(keepdims=True,
+                                      name=f"{prefix}squeeze_excite_avg_pool")(inputs)
     x = layers.Conv2D(_depth(filters * se_ratio), kernel_size=1, padding="same",
                       name=f"{prefix}squeeze_excite_conv")(x)
     x = layers.ReLU(name=f"{prefix}squeeze_excite_relu")(x)

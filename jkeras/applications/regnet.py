@@ -139,7 +139,7 @@ def SqueezeAndExciteBlock(filters_in, se_filters, name=None):
 
 
 def _block(filters_in, filters_out, group_width, stride, name, squeeze_excite_ratio=None):
-    """The X block (1x1 -> grouped 3x3 -> 1x1, plus the skip), with squeeze-excite as the Y block."""
+    """The X block (1x1 -> grouped 3x3 -> 1x1, plus the skip); with squeeze-excite, the Y block."""
     if filters_in != filters_out and stride == 1:
         raise ValueError(f"Input filters({filters_in}) and output filters({filters_out}) are not "
                          f"equal for stride {stride}. Input and output filters must be equal for "
@@ -187,7 +187,8 @@ def Stage(block_type, depth, group_width, filters_in, filters_out, name=None):
 
     def apply(x):
         make = blocks[block_type]
-        x = make(filters_in, filters_out, group_width, stride=2, name=f"{name}_{block_type}Block_0")(x)
+        x = make(filters_in, filters_out, group_width, stride=2,
+                 name=f"{name}_{block_type}Block_0")(x)
         for i in range(1, depth):
             x = make(filters_out, filters_out, group_width, name=f"{name}_{block_type}Block_{i}")(x)
         return x

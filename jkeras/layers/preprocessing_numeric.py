@@ -51,7 +51,7 @@ class Rescaling(Layer):
 
 
 class Normalization(Layer):
-    """Shifts and scales inputs to mean 0 and variance 1: `(x - mean) / max(sqrt(variance), epsilon)`.
+    """Shifts and scales inputs to mean 0, variance 1: `(x - mean) / max(sqrt(variance), epsilon)`.
 
     `mean` and `variance` are given, or computed from data by `adapt()`; they
     hold one value per position of the kept `axis` dims and broadcast over the

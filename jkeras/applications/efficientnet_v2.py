@@ -78,6 +78,15 @@ def _bn(x, bn_momentum, name):
     return layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=name)(x)
 
 
+def _expand(x, filters, kernel_size, strides, bn_momentum, activation, name):
+    """The expansion: conv to `filters` -> BatchNorm -> activation."""
+    x = layers.Conv2D(filters, kernel_size, strides=strides,
+                      kernel_initializer=CONV_KERNEL_INITIALIZER, padding="same", use_bias=False,
+                      name=f"{name}expand_conv")(x)
+    x = _bn(x, bn_momentum, f"{name}expand_bn")
+    return layers.Activation(activation, name=f"{name}expand_activation")(x)
+
+
 def _residual(x, inputs, strides, input_filters, output_filters, survival_probability, name):
     """Add the block's input back when the shapes agree (after stochastic depth)."""
     if strides == 1 and input_filters == output_filters:
@@ -98,10 +107,7 @@ def MBConvBlock(input_filters, output_filters, expand_ratio=1, kernel_size=3, st
         filters = input_filters * expand_ratio
         x = inputs
         if expand_ratio != 1:
-            x = layers.Conv2D(filters, 1, strides=1, kernel_initializer=CONV_KERNEL_INITIALIZER,
-                              padding="same", use_bias=False, name=f"{name}expand_conv")(x)
-            x = _bn(x, bn_momentum, f"{name}expand_bn")
-            x = layers.Activation(activation, name=f"{name}expand_activation")(x)
+            x = _expand(x, filters, 1, 1, bn_momentum, activation, name)
         x = layers.DepthwiseConv2D(kernel_size, strides=strides,
                                    depthwise_initializer=CONV_KERNEL_INITIALIZER, padding="same",
                                    use_bias=False, name=f"{name}dwconv2")(x)
@@ -127,11 +133,7 @@ def FusedMBConvBlock(input_filters, output_filters, expand_ratio=1, kernel_size=
         filters = input_filters * expand_ratio
         x = inputs
         if expand_ratio != 1:
-            x = layers.Conv2D(filters, kernel_size, strides=strides,
-                              kernel_initializer=CONV_KERNEL_INITIALIZER, padding="same",
-                              use_bias=False, name=f"{name}expand_conv")(x)
-            x = _bn(x, bn_momentum, f"{name}expand_bn")
-            x = layers.Activation(activation, name=f"{name}expand_activation")(x)
+            x = _expand(x, filters, kernel_size, strides, bn_momentum, activation, name)
         if 0 < se_ratio <= 1:
             x = squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
         fused = expand_ratio == 1

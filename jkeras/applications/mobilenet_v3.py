@@ -16,6 +16,7 @@ import warnings
 
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
+from jkeras.applications.mobilenet_v2 import _make_divisible
 from jkeras.backend.naming import unique_name
 
 BASE_WEIGHT_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v3/"
@@ -185,14 +186,9 @@ def hard_swish(x):
     return layers.Multiply()([x, hard_sigmoid(x)])
 
 
-def _depth(v, divisor=8, min_value=None):
-    """`v` rounded to the nearest multiple of `divisor` (at least `min_value`), never 10% below."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
+def _depth(v):
+    """`v` rounded to a multiple of 8 (never 10% below), as MobileNetV2 rounds its widths."""
+    return _make_divisible(v, 8)
 
 
 def _se_block(inputs, filters, se_ratio, prefix):

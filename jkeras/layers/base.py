@@ -496,7 +496,8 @@ class Layer:
         for update in updates if isinstance(updates, list) else [updates]:
             if callable(update):
                 update()
-            elif isinstance(update, tuple) and len(update) == 2:
+            elif isinstance(update, tuple) and len(update) == 2 and (
+                    backend_variables.is_variable(update[0]) or context.owner_of(update[0])[0] is not None):
                 backend_variables.update(*update)
 
     def compute_output_shape(self, input_shape):

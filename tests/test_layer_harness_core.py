@@ -1,8 +1,10 @@
 """Core, activation, regularization, normalization, merge and embedding layers through the layer
 harness: forward, one training step, config, `.h5`, masks and policies against Keras 3."""
+import keras
 import numpy as np
 import pytest
 
+import jkeras
 from layer_harness import run_layer_test
 
 pytestmark = pytest.mark.usefixtures("cheap_keras_init")
@@ -10,6 +12,23 @@ pytestmark = pytest.mark.usefixtures("cheap_keras_init")
 ZEROED = np.random.default_rng(1).normal(size=(2, 4, 3)).astype("float32")
 ZEROED[0, 2:] = 0.0
 ZEROED[1, 0] = 0.0
+
+
+def thresholded_relu(x, weights, theta=0.3):
+    """tf.keras 2's ThresholdedReLU: `x` where `x > theta`, else 0."""
+    return np.where(x > theta, x, 0.0)
+
+
+def flax_dense(x, weights):
+    """flax.linen.Dense: `x @ kernel + bias` (the 2-D weight is the kernel)."""
+    kernel = next(w for w in weights if w.ndim == 2)
+    bias = next(w for w in weights if w.ndim == 1)
+    return x @ kernel + bias
+
+
+def flax_layer(lib, **kwargs):
+    import flax.linen as nn
+    return lib.layers.FlaxLayer(nn.Dense(3), **kwargs)
 
 
 def twice(x):
@@ -65,6 +84,12 @@ CASES = [
                                                           "mask", "function_type"))),
 ]
 
+# Keras 3 lacks ThresholdedReLU, and its FlaxLayer needs TensorFlow: numpy references instead
+REFERENCE = [
+    ("ThresholdedReLU", dict(theta=0.3), (2, 3, 4), thresholded_relu),
+    (flax_layer, {}, (2, 4), flax_dense),
+]
+
 STOCHASTIC = [
     ("Dropout", dict(rate=0.5), (2, 4)),
     ("Dropout", dict(rate=0.5, noise_shape=(None, 1, 4)), (2, 3, 4)),
@@ -73,11 +98,15 @@ STOCHASTIC = [
     ("SpatialDropout2D", dict(rate=0.5, data_format="channels_first"), (2, 4, 3, 3)),
     ("GaussianNoise", dict(stddev=0.5), (2, 4)),
     ("GaussianDropout", dict(rate=0.3), (2, 4)),
+    ("AlphaDropout", dict(rate=0.3), (2, 4)),
+    ("AlphaDropout", dict(rate=0.3, noise_shape=(None, 1, 4)), (2, 3, 4)),
+    ("SpatialDropout3D", dict(rate=0.5), (1, 2, 2, 2, 3)),
+    ("SpatialDropout3D", dict(rate=0.5, data_format="channels_first"), (1, 3, 2, 2, 2)),
 ]
 
 
 def _id(case):
-    return case[0] + "-" + "-".join(f"{k}={v}" for k, v in case[1].items() if k != "function")
+    return (case[0] if isinstance(case[0], str) else case[0].__name__) + "-" + "-".join(f"{k}={v}" for k, v in case[1].items() if k != "function")
 
 
 @pytest.mark.parametrize("name, kwargs, shape, options", CASES, ids=[_id(c) for c in CASES])
@@ -88,3 +117,34 @@ def test_layer_matches_keras(name, kwargs, shape, options):
 @pytest.mark.parametrize("name, kwargs, shape", STOCHASTIC, ids=[_id(c) for c in STOCHASTIC])
 def test_stochastic_layer(name, kwargs, shape):
     run_layer_test(name, kwargs, shape, stochastic=True)
+
+
+@pytest.mark.parametrize("layer, kwargs, shape, reference", REFERENCE, ids=[_id(c) for c in REFERENCE])
+def test_layer_matches_reference(layer, kwargs, shape, reference):
+    run_layer_test(layer, kwargs, shape, keras_layer=False, reference=reference)
+
+
+def test_thresholded_relu_arguments_and_keras2_config():
+    from jkeras.layers import ThresholdedReLU
+    with pytest.raises(ValueError, match="should be >=0"):
+        ThresholdedReLU(theta=-1.0)
+    with pytest.raises(ValueError, match="cannot be None"):
+        ThresholdedReLU(theta=None)
+    config = ThresholdedReLU(theta=2).get_config()
+    assert config["theta"] == 2.0 and ThresholdedReLU.from_config(config).theta == 2.0
+
+
+def test_layers_serialize_and_deserialize_match_keras():
+    from jkeras.layers._utils import deserialize, serialize
+    theirs = keras.layers.serialize(keras.layers.Dense(3, activation="relu", name="d"))
+    ours = serialize(jkeras.layers.Dense(3, activation="relu", name="d"))
+    assert (set(ours), ours["class_name"], ours["module"]) == (set(theirs), "Dense", theirs["module"])
+    layer = deserialize(theirs)
+    assert isinstance(layer, jkeras.layers.Dense) and (layer.name, layer.units) == ("d", 3)
+    tf_keras_2 = {"class_name": "Bidirectional", "config": {"layer": {
+        "class_name": "LSTM", "config": {"units": 2, "name": "lstm"}}, "merge_mode": "sum"}}
+    layer = deserialize(tf_keras_2)
+    assert isinstance(layer, jkeras.layers.Wrapper) and layer.merge_mode == "sum"
+    assert deserialize(layer) is layer
+    with pytest.raises(ValueError, match="Nope"):
+        deserialize({"class_name": "Nope", "config": {}})

@@ -1,8 +1,11 @@
 """Recurrent layers, cells and wrappers through the layer harness: forward, one training step,
 config, `.h5`, masks and policies against Keras 3, over the arguments that change the code path."""
+import jax.numpy as jnp
+import keras
 import numpy as np
 import pytest
 
+import jkeras
 from layer_harness import run_layer_test
 
 pytestmark = pytest.mark.usefixtures("cheap_keras_init")
@@ -31,6 +34,40 @@ def wrapped(wrapper, inner, **wrapper_kwargs):
     return lambda lib, **kwargs: getattr(lib.layers, wrapper)(inner(lib), **wrapper_kwargs, **kwargs)
 
 
+def minimal_cell_class(lib):
+    """Keras 2's documented custom cell, written once for each library: jkeras's derives from
+    `AbstractRNNCell`, Keras 3 (which dropped it) takes a plain `Layer`."""
+    ops = jnp if lib is jkeras else keras.ops
+
+    class MinimalRNNCell(getattr(lib.layers, "AbstractRNNCell", lib.layers.Layer)):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        @property
+        def state_size(self):
+            return self.units
+
+        @property
+        def output_size(self):
+            return self.units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+            self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                    name="recurrent_kernel")
+
+        def call(self, inputs, states):
+            output = ops.tanh(ops.matmul(inputs, self.kernel) + ops.matmul(states[0], self.recurrent_kernel))
+            return output, [output]
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    return MinimalRNNCell
+
+
+MINIMAL_CELL = {jkeras: minimal_cell_class(jkeras), keras: minimal_cell_class(keras)}
 SEQ = (2, 4, 3)
 MASKED = dict(pre=embedded, input_dtype="int32", input_data=TOKENS, mask=TOKENS != 0)
 CASES = [
@@ -59,6 +96,8 @@ CASES = [
      {}, SEQ, {}),
     (rnn_of(lambda lib: [lib.layers.SimpleRNNCell(2), lib.layers.LSTMCell(3)]),
      dict(return_sequences=True), SEQ, {}),
+    (rnn_of(lambda lib: MINIMAL_CELL[lib](3)), dict(return_sequences=True), SEQ,
+     dict(custom_objects={"MinimalRNNCell": MINIMAL_CELL[jkeras]})),
     (wrapped("Bidirectional", lambda lib: lib.layers.LSTM(2)), {}, SEQ, {}),
     (wrapped("Bidirectional", lambda lib: lib.layers.GRU(2, return_sequences=True), merge_mode="sum"),
      {}, SEQ, {}),

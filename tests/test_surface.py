@@ -22,10 +22,7 @@ with open(os.path.join(os.path.dirname(__file__), "fixtures", "tf_keras_names.js
     NAMES = json.load(_f)["names"]
 ALL = [(sub, name) for sub, names in NAMES.items() for name in names]
 
-NOT_YET = {
-    ("layers", "InputSpec"), ("layers", "deserialize"), ("layers", "serialize"),
-    ("saving", "deserialize_keras_object"), ("saving", "serialize_keras_object"),
-}
+NOT_YET = set()
 # Names whose tf.keras 2 meaning is a TensorFlow object or graph; calling them says what to use instead.
 NO_TENSORFLOW = {("utils", "FeatureSpace"), ("backend", "gradients")}
 NO_TENSORFLOW_CALLS = {("backend", "gradients"): lambda f: f(jkeras.backend.variable(1.0), [])}

@@ -1,7 +1,8 @@
 """Keras layers, one module per family; every public name of each family is exported here."""
 import importlib
 
-from jkeras.layers.base import Layer, Variable, add_loss  # noqa: F401  (exported)
+from jkeras.layers._utils import deserialize, serialize  # noqa: F401  (exported)
+from jkeras.layers.base import BackendOp, InputSpec, Layer, Variable, add_loss  # noqa: F401  (exported)
 
 _FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "embeddings",
              "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",

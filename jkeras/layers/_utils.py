@@ -1,4 +1,5 @@
-"""Argument normalisation and layout helpers shared by the spatial layer families."""
+"""Argument normalisation and layout helpers shared by the layer families, and Keras's
+`layers.serialize`/`layers.deserialize`."""
 import numpy as np
 
 
@@ -79,3 +80,30 @@ def weight_options_config(layer, *weights):
     config.update({f"{w}_constraint": constraints.serialize(getattr(layer, f"{w}_constraint"))
                    for w in weights})
     return config
+
+
+# Keys Keras 3 (or tf.keras) writes into layer configs that carry nothing jkeras uses.
+FOREIGN_CONFIG_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled", "build_config",
+                       "compile_config", "module", "registered_name", "optional", "time_major",
+                       "implementation")
+
+
+def serialize(layer):
+    """A layer's Keras config dict (`module`, `class_name`, `config`), as `keras.layers.serialize`."""
+    from jkeras.utils import registry
+    return registry.serialize_keras_object(layer, "keras.layers")
+
+
+def deserialize(config, custom_objects=None):
+    """The layer that a Keras 3 or tf.keras 2 layer config dict describes (a layer passes through),
+    as `keras.layers.deserialize`; custom classes come from `custom_objects` or the registry."""
+    from jkeras import layers  # the package imports every family, this module included
+    from jkeras.utils import registry
+    if isinstance(config, layers.Layer):
+        return config
+    if isinstance(config, dict) and isinstance(config.get("config"), dict):
+        inner = config["config"]
+        config = {**config, "config": {k: v for k, v in inner.items() if k not in FOREIGN_CONFIG_KEYS
+                                       or (k == "module" and isinstance(v, dict))}}
+    known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, layers.Layer)}
+    return registry.deserialize_keras_object(config, known, "layer", custom_objects)

@@ -22,10 +22,9 @@ from jax.ad_checkpoint import checkpoint_name
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import layer_key, split_by_name, split_keys
-from jkeras.layers._utils import present
+from jkeras.layers._utils import deserialize as _deserialize_layer, present, serialize as _serialize_layer
 from jkeras.layers.base import Layer, _SENTINELS, _cast_float, _is_spec, _merge_dims, _tree_shapes
 from jkeras.layers.wrappers import Wrapper
-from jkeras.utils import registry
 
 
 # ---------------------------------------------------------------------------
@@ -111,21 +110,6 @@ def _mark_built(layer, input_shape=None):
         layer._build_input_shape = input_shape
     for sub in layer._layers:
         _mark_built(sub)
-
-
-def _known_layers():
-    from jkeras import layers  # the package imports this module
-    return {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, Layer)}
-
-
-def _deserialize_layer(config, custom_objects=None):
-    if isinstance(config, Layer):
-        return config
-    return registry.deserialize_keras_object(config, _known_layers(), "layer", custom_objects)
-
-
-def _serialize_layer(layer):
-    return registry.serialize_keras_object(layer, "keras.layers")
 
 
 def _cell_own_trees(cell, key, input_shape):

@@ -5,8 +5,8 @@ import inspect
 import jax
 
 from jkeras.backend.random import split_by_name
+from jkeras.layers._utils import deserialize, serialize
 from jkeras.layers.base import Layer, _cast_float
-from jkeras.utils import registry
 
 
 class Wrapper(Layer):
@@ -25,16 +25,11 @@ class Wrapper(Layer):
         self.layer = layer
 
     def get_config(self):
-        return {**super().get_config(), "layer": registry.serialize_keras_object(self.layer, "keras.layers")}
+        return {**super().get_config(), "layer": serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config_, custom_objects=None):
-        from jkeras import layers  # the package imports this module
-        known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, Layer)}
-        config_ = dict(config_)
-        config_["layer"] = registry.deserialize_keras_object(config_["layer"], known, "layer",
-                                                             custom_objects)
-        return cls(**config_)
+        return cls(**{**config_, "layer": deserialize(config_["layer"], custom_objects)})
 
 
 class TimeDistributed(Wrapper):

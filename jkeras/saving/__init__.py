@@ -9,6 +9,7 @@ from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope,
                                          get_registered_object, model_from_config, model_from_json,
                                          model_from_yaml, register_keras_serializable)
 from jkeras.utils.registry import get_custom_objects
+from jkeras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -22,7 +23,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 __all__ = ["CheckpointError", "ConfigError", "CustomObjectScope", "FileFormatError", "JkerasError",
-           "UnsafeLoadError", "custom_object_scope", "get_custom_objects", "get_registered_name",
+           "UnsafeLoadError", "custom_object_scope", "deserialize_keras_object", "get_custom_objects", "get_registered_name",
            "get_registered_object", "load_model", "load_weights", "model_from_config", "model_from_json",
            "model_from_yaml", "register_keras_serializable", "restore_checkpoint", "save_checkpoint",
-           "save_model", "save_weights"]
+           "save_model", "save_weights", "serialize_keras_object"]

@@ -21,6 +21,7 @@ import yaml
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
+from jkeras.layers._utils import FOREIGN_CONFIG_KEYS
 from jkeras.utils import registry
 
 # Limits on what a config may declare, checked before anything is built.
@@ -32,9 +33,6 @@ MAX_MODEL_WEIGHTS = 2 ** 32     # ... and all layers one `model_from_config` bui
 # Weight elements the layers built so far by the current `model_from_config` create.
 _built_weights = contextvars.ContextVar("jkeras_built_weights", default=None)
 
-# Keys Keras 3 (or tf.keras) writes that carry nothing jkeras uses.
-_IGNORED_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled", "build_config",
-                 "compile_config", "module", "registered_name", "optional", "time_major", "implementation")
 # tf.keras's separable convolutions inherit `Conv`'s config and write its unused kernel_* keys.
 _IGNORED_BY_CLASS = {name: ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
                      for name in ("SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
@@ -314,7 +312,7 @@ def _clean_config(config, classes, class_name=None):
                 and _is_layer_class(classes.get(value.get("class_name")))):
             return {**value, "config": _clean_config(value["config"], classes, value["class_name"])}
         return value
-    ignored = _IGNORED_KEYS + _IGNORED_BY_CLASS.get(class_name, ())
+    ignored = FOREIGN_CONFIG_KEYS + _IGNORED_BY_CLASS.get(class_name, ())
     # `module` is Keras 3's bookkeeping when it is a string; FlaxLayer's own `module` is a dict.
     return {k: clean(v) for k, v in config.items()
             if k not in ignored or (k == "module" and isinstance(v, dict))}

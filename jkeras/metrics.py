@@ -27,6 +27,7 @@ import numpy as np
 
 from jkeras import losses
 from jkeras.backend import config
+from jkeras.backend.variables import bind_values, collect_updates, is_variable
 from jkeras.backend.naming import to_snake_case, unique_name
 # The loss functions are metric functions too (`keras.metrics.huber`, ...).
 from jkeras.losses import (  # noqa: F401  (re-exported)
@@ -173,9 +174,79 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+class Keras2StatefulMetric(Metric):
+    """A Keras 2.1-2.2 stateful metric: a `Layer` with `stateful = True` whose `__call__(y_true,
+    y_pred)` updates its `K.variable`s (`K.update_add`, `add_update`) and returns the running value.
+
+    Its variables are this metric's state, traced through the compiled step; `init()` runs the
+    layer's `reset_states()` first, so the state restarts at each epoch and evaluation, as in
+    Keras 2. The value logged is the last one returned, not a mean over batches (Keras 2's way).
+    """
+
+    def __init__(self, layer):
+        super().__init__(name=layer.name)
+        self.layer = layer
+        self._variables = _variables_of(layer)
+        if not self._variables:
+            raise ValueError(f"Stateful metric '{layer.name}' holds no K.variable: Keras 2's stateful "
+                             "metrics keep their running values in attributes made with K.variable.")
+        self._call = jax.jit(self._traced_call)
+
+    def init(self):
+        self.layer.reset_states()
+        return {"variables": [np.array(v.numpy()) for v in self._variables],
+                "value": np.zeros((), np.float32)}
+
+    def _traced_call(self, state, y_true, y_pred):
+        if not jnp.issubdtype(jnp.result_type(y_true), jnp.floating):
+            y_true = jnp.asarray(y_true, jnp.result_type(y_pred))  # Keras 2's float target placeholder
+        pairs = list(zip(self._variables, state["variables"]))
+        with bind_values(pairs), collect_updates() as found:
+            value = self.layer(y_true, y_pred)
+        new = {id(v): x for v, x in found}  # the last update of a variable wins
+        return {"variables": [new.get(id(v), old) for v, old in pairs],
+                "value": jnp.mean(jnp.asarray(value, jnp.float32))}
+
+    def update(self, state, y_true, y_pred, sample_weight=None, mask=None):
+        """The state after one batch. Sample weights are ignored, as Keras 2 did; a batch with
+        padded rows (`mask` 0) is fed row by row, the padded rows leaving the state as it was."""
+        if mask is None:
+            return self._call(state, y_true, y_pred)
+
+        def by_rows(state):
+            def row(s, item):
+                yt, yp, keep = item
+                new = self._call(s, yt[None], yp[None])
+                return jax.tree.map(lambda n, o: jnp.where(keep > 0, n, o), new, s), None
+            return jax.lax.scan(row, state, (y_true, y_pred, mask))[0]
+
+        state = jax.tree.map(jnp.asarray, state)
+        return jax.lax.cond(jnp.all(mask > 0), lambda s: self._call(s, y_true, y_pred), by_rows, state)
+
+    def _result(self, state):
+        return state["value"]
+
+    def get_config(self):
+        return self.layer.get_config()
+
+
+def _variables_of(layer):
+    """The `K.variable`s a layer holds as attributes (or in lists of them), in attribute order."""
+    found = {}
+    for value in vars(layer).values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if is_variable(item):
+                found.setdefault(id(item), item)
+    return list(found.values())
+
+
 def _samplewise(values, sample_weight, reduce_fn, dtype):
     """Values (and weights) reduced to one per sample, weights applied, as Keras's reduction metrics."""
     values = jnp.asarray(values).astype(dtype)
+    if sample_weight is not None and values.ndim == 0:
+        # one value for the batch (a Keras 2 metric function's): it counts once per weighted sample
+        sample_weight = jnp.asarray(sample_weight, dtype)
+        values = jnp.broadcast_to(values, sample_weight.shape)
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, jnp.asarray(sample_weight, dtype))
         weight_ndim = sample_weight.ndim
@@ -1240,19 +1311,28 @@ def _object_name(obj):
     return to_snake_case(re.sub(r"\W+", "", name))
 
 
+def _is_keras2_stateful(obj):
+    """A Keras 2.1-2.2 stateful metric: a callable (a `Layer`) with `stateful = True` and `reset_states`."""
+    return (not isinstance(obj, (Metric, str, dict, type)) and getattr(obj, "stateful", False) is True
+            and callable(obj) and callable(getattr(obj, "reset_states", None)))
+
+
 def get(identifier, y_true_shape=None, y_pred_shape=None, loss=None):
     """The `Metric` a `compile(metrics=[...])` entry means, named as Keras names it in the logs.
 
     `identifier`: a name, a Keras 3 or tf.keras config dict, a `Metric` class
     or instance, a `Loss` instance, or a function `(y_true, y_pred) ->
-    per-sample values` (wrapped in `MeanMetricWrapper`). `"accuracy"`/`"acc"`
+    per-sample values` (wrapped in `MeanMetricWrapper`), or a Keras 2 stateful metric layer
+    (`Keras2StatefulMetric`). `"accuracy"`/`"acc"`
     and `"crossentropy"`/`"ce"` become the binary, sparse or categorical
     metric that the loss and the target/prediction shapes call for (see
     `jkeras.losses.label_kind`). A name given as a string is the metric's name.
     """
     if identifier is None:
         raise ValueError("Expected a metric, received None.")
-    if isinstance(identifier, str) and identifier.lower() in _BY_KIND:
+    if _is_keras2_stateful(identifier):
+        metric = Keras2StatefulMetric(identifier)
+    elif isinstance(identifier, str) and identifier.lower() in _BY_KIND:
         metric = _BY_KIND[identifier.lower()][losses.label_kind(y_true_shape, y_pred_shape, loss)]()
     else:
         metric = deserialize(identifier)

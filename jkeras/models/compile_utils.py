@@ -168,6 +168,9 @@ class CompiledMetrics:
         for name, metric, i, weighted in self.entries:
             if y_true[i] is None:
                 continue
+            if isinstance(metric, metrics_mod.Keras2StatefulMetric):  # padded rows by mask, no weights
+                state[name] = metric.update(state[name], y_true[i], y_pred[i], mask=mask)
+                continue
             sw = sample_weight[i] if weighted else None
             sw = _combine(sw, mask)
             state[name] = metric.update(state[name], y_true[i], y_pred[i], sw)

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.layers.base import Layer
 from jkeras.layers._utils import present
+from jkeras.legacy import interfaces
 
 
 class Activation(Layer):
@@ -111,6 +112,7 @@ class PReLU(Layer):
     each of `shared_axes`.
     """
 
+    @interfaces.legacy_prelu_support
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):
         super().__init__(**kwargs)

@@ -14,6 +14,7 @@ from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, n
                                   spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
 from jkeras.backend.random import split_keys
+from jkeras.legacy import interfaces
 
 
 def _dimension_numbers(rank, data_format):
@@ -168,18 +169,21 @@ class _Conv(_BaseConv):
                 **weight_options_config(self, "kernel", "bias")}
 
 
+@interfaces.legacy_conv1d_support
 class Conv1D(_Conv):
     """1D convolution over `(batch, steps, channels)`; padding may also be 'causal'."""
 
     rank = 1
 
 
+@interfaces.legacy_conv2d_support
 class Conv2D(_Conv):
     """2D convolution over images `(batch, rows, cols, channels)` (or channels_first)."""
 
     rank = 2
 
 
+@interfaces.legacy_conv3d_support
 class Conv3D(_Conv):
     """3D convolution over volumes `(batch, d1, d2, d3, channels)` (or channels_first)."""
 
@@ -246,6 +250,7 @@ class Conv1DTranspose(_ConvTranspose):
     rank = 1
 
 
+@interfaces.legacy_deconv2d_support
 class Conv2DTranspose(_ConvTranspose):
     """2D transposed convolution ("deconvolution"): learned upsampling of images."""
 
@@ -381,6 +386,7 @@ class SeparableConv1D(_SeparableConv):
     rank = 1
 
 
+@interfaces.legacy_separable_conv2d_support
 class SeparableConv2D(_SeparableConv):
     """2D depthwise-separable convolution (Xception's building block)."""
 

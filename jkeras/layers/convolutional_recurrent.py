@@ -22,6 +22,7 @@ from jkeras.backend.random import split_by_name, split_keys
 from jkeras.layers._utils import normalize_padding, normalize_tuple
 from jkeras.layers.convolutional import _dimension_numbers
 from jkeras.layers.recurrent import _PREACTIVATION, LSTMCell, _CellRNN, _dropout_masks
+from jkeras.legacy import interfaces
 
 
 def _output_length(size, kernel, padding, stride, dilation):
@@ -213,6 +214,7 @@ class ConvLSTM1D(_ConvLSTM):
     rank = 1
 
 
+@interfaces.legacy_convlstm2d_support
 class ConvLSTM2D(_ConvLSTM):
     """2D convolutional LSTM over `(batch, time, rows, cols, channels)` sequences.
 

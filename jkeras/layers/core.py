@@ -7,11 +7,13 @@ from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers._utils import present, weight_options_config
 from jkeras.layers.base import Layer, batch_size_argument, shape_argument
 from jkeras.backend.random import split_keys
+from jkeras.legacy import interfaces
 
 
 class InputLayer(Layer):
     """The layer behind `Input`: it holds the model's entry shape and dtype."""
 
+    @interfaces.legacy_input_support
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
                  input_shape=None, batch_input_shape=None, sparse=False, ragged=False, optional=False,
                  input_tensor=None, **kwargs):
@@ -59,6 +61,7 @@ class Dense(Layer):
     Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
     """
 
+    @interfaces.legacy_dense_support
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):

@@ -5,6 +5,7 @@ from jkeras import constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer
 from jkeras.layers._utils import present
+from jkeras.legacy import interfaces
 
 
 class Embedding(Layer):
@@ -18,6 +19,7 @@ class Embedding(Layer):
     Input shape: `(batch, ...)` of ids. Output shape: `(batch, ..., output_dim)`.
     """
 
+    @interfaces.legacy_embedding_support
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, activity_regularizer=None, embeddings_constraint=None,
                  mask_zero=False, input_length=None, weights=None, **kwargs):

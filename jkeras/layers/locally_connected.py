@@ -25,6 +25,7 @@ from jkeras.backend.random import split_keys
 from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple, present,
                                   spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
+from jkeras.legacy import interfaces
 
 
 def _output_length(size, kernel, padding, stride):
@@ -208,6 +209,7 @@ class _LocallyConnected(Layer):
                 **weight_options_config(self, "kernel", "bias"), "implementation": self.implementation}
 
 
+@interfaces.legacy_conv1d_support
 class LocallyConnected1D(_LocallyConnected):
     """Unshared-weight 1D convolution over `(batch, steps, channels)` (or channels_first).
 
@@ -222,6 +224,7 @@ class LocallyConnected1D(_LocallyConnected):
     rank = 1
 
 
+@interfaces.legacy_conv2d_support
 class LocallyConnected2D(_LocallyConnected):
     """Unshared-weight 2D convolution over `(batch, rows, cols, channels)` (or channels_first).
 

@@ -7,6 +7,7 @@ from jkeras.backend import config
 from jkeras.layers.base import Layer
 from jkeras.layers._utils import present
 from jkeras.backend.random import split_keys
+from jkeras.legacy import interfaces
 
 
 def _normalize(x, mean, variance, gamma, beta, epsilon):
@@ -38,6 +39,7 @@ class BatchNormalization(Layer):
     Input shape: any, with a known `axis` dim. Output shape: same as input.
     """
 
+    @interfaces.legacy_batchnorm_support
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,

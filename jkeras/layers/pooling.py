@@ -11,6 +11,7 @@ from jkeras.backend import config
 from jkeras.layers._utils import (check_rank, normalize_padding, normalize_tuple, spatial_shape,
                                   window)
 from jkeras.layers.base import Layer
+from jkeras.legacy import interfaces
 
 
 def _lowest(dtype):
@@ -111,6 +112,7 @@ class MaxPooling1D(_Pooling):
 
     rank, mode = 1, "max"
 
+    @interfaces.legacy_pooling1d_support
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -120,6 +122,7 @@ class MaxPooling2D(_Pooling):
 
     rank, mode = 2, "max"
 
+    @interfaces.legacy_pooling2d_support
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -129,6 +132,7 @@ class MaxPooling3D(_Pooling):
 
     rank, mode = 3, "max"
 
+    @interfaces.legacy_pooling3d_support
     def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -138,6 +142,7 @@ class AveragePooling1D(_Pooling):
 
     rank, mode = 1, "average"
 
+    @interfaces.legacy_pooling1d_support
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -147,6 +152,7 @@ class AveragePooling2D(_Pooling):
 
     rank, mode = 2, "average"
 
+    @interfaces.legacy_pooling2d_support
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -156,6 +162,7 @@ class AveragePooling3D(_Pooling):
 
     rank, mode = 3, "average"
 
+    @interfaces.legacy_pooling3d_support
     def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -214,12 +221,14 @@ class GlobalAveragePooling1D(_GlobalPooling):
         return None
 
 
+@interfaces.legacy_global_pooling_support
 class GlobalAveragePooling2D(_GlobalPooling):
     """Mean over the rows and columns of an image."""
 
     rank, mode = 2, "average"
 
 
+@interfaces.legacy_global_pooling_support
 class GlobalAveragePooling3D(_GlobalPooling):
     """Mean over the three spatial dims of a volume."""
 
@@ -232,12 +241,14 @@ class GlobalMaxPooling1D(_GlobalPooling):
     rank, mode = 1, "max"
 
 
+@interfaces.legacy_global_pooling_support
 class GlobalMaxPooling2D(_GlobalPooling):
     """Max over the rows and columns of an image."""
 
     rank, mode = 2, "max"
 
 
+@interfaces.legacy_global_pooling_support
 class GlobalMaxPooling3D(_GlobalPooling):
     """Max over the three spatial dims of a volume."""
 

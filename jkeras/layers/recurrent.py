@@ -25,6 +25,7 @@ from jkeras.backend.random import layer_key, split_by_name, split_keys
 from jkeras.layers._utils import deserialize as _deserialize_layer, present, serialize as _serialize_layer
 from jkeras.layers.base import Layer, _SENTINELS, _cast_float, _is_spec, _merge_dims, _tree_shapes
 from jkeras.layers.wrappers import Wrapper
+from jkeras.legacy import interfaces
 
 
 # ---------------------------------------------------------------------------
@@ -1025,6 +1026,7 @@ _GATED_ARGS = ("activation", "use_bias", "kernel_initializer", "recurrent_initia
                "recurrent_dropout", "seed")
 
 
+@interfaces.legacy_recurrent_support
 class SimpleRNN(_CellRNN):
     """Fully-connected RNN whose output is fed back as the next step's state.
 
@@ -1043,6 +1045,7 @@ class SimpleRNN(_CellRNN):
     _config_drops = _CellRNN._config_drops + ("seed",)  # Keras's SimpleRNN config has no seed
 
 
+@interfaces.legacy_recurrent_support
 class LSTM(_CellRNN):
     """Long Short-Term Memory layer (Hochreiter 1997).
 
@@ -1060,6 +1063,7 @@ class LSTM(_CellRNN):
     _cell_args = _GATED_ARGS + ("recurrent_activation", "unit_forget_bias")
 
 
+@interfaces.legacy_recurrent_support
 class GRU(_CellRNN):
     """Gated Recurrent Unit (Cho et al. 2014); `reset_after=True` is the cuDNN-compatible variant.
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jkeras import regularizers
 from jkeras.backend import config
 from jkeras.layers.base import Layer, add_loss
+from jkeras.legacy import interfaces
 
 
 def _check_rate(rate):
@@ -44,6 +45,7 @@ class Dropout(Layer):
     Input shape: any. Output shape: same as input.
     """
 
+    @interfaces.legacy_dropout_support
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(rate)
@@ -91,6 +93,7 @@ class _SpatialDropout(Dropout):
         return {"name": self.name, "dtype": self.dtype, "rate": self.rate, "seed": self.seed}
 
 
+@interfaces.legacy_spatialdropout1d_support
 class SpatialDropout1D(_SpatialDropout):
     """Drops whole 1D feature maps of a `(batch, steps, channels)` input."""
 
@@ -105,6 +108,7 @@ class SpatialDropout2D(_SpatialDropout):
 
     ndim = 4
 
+    @interfaces.legacy_spatialdropoutNd_support
     def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
         super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
         self.data_format = config.standardize_data_format(data_format)
@@ -123,6 +127,7 @@ class SpatialDropout3D(_SpatialDropout):
 
     ndim = 5
 
+    @interfaces.legacy_spatialdropoutNd_support
     def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, **kwargs):
         super().__init__(rate, seed=seed, name=name, dtype=dtype, **kwargs)
         self.data_format = config.standardize_data_format(data_format)
@@ -164,6 +169,7 @@ class GaussianNoise(Layer):
     Input shape: any. Output shape: same as input.
     """
 
+    @interfaces.legacy_gaussiannoise_support
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(stddev, numbers.Real) or isinstance(stddev, bool):
@@ -192,6 +198,7 @@ class GaussianDropout(Layer):
     Input shape: any. Output shape: same as input.
     """
 
+    @interfaces.legacy_gaussiandropout_support
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(rate)

@@ -8,6 +8,7 @@ import numpy as np
 from jkeras.backend import config
 from jkeras.layers._utils import check_rank, normalize_tuple, spatial_shape, with_spatial
 from jkeras.layers.base import Layer
+from jkeras.legacy import interfaces
 
 _ORDINALS = ("1st", "2nd", "3rd")
 
@@ -173,6 +174,7 @@ class ZeroPadding2D(_ZeroPadding):
 
     rank = 2
 
+    @interfaces.legacy_zeropadding2d_support
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(padding, data_format, **kwargs)
 
@@ -182,6 +184,7 @@ class ZeroPadding3D(_ZeroPadding):
 
     rank = 3
 
+    @interfaces.legacy_zeropadding3d_support
     def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(padding, data_format, **kwargs)
 
@@ -226,6 +229,7 @@ class Cropping2D(_Cropping):
 
     rank = 2
 
+    @interfaces.legacy_cropping2d_support
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
@@ -235,6 +239,7 @@ class Cropping3D(_Cropping):
 
     rank = 3
 
+    @interfaces.legacy_cropping3d_support
     def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(cropping, data_format, **kwargs)
 
@@ -244,6 +249,7 @@ class UpSampling1D(_ShapeLayer):
 
     ndim, what = 3, "batch, steps, features"
 
+    @interfaces.legacy_upsampling1d_support
     def __init__(self, size=2, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size <= 0:
@@ -292,6 +298,7 @@ class UpSampling2D(_UpSampling):
     rank = 2
     interpolations = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
 
+    @interfaces.legacy_upsampling2d_support
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(size, data_format, interpolation, **kwargs)
 
@@ -304,5 +311,6 @@ class UpSampling3D(_UpSampling):
 
     rank = 3
 
+    @interfaces.legacy_upsampling3d_support
     def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
         super().__init__(size, data_format, **kwargs)

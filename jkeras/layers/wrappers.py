@@ -71,3 +71,9 @@ class TimeDistributed(Wrapper):
         outputs = jax.tree.map(lambda y: _cast_float(y.reshape((batch, steps) + y.shape[1:]),
                                                      self.compute_dtype), outputs)
         return outputs, ({**state, name: inner_state} if inner_state else state)
+
+
+# Keras 2's `keras.layers.wrappers` also held Bidirectional; jkeras keeps it with the recurrent layers.
+from jkeras.legacy.paths import keras2_names  # noqa: E402
+
+__getattr__ = keras2_names(__name__, ("Bidirectional",))

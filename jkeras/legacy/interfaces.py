@@ -6,7 +6,9 @@ keyword names are renamed (`border_mode` -> `padding`, `init` ->
 `data_format="channels_first"`), a preprocessor folds old positional forms
 (`Convolution2D(32, 3, 3)` -> `Conv2D(32, (3, 3))`), and when anything changed
 a `UserWarning` says "Update your `Conv2D` call to the Keras 2 API: ...".
-Custom layers that used these decorators in Keras 2 use them unchanged.
+Custom layers that used these decorators in Keras 2 use them unchanged. A
+decorator may also decorate a class (`@legacy_conv2d_support class Conv2D(_Conv)`):
+the `__init__` it has, its own or inherited, is converted for that class alone.
 
 Unlike Keras 2, extra positional arguments are not refused here: tf.keras 2
 accepts `Dense(10, "relu")`, and the function's own signature still checks
@@ -56,6 +58,10 @@ def generate_legacy_interface(allowed_positional_args=None, conversions=None, pr
     value_conversions = dict(value_conversions or {})
 
     def legacy_support(func):
+        if isinstance(func, type):  # a class: its own or inherited `__init__`, converted for it alone
+            func.__init__ = legacy_support(func.__init__)
+            return func
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             name = type(args[0]).__name__ if object_type == "class" else func.__name__

@@ -10,7 +10,6 @@ them through. Layer names (`stem_1_stem_conv_1`, `BlockGroup2__block_0__conv_1`,
 files load unchanged.
 """
 import os
-import sys
 
 from jkeras import backend, layers
 from jkeras.applications import imagenet_utils
@@ -245,20 +244,11 @@ def ResNetRS(depth, input_shape=None, bn_momentum=0.0, bn_epsilon=1e-5, activati
                                        origin, file_hash)
 
 
-def allow_bigger_recursion(target_limit):
-    """Raise Python's recursion limit to `target_limit` if lower (tf.keras does it for the
-    deepest models: walking a graph of ~2000 layers recurses once per layer)."""
-    if sys.getrecursionlimit() < target_limit:
-        sys.setrecursionlimit(target_limit)
-
-
-def _builder(depth, drop_connect_rate, dropout_rate, recursion_limit=None):
+def _builder(depth, drop_connect_rate, dropout_rate):
     """The tf.keras builder `ResNetRS{depth}`."""
     def builder(include_top=True, weights="imagenet", classes=1000, input_shape=None,
                 input_tensor=None, pooling=None, classifier_activation="softmax",
                 include_preprocessing=True):
-        if recursion_limit is not None:
-            allow_bigger_recursion(recursion_limit)
         return ResNetRS(depth, include_top=include_top, drop_connect_rate=drop_connect_rate,
                         dropout_rate=dropout_rate, weights=weights, classes=classes,
                         input_shape=input_shape, input_tensor=input_tensor, pooling=pooling,
@@ -279,10 +269,9 @@ ResNetRS50 = _builder(50, 0.0, 0.25)
 ResNetRS101 = _builder(101, 0.0, 0.25)
 ResNetRS152 = _builder(152, 0.0, 0.25)
 ResNetRS200 = _builder(200, 0.1, 0.25)
-# tf.keras's limits are 1300, 1500 and 1800; jkeras's graph walk recurses once per layer.
-ResNetRS270 = _builder(270, 0.1, 0.25, recursion_limit=3000)
-ResNetRS350 = _builder(350, 0.1, 0.4, recursion_limit=4000)
-ResNetRS420 = _builder(420, 0.1, 0.4, recursion_limit=5000)
+ResNetRS270 = _builder(270, 0.1, 0.25)
+ResNetRS350 = _builder(350, 0.1, 0.4)
+ResNetRS420 = _builder(420, 0.1, 0.4)
 
 
 def preprocess_input(x, data_format=None):

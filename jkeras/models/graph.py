@@ -32,30 +32,48 @@ def flatten_tensors(structure):
     return [t for t in jax.tree.leaves(structure, is_leaf=_is_kt) if _is_kt(t)]
 
 
+_DONE = object()  # end of a node's parents in `map_graph`'s walk
+
+
 def map_graph(inputs, outputs):
     """`(nodes, layers)`: the nodes to run in order, and the layers in Keras's order."""
     flat_inputs = flatten_tensors(inputs)
     input_ids = {id(t) for t in flat_inputs}
     finished, in_progress, ordered, layer_index = set(), set(), [], {}
 
-    def visit(tensor):
+    def node_of(tensor):
         layer, node_index, _ = tensor._keras_history
-        node = layer._inbound_nodes[node_index]
-        if id(node) in finished:
-            return
-        is_input = not node.parent_tensors and not node.inputs
-        if not is_input and id(tensor) in input_ids:
-            raise ValueError(f"Model inputs must come from `Input`; {tensor} is the output of "
-                             f"layer '{layer.name}'.")
-        if id(node) in in_progress:
-            raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
-        layer_index.setdefault(id(layer), (len(layer_index), layer))
-        in_progress.add(id(node))
-        for parent in node.parent_tensors:
-            visit(parent)
-        finished.add(id(node))
-        in_progress.discard(id(node))
-        ordered.append(node)
+        return layer, layer._inbound_nodes[node_index]
+
+    def visit(out):
+        """Depth-first from `out`, parents before children; iterative, so a graph of any
+        depth is walked (a recursive walk stops at Python's recursion limit, ~1000 layers)."""
+        stack = [(out, None)]
+        while stack:
+            tensor, parents = stack[-1]
+            layer, node = node_of(tensor)
+            if parents is None:  # first arrival at this tensor
+                if id(node) in finished:
+                    stack.pop()
+                    continue
+                is_input = not node.parent_tensors and not node.inputs
+                if not is_input and id(tensor) in input_ids:
+                    raise ValueError(f"Model inputs must come from `Input`; {tensor} is the output "
+                                     f"of layer '{layer.name}'.")
+                if id(node) in in_progress:
+                    raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
+                layer_index.setdefault(id(layer), (len(layer_index), layer))
+                in_progress.add(id(node))
+                parents = iter(node.parent_tensors)
+                stack[-1] = (tensor, parents)
+            parent = next(parents, _DONE)
+            if parent is not _DONE:
+                stack.append((parent, None))
+                continue
+            stack.pop()
+            finished.add(id(node))
+            in_progress.discard(id(node))
+            ordered.append(node)
 
     for out in flatten_tensors(outputs):
         if out._keras_history is None:

@@ -142,10 +142,8 @@ def test_loads_keras3_h5(tmp_path):
                                rtol=1e-5, atol=1e-5)
 
 
-# tf.keras 2 records `mha(q, v)` as the node `[["q", 0, 0, {"value": ["v", 0, 0]}]]`; jkeras's
-# config loader (jkeras/saving/serialization.py) hands the `["v", 0, 0]` reference to the layer
-# as it is instead of the tensor it names. Reported to the lead.
-@pytest.mark.xfail(strict=True, reason="Keras 2 node kwargs holding tensor references are not resolved")
+# tf.keras 2 records `mha(q, v)` as the node `[["q", 0, 0, {"value": ["v", 0, 0]}]]`: a tensor
+# among the call's kwargs as its reference.
 def test_loads_tf_keras2_h5():
     arrays = np.load(os.path.join(FIXTURES, "tf_attention.npz"))
     model = jkeras.models.load_model(os.path.join(FIXTURES, "tf_attention.h5"))
@@ -161,9 +159,6 @@ def test_symbolic_attention_mask_matches_keras():
                                rtol=1e-5, atol=1e-5)
 
 
-# jkeras/saving/serialization.py writes a node's keyword arguments without those that hold
-# tensors, so `attention_mask=<tensor>` is lost from the saved graph. Reported to the lead.
-@pytest.mark.xfail(strict=True, reason="tensor keyword arguments of a call are not saved")
 def test_symbolic_attention_mask_survives_h5(tmp_path):
     model = _attention_mask_model(jkeras)
     model.save(tmp_path / "m.h5")

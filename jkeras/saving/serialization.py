@@ -93,6 +93,17 @@ def functional_config(model):
         layer, index, tensor_index = tensor._keras_history
         return [layer.name, node_index(layer, layer._inbound_nodes[index]), tensor_index]
 
+    def tensor_refs(value):
+        """A call's keyword argument as tf.keras 2 writes it: each tensor as its reference
+        (`mha(q, value=v)`, `attention_mask=m`, an RNN's `initial_state=[h, c]`)."""
+        if isinstance(value, KerasTensor):
+            return ref(value)
+        if isinstance(value, (list, tuple)):
+            return [tensor_refs(v) for v in value]
+        if isinstance(value, dict):
+            return {k: tensor_refs(v) for k, v in value.items()}
+        return value
+
     layers = []
     for layer in model.layers:
         entry = _layer_entry(layer)
@@ -101,7 +112,7 @@ def functional_config(model):
         for node in layer._inbound_nodes:
             if id(node) not in own or not node.parent_tensors:
                 continue
-            kwargs = {k: v for k, v in node.kwargs.items() if not isinstance(v, KerasTensor)}
+            kwargs = {k: tensor_refs(v) for k, v in node.kwargs.items()}
             inbound.append([ref(t) + [kwargs] for t in _flat(node.inputs)])
         entry["inbound_nodes"] = inbound
         layers.append(entry)
@@ -485,7 +496,7 @@ def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None
                 continue
             try:
                 with _converting(f"{where} (call of layer '{layer.name}')"):
-                    args, kwargs = _node_call(node_data, tensor, ops)
+                    args, kwargs = _node_call(node_data, tensor, ops, created)
             except _NotYet:
                 waiting.append((layer, node_data, where))
                 blocked.add(id(layer))
@@ -550,9 +561,11 @@ def _refs(value):
     return value
 
 
-def _node_call(node_data, tensor, ops=()):
+def _node_call(node_data, tensor, ops=(), names=()):
     """`(inputs, kwargs)` of one recorded call, in Keras 2's or Keras 3's node format.
 
+    `names` are the model's layer names: in Keras 2's format a `[name, node, index]` list
+    among the kwargs whose name is one of them is a tensor reference.
     In Keras 3's format the recorded `training` is dropped: Keras 3 overrides it
     with the mode of each run (jkeras would pin it), and `mask=` from Keras 3's
     mask ops is left to jkeras's own mask propagation.
@@ -575,8 +588,17 @@ def _node_call(node_data, tensor, ops=()):
                   if k != "training" and not (k == "mask" and from_op(v))}
         kwargs = revive(kwargs)
         return (args[0] if len(args) == 1 else args), kwargs
+    def revive_refs(x):  # tf.keras 2 writes a tensor in the call's kwargs as its reference
+        if (isinstance(x, list) and len(x) == 3 and x[0] in names
+                and all(isinstance(i, int) and not isinstance(i, bool) for i in x[1:])):
+            return tensor(*x)
+        if isinstance(x, list):
+            return [revive_refs(v) for v in x]
+        if isinstance(x, dict):
+            return {k: revive_refs(v) for k, v in x.items()}
+        return x
     inputs = [tensor(*item[:3]) for item in node_data]
-    kwargs = dict(node_data[0][3]) if node_data and len(node_data[0]) > 3 else {}
+    kwargs = revive_refs(dict(node_data[0][3])) if node_data and len(node_data[0]) > 3 else {}
     return (inputs[0] if len(inputs) == 1 else inputs), kwargs
 
 

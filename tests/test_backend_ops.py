@@ -8,6 +8,7 @@ against numpy, and the names tf.keras lists are all present.
 import json
 import os
 
+import h5py
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -297,6 +298,22 @@ def test_k_ops_on_model_tensors_are_layers_that_save(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), want, rtol=1e-5)
     with pytest.raises(ValueError, match="cannot be saved"):
         jkeras.Model(inp, K.rnn(lambda a, s: (a, s), K.expand_dims(inp), [inp])[0]).get_config()
+
+
+@pytest.mark.parametrize("function", ["set_floatx", "clear_session", "operator.methodcaller", "jkeras_home"])
+def test_a_saved_backend_op_runs_only_the_functions_ops_are_recorded_under(tmp_path, function):
+    """A file naming any other function (one with side effects) is refused, and it does not run."""
+    inp = jkeras.Input((4,))
+    jkeras.Model(inp, K.mean(inp, axis=1)).save(str(tmp_path / "op.h5"))
+    with h5py.File(tmp_path / "op.h5", "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        op = config["config"]["layers"][1]["config"]
+        assert op["function"] == "mean"
+        op["function"], op["arguments"] = function, [["float16"], {}]
+        f.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(ValueError, match=f"'{function}' is not a K function or operator that symbolic"):
+        jkeras.models.load_model(str(tmp_path / "op.h5"))
+    assert K.floatx() == "float32"
 
 
 def test_function_updates_assign_after_each_call():

@@ -4,9 +4,15 @@ import operator
 import numpy as np
 
 
+# The names calls on symbolic tensors are recorded under (`K` names and `operator.<name>`): the
+# only functions a `BackendOp` loaded from a file may run.
+RECORDED_NAMES = set()
+
+
 def _recorded(op_name, swap=False):
     """An operator method that records `op_name` on symbolic tensors as a graph layer."""
     fn = getattr(operator, op_name)
+    RECORDED_NAMES.add(f"operator.{op_name}")
 
     def method(self, *other):
         from jkeras.backend.symbolic import handler

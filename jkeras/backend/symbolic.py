@@ -8,7 +8,7 @@ import functools
 
 import jax
 
-from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.keras_tensor import RECORDED_NAMES, KerasTensor
 
 _handlers = {}
 
@@ -41,6 +41,7 @@ def read(x):
 def op(fn):
     """Make `fn` a `K` function: variables read, a call on symbolic tensors recorded as a layer."""
     name = fn.__name__.lstrip("_")  # a private helper records the public function it serves
+    RECORDED_NAMES.add(name)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

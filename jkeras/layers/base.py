@@ -833,12 +833,17 @@ class BackendOp(Layer):
 
 
 def _backend_function(name):
+    """The function a (saved) `BackendOp` names: only a name that calls on symbolic tensors are recorded
+    under, so a file can make the model run no other function (not `K.set_floatx`, not `K.clear_session`)."""
     from jkeras import backend
-    if name.startswith("operator."):
-        return getattr(operator, name[len("operator."):])
-    fn = getattr(backend, name, None)
+    from jkeras.backend.keras_tensor import RECORDED_NAMES
+    fn = None
+    if isinstance(name, str) and name in RECORDED_NAMES:
+        module, attribute = (operator, name[len("operator."):]) if name.startswith("operator.") else (backend, name)
+        fn = getattr(module, attribute, None)
     if not callable(fn):
-        raise ValueError(f"BackendOp: unknown K function {name!r}.")
+        raise ValueError(f"BackendOp: {name!r} is not a K function or operator that symbolic tensors record; "
+                         "expected a K op's name (e.g. 'mean') or 'operator.<name>' (e.g. 'operator.add').")
     return fn
 
 

@@ -126,16 +126,30 @@ class CallbackList:
 
     @property
     def uses_batch_hooks(self):
-        """Whether any callback overrides a train-batch hook; if none does, fit skips them.
-        Asked once per dispatch, so the answer is kept until the callbacks change."""
+        """Whether any callback overrides a train-batch hook; if none does, fit skips them."""
+        return self._hook_use()[0]
+
+    @property
+    def needs_every_batch(self):
+        """Whether a callback needs each train batch's hooks; if none does, `fit` with
+        `steps_per_execution="auto"` calls them once per chunk of batches it runs."""
+        return self._hook_use()[1]
+
+    @property
+    def shows_progress(self):
+        """Whether a progress bar redraws during the epoch (`verbose=1`)."""
+        return self._hook_use()[2]
+
+    def _hook_use(self):
+        """`(uses, needs every batch, shows progress)`: asked once per dispatch, so the answer is
+        kept until the callbacks change."""
         ids = tuple(map(id, self.callbacks))
         if getattr(self, "_hooks_for", None) != ids:
-            hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-            # a hook set on the instance (LambdaCallback's) counts as much as one in the class
-            self._uses_batch_hooks = any(getattr(type(cb), h) is not getattr(Callback, h) or h in vars(cb)
-                                         for cb in self.callbacks for h in hooks)
+            self._hooks = (any(_overridden_batch_hooks(cb) for cb in self.callbacks),
+                           any(_needs_every_batch(cb) for cb in self.callbacks),
+                           any(isinstance(cb, ProgbarLogger) and cb.verbose == 1 for cb in self.callbacks))
             self._hooks_for = ids
-        return self._uses_batch_hooks
+        return self._hooks
 
     def on_train_batch_begin(self, batch, logs=None):
         self._each("on_train_batch_begin", batch, logs)
@@ -144,6 +158,31 @@ class CallbackList:
     def on_train_batch_end(self, batch, logs=None):
         self._each("on_train_batch_end", batch, logs)
         self._each("on_batch_end", batch, logs)
+
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+
+def _overridden_batch_hooks(cb):
+    """The classes (or `cb` itself, for LambdaCallback's) that give `cb` its train-batch hooks."""
+    owners = set()
+    for hook in _BATCH_HOOKS:
+        if hook in vars(cb):
+            owners.add(cb)
+            continue
+        owner = next(k for k in type(cb).__mro__ if hook in vars(k))
+        if owner is not Callback:
+            owners.add(owner)
+    return owners
+
+
+def _needs_every_batch(cb):
+    """Whether `cb` must see each batch: its batch hooks are its own, or they are a jkeras
+    callback's that acts per batch in this configuration (a checkpoint every N batches)."""
+    per_chunk = {ProgbarLogger: lambda: True,  # the bar moves per chunk; it reads no values
+                 ModelCheckpoint: lambda: cb.save_freq == "epoch",
+                 BackupAndRestore: lambda: cb.save_freq == "epoch"}
+    return any(owner not in per_chunk or not per_chunk[owner]() for owner in _overridden_batch_hooks(cb))
 
 
 class History(Callback):

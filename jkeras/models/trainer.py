@@ -10,6 +10,7 @@ compiled loop, which runs `steps_per_execution` steps per dispatch.
 import collections
 import itertools
 import math
+import time
 import warnings
 
 import jax
@@ -50,15 +51,16 @@ class Trainer:
 
     # ---- compile ----
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile=True,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution="auto", jit_compile=True,
                 seed=None, **kwargs):
         """Resolve optimizer, losses and metrics; freeze what is not `trainable` now."""
         unknown = set(kwargs) - {"sample_weight_mode", "target_tensors", "auto_scale_loss"}
         if unknown:
             raise TypeError(f"compile() got unexpected keyword arguments {sorted(unknown)}.")
-        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        if steps_per_execution != "auto" and (not isinstance(steps_per_execution, int)
+                                               or steps_per_execution < 1):
             raise ValueError(f"steps_per_execution must be a positive int; received "
-                             f"{steps_per_execution!r}.")
+                             f"{steps_per_execution!r}. ('auto', the default, lets fit choose.)")
         optimizer = optimizers_mod.get(optimizer)
         if (kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == "mixed_float16"
                 and not isinstance(optimizer, loss_scale.LossScaleOptimizer)):
@@ -146,10 +148,13 @@ class Trainer:
             self._opt_state = self._compile(self._tx.init)(trainable)
 
     def _abstract_outputs(self, x):
+        """The outputs' shapes, from one abstract trace that also notes whether the model runs a
+        convolution (for `steps_per_execution="auto"`: XLA:CPU runs those ~30x slower in a loop)."""
         rows = getattr(self, "fixed_batch_size", None) or 1
         x = jax.tree.map(lambda a: jax.ShapeDtypeStruct((rows,) + tuple(a.shape[1:]), a.dtype), x)
-        spec = jax.eval_shape(lambda p, s, x: self._run(p, s, x, training=False)[0],
-                              self._own_tree(True), self._own_tree(False), x)
+        jaxpr, spec = jax.make_jaxpr(lambda p, s, x: self._run(p, s, x, training=False)[0],
+                                     return_shape=True)(self._own_tree(True), self._own_tree(False), x)
+        self._convolves = _has_convolution(jaxpr.jaxpr)
         return self._as_output_list(spec)
 
     def _as_output_list(self, y):
@@ -256,6 +261,29 @@ class Trainer:
                 carry = jax.lax.scan(one, carry, jnp.arange(steps))[0]
                 return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
+        return self._jitted[key]
+
+    def _auto_train_fn(self, batch_size):
+        """Jitted: a traced number of train steps in a `fori_loop`, so every chunk `"auto"` runs
+        (one step or a whole epoch) is one program, and gives the same bits whatever the chunks.
+        None where the loop would not pay: op-by-op models, and convolutions on XLA:CPU."""
+        key = ("train_auto", batch_size)
+        if key not in self._jitted:
+            def run(carry, data, perm, start, count, root_key):
+                self._trace_counts["train"] += 1
+
+                def one(i, carry):
+                    idx = jax.lax.dynamic_slice_in_dim(perm, start + i * batch_size, batch_size)
+                    batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
+                    return self._train_step(carry, batch, root_key)
+
+                flat = self._flat_slots(carry[0])
+                carry = _with_opt_state(carry, flatten_slots(carry[3], flat))
+                carry = jax.lax.fori_loop(0, count, one, carry)
+                return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
+            slow = self._placed or self._run_eagerly or (
+                getattr(self, "_convolves", True) and jax.default_backend() == "cpu")
+            self._jitted[key] = None if slow else jax.jit(run, donate_argnums=(0,))
         return self._jitted[key]
 
     def _flat_slots(self, trainable):
@@ -435,17 +463,29 @@ class Trainer:
             self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
         spe = self._steps_per_execution
+        pace = _Pace()  # kept across epochs: the step time measured in one sizes the next one's chunks
 
         def run(epoch, carry, cbs, first_batch):
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
             perm = self._place(jax.device_put(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size)))
-            done = first_batch
-            while done < min(full, steps) and not self.stop_training:
-                k = min(spe, min(full, steps) - done)
-                if cbs.uses_batch_hooks:
+            done, end = first_batch, min(full, steps)
+            loop = self._auto_train_fn(batch_size) if spe == "auto" else None
+            while done < end and not self.stop_training:
+                if loop is None:
+                    k = 1 if spe == "auto" else min(spe, end - done)
+                    if cbs.uses_batch_hooks:
+                        cbs.on_train_batch_begin(done)
+                    carry = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
+                                                          root_key)
+                elif cbs.needs_every_batch:
+                    k = 1
                     cbs.on_train_batch_begin(done)
-                carry = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
-                                                      root_key)
+                    carry = loop(carry, device_data, perm, done * batch_size, 1, root_key)
+                else:
+                    k = pace.steps(end - done) if cbs.shows_progress else end - done
+                    carry = loop(carry, device_data, perm, done * batch_size, k, root_key)
+                    if cbs.shows_progress:
+                        pace.measured(k, carry[5])
                 done += k
                 self._batch_end(cbs, carry, epoch, done)
             if rest and done < steps and not self.stop_training:
@@ -650,6 +690,26 @@ class Trainer:
         return self.predict(generator, steps=steps, **kwargs)
 
 
+class _Pace:
+    """Chunk sizes for `"auto"` with a progress bar: each dispatch takes about `seconds`, so the
+    bar still moves, sized from the time the previous dispatch took per step."""
+
+    seconds = 0.1
+
+    def __init__(self):
+        self.chunk, self.began = 1, None
+
+    def steps(self, left):
+        self.began = time.perf_counter()
+        return min(self.chunk, left)
+
+    def measured(self, steps, done_marker):
+        jax.block_until_ready(done_marker)  # the bar reads the logs next anyway
+        per_step = (time.perf_counter() - self.began) / steps
+        # at most 4x per dispatch: the first one's time holds the compile
+        self.chunk = max(1, min(4 * self.chunk, 4096, int(self.seconds / max(per_step, 1e-7))))
+
+
 def _check_count(name, value, minimum):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         kind = "non-negative" if minimum == 0 else "positive"
@@ -698,17 +758,21 @@ def _check_finite(data, batch_of):
 
 
 def _uses_convolution(fn, *args):
-    """Whether `fn(*args)` runs a convolution (its jaxpr, sub-jaxprs included, has one)."""
-    def search(jaxpr):
-        for eqn in jaxpr.eqns:
-            if eqn.primitive.name == "conv_general_dilated":
-                return True
-            for value in eqn.params.values():
-                inner = getattr(value, "jaxpr", value)
-                if hasattr(inner, "eqns") and search(inner):
+    """Whether `fn(*args)` runs a convolution."""
+    return _has_convolution(jax.make_jaxpr(fn)(*args).jaxpr)
+
+
+def _has_convolution(jaxpr):
+    """Whether `jaxpr`, sub-jaxprs included, has a convolution."""
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "conv_general_dilated":
+            return True
+        for value in eqn.params.values():
+            for inner in value if isinstance(value, (tuple, list)) else (value,):  # cond's branches
+                inner = getattr(inner, "jaxpr", inner)
+                if hasattr(inner, "eqns") and _has_convolution(inner):
                     return True
-        return False
-    return search(jax.make_jaxpr(fn)(*args).jaxpr)
+    return False
 
 
 def _walk(layer, params):

@@ -993,7 +993,7 @@ def _compile_from(model, training, custom_objects):
                   metrics=_plain_metrics(training.get("metrics")),
                   weighted_metrics=_plain_metrics(training.get("weighted_metrics")),
                   loss_weights=training.get("loss_weights"), seed=extra.get("seed"),
-                  steps_per_execution=extra.get("steps_per_execution", 1))
+                  steps_per_execution=extra.get("steps_per_execution", "auto"))
     model._step = int(extra.get("step", 0))
 
 

@@ -1,0 +1,123 @@
+"""steps_per_execution="auto" (the default): chunks of steps per dispatch, every hook kept."""
+import jax
+import numpy as np
+import pytest
+
+import jkeras
+from jkeras import backend as K
+from jkeras import callbacks, layers
+
+
+def _data(n=100, d=6, classes=3):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, d)).astype("float32")
+    return x, np.eye(classes, dtype="float32")[rng.integers(0, classes, n)]
+
+
+def _fit(spe, verbose=0, cbs=None, epochs=2):
+    x, y = _data()
+    K.set_random_seed(7)
+    inp = layers.Input((6,))
+    h = layers.Dropout(0.2)(layers.Dense(16, activation="relu")(inp))
+    model = jkeras.Model(inp, layers.Dense(3, activation="softmax")(h))
+    kwargs = {} if spe is None else {"steps_per_execution": spe}
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"], **kwargs)
+    history = model.fit(x, y, batch_size=8, epochs=epochs, verbose=verbose, callbacks=cbs)
+    return model, history   # 12 full batches + 1 of 4 per epoch
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_auto_is_the_default_and_equals_one_step_per_dispatch(verbose, capsys):
+    base_model, base = _fit(1)
+    model, history = _fit(None, verbose=verbose)
+    assert model._steps_per_execution == "auto"
+    for key in base.history:
+        np.testing.assert_allclose(history.history[key], base.history[key], rtol=1e-6)
+    for a, b in zip(base_model.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    if verbose:
+        assert "13/13" in capsys.readouterr().out
+
+
+def test_auto_compiles_one_program_per_signature():
+    model, _ = _fit(None, verbose=1, epochs=3)   # chunk sizes vary with the measured time
+    assert model._trace_counts["train"] == 2      # the full batches' program + the short last batch's
+
+
+class _Batches(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen.append(batch)
+
+
+def test_a_class_batch_hook_sees_every_batch_under_auto():
+    seen = _Batches()
+    _fit(None, cbs=[seen], epochs=1)
+    assert seen.seen == list(range(13))
+
+
+def test_an_instance_batch_hook_sees_every_batch_under_auto():
+    seen = []
+    _fit(None, cbs=[callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(b))], epochs=1)
+    assert seen == list(range(13))
+
+
+def test_a_bad_steps_per_execution_is_named():
+    model = jkeras.Sequential([layers.Dense(1, input_shape=(2,))])
+    with pytest.raises(ValueError, match="positive int; received 'fast'"):
+        model.compile("sgd", "mse", steps_per_execution="fast")
+
+
+def test_chunk_sizes_do_not_change_the_bits(monkeypatch):
+    """Every chunk runs the one loop program: a run of many small chunks (a progress bar paced to
+    ~0 s per dispatch), one of single steps (a batch hook) and one of whole epochs agree exactly."""
+    from jkeras.models import trainer
+    monkeypatch.setattr(trainer._Pace, "seconds", 1e-9)
+    paced, _ = _fit(None, verbose=1)
+    whole, _ = _fit(None, verbose=0)
+    single, _ = _fit(None, cbs=[_Batches()])
+    for a, b, c in zip(paced.get_weights(), whole.get_weights(), single.get_weights()):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_which_callbacks_need_every_batch():
+    def needs(*cbs):
+        return callbacks.CallbackList(list(cbs)).needs_every_batch
+
+    class Bar(callbacks.ProgbarLogger):  # a Keras 2 progress bar of its own
+        def on_batch_end(self, batch, logs=None):
+            pass
+
+    assert not needs(callbacks.History(), callbacks.ProgbarLogger(), callbacks.EarlyStopping())
+    assert not needs(callbacks.ModelCheckpoint("m.h5"), callbacks.BackupAndRestore("b"))
+    assert needs(callbacks.ModelCheckpoint("m.h5", save_freq=3))
+    assert needs(callbacks.BackupAndRestore("b", save_freq=2))
+    assert needs(callbacks.TerminateOnNaN())
+    assert needs(Bar())
+
+
+def test_an_epoch_checkpoint_leaves_the_epoch_one_dispatch(tmp_path):
+    model, _ = _fit(None, cbs=[callbacks.ModelCheckpoint(str(tmp_path / "m.h5"), monitor="loss")])
+    assert model._trace_counts["train"] == 2 and (tmp_path / "m.h5").exists()
+
+
+def test_a_convolution_model_runs_step_by_step_on_cpu():
+    """XLA:CPU runs a convolution ~30x slower inside a loop: "auto" keeps such steps straight,
+    so its numbers are spe=1's exactly."""
+    def fit(spe):
+        K.set_random_seed(3)
+        model = jkeras.Sequential([layers.Input((6, 1)), layers.Conv1D(2, 3), layers.Flatten(),
+                                   layers.Dense(3, activation="softmax")])
+        model.compile("adam", "categorical_crossentropy", **({} if spe is None else {"steps_per_execution": spe}))
+        x, y = _data(40)
+        model.fit(x[..., None], y, batch_size=8, epochs=1, verbose=0)
+        return model
+    auto, one = fit(None), fit(1)
+    if jax.default_backend() == "cpu":
+        assert auto._jitted[("train_auto", 8)] is None
+        for a, b in zip(auto.get_weights(), one.get_weights()):
+            np.testing.assert_array_equal(a, b)

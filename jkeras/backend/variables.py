@@ -4,8 +4,9 @@ A `Variable` holds a device array between compiled calls. Inside a traced layer 
 `K.update(w, v)` of a weight bound to that call (a `build`-made, non-trainable weight)
 becomes the layer's new state, as Keras 2's `add_update` meant. `K.update` of any other
 variable while a step traces is gathered by `collect_updates()` (the block that traces
-decides how the new values come back), and `bind_values` makes variables read as traced
-values there; outside a trace `K.update` assigns at once.
+decides how the new values come back), `bind_values` makes variables read as traced
+values there, and `track_created` does so for the variables the block itself makes;
+outside a trace `K.update` assigns at once.
 """
 import contextlib
 import threading
@@ -40,6 +41,8 @@ class Variable:
         self._current = to_device(value, dtype)
         self.constraint = constraint
         self._trainable = bool(trainable)
+        if _created.stack:
+            _created.stack[-1](self)
 
     @property
     def _value(self):
@@ -154,7 +157,8 @@ def constant(value, dtype=None, shape=None, name=None):
 
 def _filled(fill, shape, dtype, name):
     dtype = floatx() if dtype is None else _dtype(dtype)
-    return Variable(np.full(tuple(shape), fill, dtype=dtype), dtype=dtype, name=name)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)  # Keras 2's `K.zeros(1)`
+    return Variable(np.full(shape, fill, dtype=dtype), dtype=dtype, name=name)
 
 
 def zeros(shape, dtype=None, name=None):
@@ -260,6 +264,7 @@ class _Stack(threading.local):
 
 _updates = _Stack()
 _bindings = _Stack()
+_created = _Stack()
 
 
 @contextlib.contextmanager
@@ -274,15 +279,60 @@ def bind_values(pairs):
 
 
 @contextlib.contextmanager
-def collect_updates():
+def collect_updates(rebind=False):
     """Yield a list that gathers `(variable, new_value)` for each `K.update` of a `K.variable`
-    made while a step traces inside the block."""
-    found = []
+    made while a step traces inside the block; with `rebind`, an updated variable reads its
+    new value for the rest of the block, as code run step by step (TF's control
+    dependencies) sees it."""
+    found = _Rebinding() if rebind else []
     _updates.stack.append(found)
+    if rebind:
+        _bindings.stack.append(found.bound)
     try:
         yield found
     finally:
+        if rebind:
+            _bindings.stack.pop()
         _updates.stack.pop()
+
+
+class _Rebinding(list):
+    """Updates gathered so that each updated variable reads its new value afterwards."""
+
+    def __init__(self):
+        super().__init__()
+        self.bound = {}
+
+    def append(self, item):
+        super().append(item)
+        self.bound[id(item[0])] = item[1]
+
+
+@contextlib.contextmanager
+def track_created(values=None):
+    """Yield a list that gathers each `Variable` made while the block runs, in order; with
+    `values`, the i-th one reads as `values[i]` there. A step so re-runs code that makes its
+    own variables at each run (a Keras 2 optimizer's `get_updates` makes its slots)."""
+    found, bound = [], {}
+
+    def note(variable):
+        if values is not None:
+            if len(found) >= len(values):
+                raise ValueError(f"This run made more variables than the {len(values)} of the first run; "
+                                 "code that makes variables must make the same ones each time it runs.")
+            if tuple(jnp.shape(values[len(found)])) != variable.shape:
+                raise ValueError(f"Variable {len(found)} ('{variable.name}') has shape {variable.shape}; in "
+                                 f"the first run it had {tuple(jnp.shape(values[len(found)]))}.")
+            bound[id(variable)] = values[len(found)]
+        found.append(variable)
+
+    _created.stack.append(note)
+    _bindings.stack.append(bound)
+    try:
+        yield found
+    finally:
+        _bindings.stack.pop()
+        _created.stack.pop()
 
 
 def update(x, new_x):

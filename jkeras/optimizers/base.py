@@ -11,6 +11,9 @@ gradient.
 The state is one `OptimizerState`. The learning rate lives in it as a traced
 value, so callbacks change it between steps without recompiling, through the
 pure functions `get_learning_rate` and `set_learning_rate`.
+
+A subclass may instead implement Keras 2's `get_updates(loss, params)`; `make_transform` then
+runs that inside the step (`optimizers.keras2`).
 """
 import numbers
 from typing import Any, NamedTuple
@@ -23,25 +26,13 @@ import optax
 from jkeras.backend import epsilon as backend_epsilon
 from jkeras.backend import floatx
 from jkeras.backend.naming import to_snake_case, unique_name
-from jkeras.optimizers import schedules
+from jkeras.backend.gradients import gradients as K_gradients
+from jkeras.backend.variables import variable as backend_variable
+from jkeras.optimizers import keras2, schedules
+from jkeras.optimizers.state import OptimizerState
 
 # Keys of tf.keras 2.11+ configs (and old Keras Nadam's) that mean nothing here.
 _IGNORED_ARGS = ("jit_compile", "is_legacy_optimizer", "schedule_decay")
-
-
-class OptimizerState(NamedTuple):
-    """A Keras optimizer's state.
-
-    Attributes:
-        iterations: updates applied so far, an int32 scalar (Keras's `iterations`).
-        learning_rate: the rate the next update uses; with a schedule,
-            `schedule(iterations)`.
-        slots: slot name -> tree shaped like the params (Nadam's `u_product`
-            is one scalar).
-    """
-    iterations: jax.Array
-    learning_rate: jax.Array
-    slots: dict
 
 
 class CountedState(NamedTuple):
@@ -358,10 +349,12 @@ class Optimizer:
     elementwise = True
     uses_params = False
 
-    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+    def __init__(self, learning_rate=None, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
                  loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
         learning_rate = kwargs.pop("lr", learning_rate)  # Keras 2's spelling
+        if learning_rate is None and uses_get_updates(self):
+            learning_rate = 0.0  # Keras 2's base had no rate: the subclass sets `self.lr` itself
         decay = kwargs.pop("decay", None)
         for key in _IGNORED_ARGS:
             kwargs.pop(key, None)
@@ -409,7 +402,11 @@ class Optimizer:
     def learning_rate(self):
         """The current rate once training has started, else the configured one: a
         `LearningRate` (a float `K.get_value`/`K.set_value` read and set), or the schedule.
-        With Keras 2's `decay` it is a `Keras2Decay`, which they read and set too."""
+        With Keras 2's `decay` it is a `Keras2Decay`, which they read and set too. Inside a
+        Keras 2 `get_updates` it is the variable holding the step's traced rate."""
+        replayed = keras2.proxy(self, "learning_rate")
+        if replayed is not None:
+            return replayed
         if callable(self._learning_rate):
             return self._learning_rate
         state = self._live[0]() if self._live else None
@@ -434,12 +431,68 @@ class Optimizer:
 
     @property
     def iterations(self):
-        """How many updates the optimizer has applied (0 before training starts)."""
+        """How many updates the optimizer has applied (0 before training starts); inside a
+        Keras 2 `get_updates`, the variable holding the step's traced count."""
+        replayed = keras2.proxy(self, "iterations")
+        if replayed is not None:
+            return replayed
         state = self._live[0]() if self._live else None
         return 0 if state is None else int(iterations(state))
 
+    @iterations.setter
+    def iterations(self, value):
+        """Keras 2's `self.iterations = K.variable(0)` in `__init__`: the count lives in the
+        optimizer state, so the variable is not kept."""
+
+    # ---- Keras 2's graph-building contract ----
+    def get_gradients(self, loss, params):
+        """Keras 2's `get_gradients`: `K.gradients(loss, params)`, clipped by `clipnorm` (per
+        weight) or `clipvalue` when set."""
+        grads = K_gradients(loss, params)
+        if self.clipnorm and self.clipnorm > 0:
+            grads = [_clip_by_norm(g, self.clipnorm) for g in grads]
+        if self.clipvalue and self.clipvalue > 0:
+            grads = [jnp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def get_updates(self, loss, params):
+        """Keras 2's `get_updates` with this optimizer's own rule, for a Keras 2 optimizer that
+        wraps it (a Lookahead calls its inner optimizer's); a subclass may implement its own."""
+        return keras2.builtin_updates(self, loss, params)
+
+    @property
+    def weights(self):
+        """Keras 2's `optimizer.weights`: the state variables a `get_updates` listed, as
+        variables holding their current values (empty before training); inside a replay, the
+        list the run set."""
+        if keras2.replaying():
+            return list(self.__dict__.get("_keras2_weights") or [])
+        if not uses_get_updates(self):
+            raise AttributeError(f"{type(self).__name__} has no Keras 2 `weights` list; its state is "
+                                 "`jkeras.optimizers.slots(model._opt_state)`.")
+        layout = getattr(self, "_keras2_layout", None)
+        state = self._live[0]() if self._live else None
+        if layout is None or state is None:
+            return []
+        node = _find(state, lambda n: isinstance(n, OptimizerState))
+        made, extras = layout.from_slots(node.slots)
+        values = {"iterations": [node.iterations], "made": made, "extra": extras}
+        return [backend_variable(values[kind][i]) for kind, i in layout.weights]
+
+    @weights.setter
+    def weights(self, value):
+        self.__dict__["_keras2_weights"] = list(value)
+
+    def get_weights(self):
+        """Keras 2's `get_weights`: the values of `weights`, as numpy."""
+        return [np.asarray(w.numpy()) for w in self.weights]
+
     def slot_names(self):
-        """Per-parameter slot names in Keras 3's order (file names are `<param path>_<slot>`)."""
+        """Per-parameter slot names in Keras 3's order (file names are `<param path>_<slot>`);
+        for a Keras 2 `get_updates`, its runs of per-weight variables, once it has run."""
+        if uses_get_updates(self):
+            layout = getattr(self, "_keras2_layout", None)
+            return () if layout is None else layout.slots
         return (("average",) if self.use_ema else ()) + (
             ("gradient_accumulator",) if self.gradient_accumulation_steps else ()) + self._slots
 
@@ -451,6 +504,8 @@ class Optimizer:
         """`[(slot, weight index)]` in the order Keras 3 and tf.keras 2.11+ list this optimizer's
         variables for weights of `shapes` (EMA averages and accumulators first); a list of
         the layouts a file may hold, the one jkeras writes first."""
+        if uses_get_updates(self):  # Keras 2's `weights` order: each slot for every weight
+            return [[(slot, i) for slot in self.slot_names() for i in range(len(shapes))]]
         groups = (("average",) if self.use_ema else (),
                   ("gradient_accumulator",) if self.gradient_accumulation_steps else ())
         groups += tuple(self._slot_groups or (self._slots,))
@@ -476,7 +531,8 @@ class Optimizer:
         """The slots a multi-step loop may hold flat for `params` (see `flatten_slots`): all of
         this rule's, when it is elementwise and the params share one dtype; else none."""
         leaves = jax.tree.leaves(params)
-        if not self.elementwise or len(leaves) < 2 or len({x.dtype for x in leaves}) > 1:
+        if (uses_get_updates(self) or not self.elementwise or len(leaves) < 2
+                or len({x.dtype for x in leaves}) > 1):
             return ()
         return self._slots
 
@@ -510,14 +566,23 @@ class Optimizer:
             return jnp.asarray(self._learning_rate(n), floatx())
         return state_lr
 
+    def _initial_rate(self):
+        """The rate of the first update: the schedule's at step 0, or the configured float."""
+        rate = self._learning_rate
+        return jnp.asarray(rate(jnp.zeros([], jnp.int32)) if callable(rate) else rate, floatx())
+
     def make_transform(self):
-        """This optimizer as an `optax.GradientTransformation` over any params tree."""
+        """This optimizer as an `optax.GradientTransformation` over any params tree: a subclass
+        that implements Keras 2's `get_updates` runs it (see `optimizers.keras2`), else `rule_transform`."""
+        return keras2.transform(self) if uses_get_updates(self) else self.rule_transform()
+
+    def rule_transform(self):
+        """The built-in rule (`_leaf_update`) with clipping, decay, EMA and accumulation."""
         accumulate = self.gradient_accumulation_steps
 
         def init(params):
             zero = jnp.zeros([], jnp.int32)
-            lr = jnp.asarray(self._learning_rate(zero) if callable(self._learning_rate)
-                             else self._learning_rate, floatx())
+            lr = self._initial_rate()
             slots = {name: jax.tree.map(lambda p: self._initial_slot(name, jnp.asarray(p)), params)
                      for name in self.slot_names()}
             if isinstance(self._learning_rate, Keras2Decay):
@@ -589,7 +654,10 @@ class Optimizer:
         return updates, average
 
     def get_config(self):
-        """Keras 3's config keys and values for this optimizer."""
+        """Keras 3's config keys and values for this optimizer; for a Keras 2 `get_updates`
+        subclass, Keras 2's base config (`clipnorm`, `clipvalue` when set), which its own extends."""
+        if uses_get_updates(self):
+            return {key: getattr(self, key) for key in ("clipnorm", "clipvalue") if getattr(self, key)}
         lr = self._learning_rate
         if not callable(lr) or isinstance(lr, Keras2Decay):
             rate = float(np.float32(float(self.learning_rate)))  # the live rate, as Keras's float32
@@ -622,6 +690,11 @@ class Optimizer:
 
     def __repr__(self):
         return f"<jkeras.optimizers.{type(self).__name__} name={self.name!r}>"
+
+
+def uses_get_updates(optimizer):
+    """Whether an optimizer implements Keras 2's `get_updates` itself (its rule is that)."""
+    return type(optimizer).get_updates is not Optimizer.get_updates
 
 
 class OptaxOptimizer:

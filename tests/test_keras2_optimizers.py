@@ -1,0 +1,271 @@
+"""Optimizers written the Keras 2 way (`get_updates(loss, params)` with `K.update`) run inside the
+jitted step: the same weights as jkeras's built-in rules and a numpy reference, a Lookahead that
+wraps another optimizer, slots kept through `.h5`."""
+import h5py
+import numpy as np
+import pytest
+
+import jkeras
+from jkeras import backend as K
+from jkeras.optimizers import Optimizer
+
+
+class Keras2SGD(Optimizer):
+    """Keras 2.3.1's SGD, as Keras 2 libraries copied it."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        learning_rate = kwargs.pop("lr", learning_rate)
+        self.initial_decay = kwargs.pop("decay", 0.0)
+        super().__init__(**kwargs)
+        with K.name_scope(self.__class__.__name__):
+            self.iterations = K.variable(0, dtype="int64", name="iterations")
+            self.learning_rate = K.variable(learning_rate, name="learning_rate")
+            self.momentum = K.variable(momentum, name="momentum")
+            self.decay = K.variable(self.initial_decay, name="decay")
+        self.nesterov = nesterov
+        self.runs = 0
+
+    def get_updates(self, loss, params):
+        self.runs += 1
+        grads = self.get_gradients(loss, params)
+        self.updates = [K.update_add(self.iterations, 1)]
+        lr = self.learning_rate
+        if self.initial_decay > 0:
+            lr = lr * (1. / (1. + self.decay * K.cast(self.iterations, K.dtype(self.decay))))
+        moments = [K.zeros(K.int_shape(p), name="moment_" + str(i)) for i, p in enumerate(params)]
+        self.weights = [self.iterations] + moments
+        for p, g, m in zip(params, grads, moments):
+            v = self.momentum * m - lr * g
+            self.updates.append(K.update(m, v))
+            new_p = p + self.momentum * v - lr * g if self.nesterov else p + v
+            self.updates.append(K.update(p, new_p))
+        return self.updates
+
+    def get_config(self):
+        config = {"learning_rate": float(K.get_value(self.learning_rate)),
+                  "momentum": float(K.get_value(self.momentum)), "decay": float(K.get_value(self.decay)),
+                  "nesterov": self.nesterov}
+        return {**super().get_config(), **config}
+
+
+class Keras2Adam(Optimizer):
+    """Keras 2.2's Adam (`self.lr`, update pairs returned in `self.updates`, dummy `vhats`)."""
+
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(**kwargs)
+        self.iterations = K.variable(0, dtype="int64", name="iterations")
+        self.lr = K.variable(lr, name="lr")
+        self.beta_1 = K.variable(beta_1, name="beta_1")
+        self.beta_2 = K.variable(beta_2, name="beta_2")
+        self.epsilon = epsilon
+
+    def get_updates(self, loss, params):
+        grads = self.get_gradients(loss, params)
+        self.updates = [(self.iterations, self.iterations + 1)]  # a pair, as Keras 2.0-2.2 wrote it
+        t = K.cast(self.iterations, K.floatx()) + 1
+        lr_t = self.lr * (K.sqrt(1. - K.pow(self.beta_2, t)) / (1. - K.pow(self.beta_1, t)))
+        ms = [K.zeros(K.int_shape(p), dtype=K.dtype(p), name="m_" + str(i)) for i, p in enumerate(params)]
+        vs = [K.zeros(K.int_shape(p), dtype=K.dtype(p), name="v_" + str(i)) for i, p in enumerate(params)]
+        vhats = [K.zeros(1, name="vhat_" + str(i)) for i in range(len(params))]
+        self.weights = [self.iterations] + ms + vs + vhats
+        for p, g, m, v in zip(params, grads, ms, vs):
+            m_t = (self.beta_1 * m) + (1. - self.beta_1) * g
+            v_t = (self.beta_2 * v) + (1. - self.beta_2) * K.square(g)
+            self.updates += [K.update(m, m_t), K.update(v, v_t)]
+            self.updates.append(K.update(p, p - lr_t * m_t / (K.sqrt(v_t) + self.epsilon)))
+        return self.updates
+
+    def get_config(self):
+        config = {"lr": float(K.get_value(self.lr)), "beta_1": float(K.get_value(self.beta_1)),
+                  "beta_2": float(K.get_value(self.beta_2)), "epsilon": self.epsilon}
+        return {**super().get_config(), **config}
+
+
+class Lookahead(Optimizer):
+    """A Keras 2-era Lookahead: the inner optimizer's `get_updates`, then every `sync_period`
+    steps the slow weights move `slow_step` towards the fast ones and the fast ones jump there."""
+
+    def __init__(self, optimizer, sync_period=2, slow_step=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.optimizer = jkeras.optimizers.get(optimizer)
+        self.sync_period = sync_period
+        self.slow_step = slow_step
+
+    def get_updates(self, loss, params):
+        sync = K.equal((self.iterations + 1) % self.sync_period, 0)
+        slow = [K.variable(p, name="slow_" + str(i)) for i, p in enumerate(params)]
+        self.updates = self.optimizer.get_updates(loss, params)
+        with K.control_dependencies(self.updates):  # `p` below is the fast weight after its update
+            for p, s in zip(params, slow):
+                s_t = s + self.slow_step * (p - s)
+                self.updates.append(K.update(s, K.switch(sync, s_t, s)))
+                self.updates.append(K.update(p, K.switch(sync, s_t, p)))
+        self.updates.append(K.update_add(self.iterations, 1))
+        self.weights = [self.iterations] + self.optimizer.weights + slow
+        return self.updates
+
+    def get_config(self):
+        config = {"optimizer": jkeras.optimizers.serialize(self.optimizer),
+                  "sync_period": self.sync_period, "slow_step": self.slow_step}
+        return {**super().get_config(), **config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = jkeras.optimizers.deserialize(config.pop("optimizer"), custom_objects)
+        return cls(inner, **config)
+
+
+X = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+Y = np.random.default_rng(1).normal(size=(8, 1)).astype("float32")
+
+
+def _model(optimizer):
+    jkeras.utils.set_random_seed(5)
+    model = jkeras.Sequential([jkeras.layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer, "mse")
+    return model
+
+
+def _trained(optimizer, epochs=2):
+    model = _model(optimizer)
+    model.fit(X, Y, batch_size=4, epochs=epochs, shuffle=False, verbose=0)
+    return model
+
+
+def _numpy_run(rule, steps=4, batch=4):
+    """A linear model under MSE, trained by `rule(params, grads, t)` (t from 1) on the batches in order."""
+    model = _model("sgd")
+    kernel, bias = (w.astype(np.float64) for w in model.get_weights())
+    params = [kernel, bias]
+    for t in range(1, steps + 1):
+        i = (t - 1) * batch % len(X)
+        x, y = X[i:i + batch].astype(np.float64), Y[i:i + batch].astype(np.float64)
+        dpred = 2 * (x @ params[0] + params[1] - y) / y.size
+        params = rule(params, [x.T @ dpred, dpred.sum(0)], t)
+    return params
+
+
+def _sgd_rule(lr, momentum):
+    moments = [0, 0]
+
+    def rule(params, grads, t):
+        for j, g in enumerate(grads):
+            moments[j] = momentum * moments[j] - lr * g
+        return [p + m for p, m in zip(params, moments)]
+    return rule
+
+
+def _adam_rule(lr, b1=0.9, b2=0.999, eps=1e-7):
+    m, v = [0, 0], [0, 0]
+
+    def rule(params, grads, t):
+        lr_t = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        out = []
+        for j, (p, g) in enumerate(zip(params, grads)):
+            m[j] = b1 * m[j] + (1 - b1) * g
+            v[j] = b2 * v[j] + (1 - b2) * g * g
+            out.append(p - lr_t * m[j] / (np.sqrt(v[j]) + eps))
+        return out
+    return rule
+
+
+def _lookahead_rule(inner, k=2, alpha=0.5):
+    slow = []
+
+    def rule(params, grads, t):
+        slow[:] = slow or [p.copy() for p in params]
+        fast = inner(params, grads, t)
+        if t % k:
+            return fast
+        slow[:] = [s + alpha * (f - s) for s, f in zip(slow, fast)]
+        return [s.copy() for s in slow]
+    return rule
+
+
+def _check(model, params, rtol=1e-5):
+    for got, want in zip(model.get_weights(), params):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
+
+
+def test_keras2_sgd_equals_builtin_and_numpy_and_traces_once():
+    opt = Keras2SGD(learning_rate=0.1, momentum=0.9)
+    model = _trained(opt)
+    _check(model, _numpy_run(_sgd_rule(0.1, 0.9)))
+    _check(model, _trained(jkeras.optimizers.SGD(0.1, momentum=0.9)).get_weights())
+    # get_updates runs when the step traces (init, one train step), not per batch
+    assert (opt.runs, model._trace_counts["train"]) == (2, 1)
+    assert opt.iterations == 4 and K.get_value(model.optimizer.iterations) == 4
+    # `weights` as get_updates listed them; the weights come in the params tree's order (bias, kernel)
+    moments = jkeras.optimizers.slots(model._opt_state)["moment"]["dense"]
+    values = opt.get_weights()
+    assert values[0] == 4
+    np.testing.assert_array_equal(values[1], moments["bias"])
+    np.testing.assert_array_equal(values[2], moments["kernel"])
+
+
+def test_keras2_adam_equals_builtin_and_numpy():
+    model = _trained(Keras2Adam(lr=0.05))
+    _check(model, _numpy_run(_adam_rule(0.05)))
+    _check(model, _trained(jkeras.optimizers.Adam(0.05)).get_weights())
+
+
+def test_learning_rate_is_live_state():
+    opt = Keras2SGD(learning_rate=0.1)
+    model = _trained(opt, epochs=1)
+    K.set_value(model.optimizer.lr, 0.0)  # no recompile: the rate is the state's
+    before = model.get_weights()
+    model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    _check(model, before)
+    assert float(K.get_value(opt.learning_rate)) == 0.0 and model._trace_counts["train"] == 1
+
+
+@pytest.mark.parametrize("inner,rule", [(lambda: jkeras.optimizers.SGD(0.1, momentum=0.9), _sgd_rule(0.1, 0.9)),
+                                        (lambda: Keras2Adam(lr=0.05), _adam_rule(0.05))],
+                         ids=["builtin_sgd", "keras2_adam"])
+def test_lookahead_wraps_another_optimizer(inner, rule):
+    model = _trained(Lookahead(inner()))
+    _check(model, _numpy_run(_lookahead_rule(rule)))
+
+
+def test_h5_round_trip_keeps_slots(tmp_path):
+    path = str(tmp_path / "m.h5")
+    model = _trained(Keras2Adam(lr=0.05), epochs=1)
+    model.save(path)
+    with h5py.File(path, "r") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f["optimizer_weights"].attrs["weight_names"]]
+    assert names[:3] == ["iteration:0", "Keras2Adam/m/dense/kernel:0", "Keras2Adam/m/dense/bias:0"]
+    loaded = jkeras.models.load_model(path, custom_objects={"Keras2Adam": Keras2Adam})
+    assert isinstance(loaded.optimizer, Keras2Adam) and K.get_value(loaded.optimizer.lr) == np.float32(0.05)
+    saved, restored = (jkeras.optimizers.slots(m._opt_state) for m in (model, loaded))
+    for slot in ("m", "v"):
+        for layer_weight in ("kernel", "bias"):
+            np.testing.assert_array_equal(saved[slot]["dense"][layer_weight],
+                                          restored[slot]["dense"][layer_weight])
+    assert loaded.optimizer.iterations == 2
+    for m in (model, loaded):
+        m.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    _check(loaded, model.get_weights(), rtol=0)
+    _check(model, _numpy_run(_adam_rule(0.05)))
+
+
+def test_h5_round_trip_of_a_wrapper(tmp_path):
+    path = str(tmp_path / "m.h5")
+    model = _trained(Lookahead(Keras2SGD(learning_rate=0.1, momentum=0.9)), epochs=1)
+    model.save(path)
+    objects = {"Lookahead": Lookahead, "Keras2SGD": Keras2SGD}
+    loaded = jkeras.models.load_model(path, custom_objects=objects)
+    assert isinstance(loaded.optimizer.optimizer, Keras2SGD)
+    for m in (model, loaded):
+        m.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    _check(loaded, model.get_weights(), rtol=0)
+    _check(model, _numpy_run(_lookahead_rule(_sgd_rule(0.1, 0.9))))
+
+
+def test_get_value_of_a_weight_inside_get_updates_says_what_to_use():
+    class Peeking(Keras2SGD):
+        def get_updates(self, loss, params):
+            K.get_value(params[0])
+
+    with pytest.raises(TypeError, match="K.variable\\(p\\)"):
+        _trained(Peeking(), epochs=1)

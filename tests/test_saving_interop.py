@@ -249,7 +249,7 @@ def test_keras3_cannot_load_nested_models_in_the_keras2_layout(tmp_path):
     ours.save(tmp_path / "nested.h5")
     config = json.loads(h5py.File(tmp_path / "nested.h5").attrs["model_config"])
     calls = {e["name"]: e["inbound_nodes"] for e in config["config"]["layers"]}
-    assert calls["inner_fun"] == [[["inner_seq", 1, 0, {}]], [["inner_seq", 1, 0, {}]]]
+    assert calls["inner_fun"] == [[["inner_seq", 0, 0, {}]], [["inner_seq", 0, 0, {}]]]
     assert calls["dbl"] == [[["inner_fun", 2, 0, {}]]]
     with pytest.raises(ValueError, match="Invalid Functional model configuration"):
         keras.models.load_model(str(tmp_path / "nested.h5"), compile=False, custom_objects=CUSTOM)

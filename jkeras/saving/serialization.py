@@ -5,11 +5,14 @@ jkeras writes the Keras 2 (tf.keras) layout — `batch_input_shape`, legacy
 that layout and Keras 3's (`batch_shape`, `DTypePolicy` dicts,
 `__keras_tensor__` node args, flat `output_layers`, mask ops).
 
-One difference cannot be bridged: in the legacy node lists, Keras 2 counts a
-nested model's calls from 1 (node 0 links the model's own input to its output)
-and Keras 3 from 0. jkeras writes Keras 2's numbering, so a Functional model
-that calls a nested model loads in tf.keras and jkeras; Keras 3 cannot load it
-(its own legacy reader's limitation) but loads its weights.
+Nested models: in the legacy node lists, tf.keras 2 counts the calls of a nested
+model that has an InputLayer from 1 (node 0 links the model's own input to its
+output), Keras 3 from 0. A nested Sequential is therefore written without its
+InputLayer (its input comes from the call; tf.keras 2 writes it so when it was
+never given an input shape) and counted from 0, which all three read. A nested
+Functional model always has its Inputs, so it is written with tf.keras 2's
+numbering: it loads in tf.keras and jkeras; Keras 3 cannot load it (its own
+legacy reader's limitation, the same for tf.keras 2's files) but loads its weights.
 """
 import contextlib
 import contextvars
@@ -79,6 +82,23 @@ def _layer_entry(layer):
     return serialize_layer(layer)
 
 
+def _nested_entry(layer):
+    """A layer of a Functional model's config; a nested Sequential without its InputLayer
+    (see the module docstring)."""
+    if not hasattr(layer, "_stack"):
+        return _layer_entry(layer)
+    return {"class_name": "Sequential", "config": {
+        "name": layer.name, "layers": [_layer_entry(inner) for inner in layer._stack]}}
+
+
+def _counts_from_one(layer):
+    """Whether tf.keras 2 numbers this layer's calls from 1: a model with its InputLayer."""
+    from jkeras.models import Sequential
+    if isinstance(layer, Sequential):
+        return False  # written without its InputLayer (`_nested_entry`)
+    return hasattr(layer, "_nodes")
+
+
 def functional_config(model):
     """Keras 2's Functional config: layers with their inbound nodes, input/output refs."""
     own = {id(n) for n in model._nodes} | {id(t._keras_history[0]._inbound_nodes[0])
@@ -86,8 +106,7 @@ def functional_config(model):
 
     def node_index(layer, node):
         nodes = [n for n in layer._inbound_nodes if id(n) in own]
-        offset = 1 if hasattr(layer, "_nodes") else 0  # Keras models own a node of their own
-        return nodes.index(node) + offset
+        return nodes.index(node) + int(_counts_from_one(layer))
 
     def ref(tensor):
         layer, index, tensor_index = tensor._keras_history
@@ -106,7 +125,7 @@ def functional_config(model):
 
     layers = []
     for layer in model.layers:
-        entry = _layer_entry(layer)
+        entry = _nested_entry(layer)
         entry["name"] = layer.name
         inbound = []
         for node in layer._inbound_nodes:

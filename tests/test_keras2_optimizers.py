@@ -7,6 +7,7 @@ import pytest
 
 import jkeras
 from jkeras import backend as K
+from jkeras.legacy import interfaces
 from jkeras.optimizers import Optimizer
 
 
@@ -25,6 +26,8 @@ class Keras2SGD(Optimizer):
         self.nesterov = nesterov
         self.runs = 0
 
+    @interfaces.legacy_get_updates_support
+    @K.symbolic
     def get_updates(self, loss, params):
         self.runs += 1
         grads = self.get_gradients(loss, params)
@@ -114,6 +117,22 @@ class Lookahead(Optimizer):
         config = dict(config)
         inner = jkeras.optimizers.deserialize(config.pop("optimizer"), custom_objects)
         return cls(inner, **config)
+
+
+class WarmUp(Optimizer):
+    """A Keras 2-era warm-up wrapper: the inner optimizer's rate rises linearly over `warmup_steps`."""
+
+    def __init__(self, optimizer, warmup_steps=3, **kwargs):
+        super().__init__(**kwargs)
+        self.optimizer = jkeras.optimizers.get(optimizer)
+        self.warmup_steps = warmup_steps
+        self.base_lr = float(K.get_value(self.optimizer.lr))
+
+    def get_updates(self, loss, params):
+        t = K.cast(self.iterations, K.floatx()) + 1
+        self.updates = [K.update(self.optimizer.lr, self.base_lr * K.minimum(1.0, t / self.warmup_steps)),
+                        K.update_add(self.iterations, 1)]
+        return self.updates + self.optimizer.get_updates(loss, params)
 
 
 X = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
@@ -269,3 +288,36 @@ def test_get_value_of_a_weight_inside_get_updates_says_what_to_use():
 
     with pytest.raises(TypeError, match="K.variable\\(p\\)"):
         _trained(Peeking(), epochs=1)
+
+
+def test_warm_up_wrapper_sets_the_inner_rate_each_step():
+    def rule(params, grads, t):
+        return [p - 0.1 * min(1.0, t / 3) * g for p, g in zip(params, grads)]
+    _check(_trained(WarmUp(jkeras.optimizers.SGD(0.1))), _numpy_run(rule))
+
+
+def test_clipnorm_is_keras2_global_norm():
+    def rule(params, grads, t):
+        norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+        scale = 0.5 / norm if norm >= 0.5 else 1.0
+        return [p - 0.1 * g * scale for p, g in zip(params, grads)]
+    _check(_trained(Keras2SGD(learning_rate=0.1, clipnorm=0.5)), _numpy_run(rule))
+
+
+def test_get_and_set_weights():
+    opt = Keras2Adam(lr=0.05)
+    model = _trained(opt, epochs=1)
+    values = opt.get_weights()
+    assert [v.shape for v in values] == [(), (1,), (3, 1), (1,), (3, 1), (1,), (1,)]
+    model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    assert opt.iterations == 4
+    opt.set_weights(values)
+    assert opt.iterations == 2
+    for got, want in zip(opt.get_weights(), values):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="Length of the specified weight list \\(1\\)"):
+        opt.set_weights(values[:1])
+    with pytest.raises(ValueError, match="weight 1 has shape \\(1,\\)"):
+        opt.set_weights([values[0], np.zeros((2,))] + values[2:])
+    with pytest.raises(AttributeError, match="slots"):
+        jkeras.optimizers.Adam().weights

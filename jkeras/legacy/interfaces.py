@@ -418,3 +418,18 @@ def add_weight_args_preprocessing(args, kwargs):
 
 legacy_add_weight_support = generate_legacy_interface(
     allowed_positional_args=["name", "shape"], preprocessor=add_weight_args_preprocessing)
+
+
+def get_updates_arg_preprocessing(args, kwargs):
+    """Keras 1's `get_updates(params, constraints, loss)` as Keras 2's `get_updates(loss, params)`."""
+    if len(args) > 4:
+        raise TypeError(f"`get_updates` takes (loss, params); received {len(args) - 1} positional arguments.")
+    if len(args) == 4:
+        opt, params, _, loss = args
+        return [opt], {**kwargs, "loss": loss, "params": params}, []
+    if len(args) == 3 and isinstance(args[1], (list, tuple)) and isinstance(args[2], dict) and "loss" in kwargs:
+        return [args[0]], {**kwargs, "params": args[1]}, []
+    return args, kwargs, []
+
+
+legacy_get_updates_support = generate_legacy_method_interface(preprocessor=get_updates_arg_preprocessing)

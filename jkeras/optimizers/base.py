@@ -446,11 +446,12 @@ class Optimizer:
 
     # ---- Keras 2's graph-building contract ----
     def get_gradients(self, loss, params):
-        """Keras 2's `get_gradients`: `K.gradients(loss, params)`, clipped by `clipnorm` (per
-        weight) or `clipvalue` when set."""
+        """Keras 2's `get_gradients`: `K.gradients(loss, params)`, clipped by `clipnorm` (Keras 2
+        scaled all gradients by their global norm) or `clipvalue` when set."""
         grads = K_gradients(loss, params)
         if self.clipnorm and self.clipnorm > 0:
-            grads = [_clip_by_norm(g, self.clipnorm) for g in grads]
+            norm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads))
+            grads = [jnp.where(norm >= self.clipnorm, g * self.clipnorm / norm, g) for g in grads]
         if self.clipvalue and self.clipvalue > 0:
             grads = [jnp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
@@ -486,6 +487,26 @@ class Optimizer:
     def get_weights(self):
         """Keras 2's `get_weights`: the values of `weights`, as numpy."""
         return [np.asarray(w.numpy()) for w in self.weights]
+
+    def set_weights(self, weights):
+        """Keras 2's `set_weights`: new values for `weights`, in its order; every shape is
+        checked before any value is set."""
+        current = self.weights
+        if len(weights) != len(current):
+            raise ValueError(f"Length of the specified weight list ({len(weights)}) does not match the "
+                             f"number of weights of the optimizer ({len(current)}).")
+        for i, (w, value) in enumerate(zip(current, weights)):
+            if tuple(np.shape(value)) != w.shape:
+                raise ValueError(f"Optimizer weight {i} has shape {w.shape}; the value given has shape "
+                                 f"{tuple(np.shape(value))}.")
+        state, layout = self._live[0](), self._keras2_layout
+        node = _find(state, lambda n: isinstance(n, OptimizerState))
+        made, extras = layout.from_slots(node.slots)
+        values = {"iterations": [node.iterations], "made": made, "extra": extras}
+        for (kind, i), value in zip(layout.weights, weights):
+            values[kind][i] = jnp.asarray(value, jnp.asarray(values[kind][i]).dtype)
+        node = node._replace(iterations=values["iterations"][0], slots=layout.to_slots(made, extras))
+        self._live[1](_replace(state, lambda n: isinstance(n, OptimizerState), lambda _: node))
 
     def slot_names(self):
         """Per-parameter slot names in Keras 3's order (file names are `<param path>_<slot>`);

@@ -321,3 +321,24 @@ def test_get_and_set_weights():
         opt.set_weights([values[0], np.zeros((2,))] + values[2:])
     with pytest.raises(AttributeError, match="slots"):
         jkeras.optimizers.Adam().weights
+
+
+class DecoupledDecaySGD(Optimizer):
+    """A Keras 2-era optimizer with its own `weight_decay` attribute (as AdamW ports had)."""
+
+    def __init__(self, lr=0.1, weight_decay=0.2, **kwargs):
+        super().__init__(**kwargs)
+        self.lr = K.variable(lr)
+        self.weight_decay = K.variable(weight_decay)
+
+    def get_updates(self, loss, params):
+        grads = self.get_gradients(loss, params)
+        return [K.update(p, p - self.lr * g - self.lr * self.weight_decay * p) for p, g in zip(params, grads)]
+
+
+def test_own_attributes_named_like_keras3_arguments_and_refused_keras3_arguments():
+    def rule(params, grads, t):
+        return [p - 0.1 * g - 0.1 * 0.2 * p for p, g in zip(params, grads)]
+    _check(_trained(DecoupledDecaySGD()), _numpy_run(rule))
+    with pytest.raises(ValueError, match="use_ema"):
+        DecoupledDecaySGD(use_ema=True)

@@ -360,6 +360,13 @@ class Optimizer:
             kwargs.pop(key, None)
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        keras3_only = {key: value for key, value in (
+            ("weight_decay", weight_decay), ("use_ema", use_ema), ("global_clipnorm", global_clipnorm),
+            ("loss_scale_factor", loss_scale_factor),
+            ("gradient_accumulation_steps", gradient_accumulation_steps)) if value}
+        if keras3_only and uses_get_updates(self):
+            raise ValueError(f"{type(self).__name__} implements Keras 2's get_updates, which has no place for "
+                             f"Keras 3's optimizer arguments; received {keras3_only}.")
         for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
                            ("global_clipnorm", global_clipnorm), ("weight_decay", weight_decay),
                            ("loss_scale_factor", loss_scale_factor), ("decay", decay)):

@@ -27,11 +27,6 @@ from jkeras.backend.variables import (Variable, bind_values, collect_updates, is
                                       update)
 from jkeras.optimizers.state import OptimizerState
 
-# Keras 3 features of the base class that Keras 2's `get_updates` contract has no place for.
-_UNSUPPORTED = ("weight_decay", "use_ema", "gradient_accumulation_steps", "global_clipnorm",
-                "loss_scale_factor")
-
-
 class _Replays(threading.local):
     def __init__(self):
         self.stack = []
@@ -173,10 +168,6 @@ def _replay(optimizer, params, grads, iterations, learning_rate, made_values=Non
 
 def transform(optimizer):
     """`optimizer` (a subclass that implements `get_updates`) as an `optax.GradientTransformation`."""
-    for key in _UNSUPPORTED:
-        if getattr(optimizer, key, None):
-            raise ValueError(f"{type(optimizer).__name__} implements Keras 2's get_updates, which has no "
-                             f"place for `{key}`; received {key}={getattr(optimizer, key)!r}.")
 
     def init(params):
         zero = jnp.zeros([], jnp.int32)

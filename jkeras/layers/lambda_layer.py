@@ -28,9 +28,11 @@ class Lambda(Layer):
         mask: the output mask: a fixed mask, or `mask(inputs, input_mask)`.
         arguments: extra keyword arguments for `function`.
 
-    The config names a named function (load it with `custom_objects`); a
-    Python lambda is stored as its marshalled bytecode, as Keras does, which
-    loads only with `safe_mode=False` and in the same Python version.
+    The config names a named function by its module and name, as Keras 3 does;
+    loading finds it in `custom_objects`, or else in its module once that module
+    is imported (also in safe mode, for a package that uses jkeras: see
+    `_named_function`). A Python lambda is stored as its marshalled bytecode, as
+    Keras does, which loads only with `safe_mode=False` and in the same Python version.
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -70,13 +72,15 @@ class Lambda(Layer):
     @classmethod
     def from_config(cls, config_, custom_objects=None, safe_mode=True):
         config_ = dict(config_)
-        config_.pop("module", None)
-        config_.pop("output_shape_module", None)
-        for field in ("function", "output_shape"):  # tf.keras 2 wrote `<field>_type` beside the value
+        # tf.keras 2 wrote `<field>_type` and `<field>_module` beside the value
+        modules = {"function": config_.pop("module", None),
+                   "output_shape": config_.pop("output_shape_module", None),
+                   "mask": config_.pop("mask_module", None)}
+        for field in ("function", "output_shape", "mask"):
             kind = config_.pop(f"{field}_type", None)
             if kind in ("function", "lambda"):
                 config_[field] = {"class_name": "function" if kind == "function" else _LAMBDA,
-                                  "config": config_[field]}
+                                  "config": config_[field], "module": modules[field]}
         for field in ("function", "output_shape", "mask"):
             value = config_.get(field)
             if isinstance(value, dict) and "class_name" in value:
@@ -102,19 +106,67 @@ def _serialize_function(fn):
 
 def _deserialize_function(config_, custom_objects, safe_mode):
     if config_["class_name"] != _LAMBDA:
-        return registry.deserialize_keras_object(config_, {}, "Lambda function", custom_objects)
+        return _named_function(config_, custom_objects, safe_mode)
     if safe_mode:
         raise UnsafeLoadError("Requested the deserialization of a `Lambda` layer whose `function` is a Python "
                               "lambda. This carries a potential risk of arbitrary code execution and thus it "
                               "is disallowed by default (`safe_mode=True`). Pass `safe_mode=False` if you "
                               "trust the file, or define the function with `def` and pass it by name "
                               "through `custom_objects`.")
-    return _load_lambda(config_["config"], custom_objects)
+    return _load_lambda(config_["config"], custom_objects, config_.get("module"))
 
 
-def _load_lambda(stored, custom_objects):
+def _named_function(config_, custom_objects, safe_mode):
+    """The function a config names: from `custom_objects` (or the registry), else from its
+    module when that module is imported. Nothing is imported and no code runs, so this holds
+    in safe mode too; there only a package that uses jkeras is searched (`_uses_jkeras`),
+    since a file could otherwise name any function of the standard library."""
+    name, module = config_.get("config"), config_.get("module")
+    try:
+        return registry.deserialize_keras_object(config_, {}, "Lambda function", custom_objects)
+    except ValueError:
+        pass
+    loaded = sys.modules.get(module) if isinstance(module, str) else None
+    found = getattr(loaded, name, None) if loaded is not None and isinstance(name, str) else None
+    if inspect.isfunction(found) and (not safe_mode or _uses_jkeras(module)):
+        return found
+    where = f"in module {module!r}" if isinstance(module, str) else "(the file names no module)"
+    if loaded is None and isinstance(module, str):
+        why = f"that module is not imported: import {module} before loading"
+    elif loaded is not None and found is None:
+        why = "that module has no such name"
+    elif loaded is not None and not inspect.isfunction(found):
+        why = f"it is a {type(found).__name__}, not a function"
+    elif loaded is not None:
+        why = ("safe mode looks names up only in packages that use jkeras (or keras under "
+               "`jkeras.install_as_keras()`); pass `safe_mode=False` if you trust the file")
+    else:
+        why = "there is no module to look it up in"
+    raise ConfigError(f"Cannot find the Lambda layer's function {name!r} {where}: {why}, or pass "
+                      f"it as custom_objects={{{name!r}: <the function>}}.")
+
+
+def _uses_jkeras(module):
+    """Whether `module`'s top-level package is jkeras or one that uses it: one of its loaded
+    modules holds a jkeras module or object (`import keras` after `install_as_keras()` too)."""
+    top = module.split(".")[0]
+    if top == "jkeras":
+        return True
+    for name, loaded in list(sys.modules.items()):
+        if name.split(".")[0] != top or loaded is None:
+            continue
+        for value in list(vars(loaded).values()):
+            owner = (value.__name__ if isinstance(value, types.ModuleType)
+                     else value.__module__ if isinstance(value, (type, types.FunctionType)) else None)
+            if isinstance(owner, str) and owner.split(".")[0] == "jkeras":
+                return True
+    return False
+
+
+def _load_lambda(stored, custom_objects, module=None):
     """The Python lambda from Keras's `{code, defaults, closure}` (tf.keras: a list of the three);
-    its globals are jax, jnp, np and `custom_objects`. Only reached with `safe_mode=False`."""
+    its globals are jax, jnp, np, those of its module when imported (as tf.keras gives it) and
+    `custom_objects`. Only reached with `safe_mode=False`."""
     code, defaults, closure = ((stored.get("code"), stored.get("defaults"), stored.get("closure"))
                                if isinstance(stored, dict) else (list(stored) + [None] * 3)[:3])
     if not isinstance(code, str):
@@ -130,7 +182,9 @@ def _load_lambda(stored, custom_objects):
         if not isinstance(function_code, types.CodeType):
             raise TypeError(f"the stored object is a {type(function_code).__name__}, not code")
         cells = None if closure is None else tuple(types.CellType(v) for v in closure)
-        return types.FunctionType(function_code, {"jax": jax, "jnp": jnp, "np": np, **(custom_objects or {})},
+        home = vars(sys.modules[module]) if isinstance(module, str) and module in sys.modules else {}
+        return types.FunctionType(function_code, {"jax": jax, "jnp": jnp, "np": np, **home,
+                                                  **(custom_objects or {})},
                                   function_code.co_name, None if defaults is None else tuple(defaults),
                                   cells)
     except (ValueError, EOFError, TypeError) as error:

@@ -242,12 +242,16 @@ def _refuse_code(cls, config, where):
         value = config.get(field)
         lambda_dict = isinstance(value, dict) and value.get("class_name") == "__lambda__"
         if lambda_dict or config.get(f"{field}_type") == "lambda":
+            module = config.get({"function": "module"}.get(field, f"{field}_module"))
+            tf_keras = (f" (tf.keras 2 writes every Python function as bytecode, named ones too; "
+                        f"this one comes from module {module!r})" if isinstance(module, str) else "")
             raise UnsafeLoadError(
                 f"{where}: requested the deserialization of a `Lambda` layer whose `{field}` is a "
-                "Python lambda. This carries a potential risk of arbitrary code execution and thus "
-                "it is disallowed by default (`safe_mode=True`). jkeras never rebuilds serialized "
-                "bytecode, also not with `safe_mode=False`: define the function with `def` and "
-                "pass it by name through `custom_objects`.")
+                f"Python lambda{tf_keras}. This carries a potential risk of arbitrary code "
+                "execution and thus it is disallowed by default (`safe_mode=True`). Pass "
+                "`safe_mode=False` if you trust the file (the bytecode then runs, in the same "
+                "Python version only), or define the function with `def` and pass it by name "
+                "through `custom_objects`.")
 
 
 def _guard_size(layer, config, where):

@@ -3,6 +3,10 @@ __version__ = "0.1.0"
 
 import gc
 
+from jkeras.backend import config as _config, xla_flags as _xla_flags
+
+_xla_flags.apply_default(_config.default_xla_flags())   # before anything starts jax's backends
+
 from jkeras import (activations, backend, callbacks, constraints, initializers, layers, losses,
                     metrics, mixed_precision, models, optimizers, regularizers, utils)
 from jkeras import distribution

@@ -8,8 +8,8 @@ import numbers
 import os
 
 _DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax",
-             "compilation_cache": True, "check_finite_inputs": False}
-_SWITCHES = ("compilation_cache", "check_finite_inputs")
+             "compilation_cache": True, "check_finite_inputs": False, "default_xla_flags": True}
+_SWITCHES = ("compilation_cache", "check_finite_inputs", "default_xla_flags")
 _FLOATX = ("float16", "bfloat16", "float32", "float64")
 _FORMATS = ("channels_last", "channels_first")
 _settings = dict(_DEFAULTS)
@@ -96,6 +96,11 @@ def set_image_data_format(data_format):
 def compilation_cache():
     """Whether compiled XLA programs persist in `<jkeras home>/xla_cache` across processes."""
     return _settings["compilation_cache"]
+
+
+def default_xla_flags():
+    """Whether `import jkeras` may set its CPU `XLA_FLAGS` (see `jkeras.backend.xla_flags`)."""
+    return _settings["default_xla_flags"]
 
 
 def check_finite_inputs():

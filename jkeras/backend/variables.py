@@ -216,7 +216,8 @@ def get_value(x):
     if isinstance(x, KerasTensor):
         raise TypeError(f"{x!r} is symbolic and has no value; evaluate it with K.function.")
     if hasattr(x, "numpy"):
-        return np.asarray(x.numpy())
+        value = x.numpy()  # a weight inside a Keras 2 `get_updates` gives the step's traced value
+        return value if isinstance(value, jax.core.Tracer) else np.asarray(value)
     return np.asarray(x)
 
 

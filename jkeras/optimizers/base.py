@@ -30,6 +30,8 @@ from jkeras.backend.gradients import gradients as K_gradients
 from jkeras.backend.variables import variable as backend_variable
 from jkeras.optimizers import keras2, schedules
 from jkeras.optimizers.state import OptimizerState
+from jkeras.optimizers.state import find_node as _find
+from jkeras.optimizers.state import replace_nodes as _replace
 
 # Keys of tf.keras 2.11+ configs (and old Keras Nadam's) that mean nothing here.
 _IGNORED_ARGS = ("jit_compile", "is_legacy_optimizer", "schedule_decay")
@@ -39,28 +41,6 @@ class CountedState(NamedTuple):
     """A raw optax transformation's state, with the update count beside it."""
     inner: Any
     iterations: jax.Array
-
-
-def _find(state, test):
-    """The first node of a (possibly nested) optax state for which `test` holds, else None."""
-    if test(state):
-        return state
-    if isinstance(state, tuple):
-        for child in state:
-            found = _find(child, test)
-            if found is not None:
-                return found
-    return None
-
-
-def _replace(state, test, fn):
-    """`state` with each node for which `test` holds replaced by `fn(node)`."""
-    if test(state):
-        return fn(state)
-    if isinstance(state, tuple):
-        children = [_replace(child, test, fn) for child in state]
-        return type(state)(*children) if hasattr(state, "_fields") else tuple(children)
-    return state
 
 
 def _counts(node):

@@ -21,11 +21,21 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jkeras import backend as K
 from jkeras.backend.config import floatx
 from jkeras.backend.gradients import gradients, offer_gradients
 from jkeras.backend.variables import (Variable, bind_values, collect_updates, is_variable, track_created,
                                       update)
-from jkeras.optimizers.state import OptimizerState
+from jkeras.optimizers.state import OptimizerState, find_node, replace_nodes
+
+
+def _state_node(state):
+    """The `OptimizerState` in `state` (a wrapper such as a loss scale may hold it inside)."""
+    return find_node(state, lambda n: isinstance(n, OptimizerState))
+
+
+def _replace_state(state, node):
+    return replace_nodes(state, lambda n: isinstance(n, OptimizerState), lambda _: node)
 
 class _Replays(threading.local):
     def __init__(self):
@@ -49,17 +59,17 @@ def proxy(optimizer, what):
     key = (id(optimizer), what)
     if key not in table:
         value = (np.zeros((), np.int32) if what == "iterations" else optimizer._initial_rate())
-        table[key] = Variable(value, dtype="int32" if what == "iterations" else floatx(), name=what)
-    return table[key]
+        table[key] = (optimizer, Variable(value, dtype="int32" if what == "iterations" else floatx(),
+                                          name=what))
+    return table[key][1]
 
 
 class _Weight(Variable):
-    """A trainable weight inside `get_updates`: it holds the traced value of the step."""
+    """A trainable weight inside `get_updates`: it holds the traced value of the step, which is
+    also what `K.get_value` gives there (`K.variable(K.get_value(p))` starts from the weight)."""
 
     def numpy(self):
-        raise TypeError(f"K.get_value of weight '{self.name}' inside get_updates: the step is compiled, "
-                        "so its weights have no host value there. Use the weight itself, e.g. "
-                        "`K.variable(p)` for a variable starting from its value.")
+        return self.value
 
 
 class StepLoss:
@@ -138,7 +148,7 @@ def _replay(optimizer, params, grads, iterations, learning_rate, made_values=Non
     weights = [_Weight(x, dtype=str(x.dtype), name=f"{p}:0") for x, p in zip(leaves, paths)]
     count = Variable(iterations, dtype="int32", name="iterations")
     rate = Variable(learning_rate, dtype=str(jnp.asarray(learning_rate).dtype), name="learning_rate")
-    table = {(id(optimizer), "iterations"): count, (id(optimizer), "learning_rate"): rate}
+    table = {(id(optimizer), "iterations"): (optimizer, count), (id(optimizer), "learning_rate"): (optimizer, rate)}
     loss = StepLoss()
     _replays.stack.append(table)
     try:
@@ -162,7 +172,7 @@ def _replay(optimizer, params, grads, iterations, learning_rate, made_values=Non
     own = {id(v) for v in [*weights, count, rate, *made]}
     foreign = list({id(v): v for v, _ in updates if id(v) not in own}.values())
     return {"leaves": leaves, "treedef": treedef, "weights": weights, "count": count, "rate": rate,
-            "made": made, "new": new, "foreign": foreign,
+            "made": made, "new": new, "foreign": foreign, "table": table,
             "user_weights": optimizer.__dict__.pop("_keras2_weights", None)}
 
 
@@ -177,6 +187,7 @@ def transform(optimizer):
         layout = _learn_layout(run["made"], run["foreign"], run["user_weights"], run["count"],
                                [w.shape for w in run["weights"]], run["treedef"])
         optimizer._keras2_layout = layout
+        _bind_wrapped(optimizer, run["table"], run["made"])
         made = [v.value for v in run["made"]]
         extras = [v.value for v in run["foreign"]]
         return OptimizerState(zero, rate, layout.to_slots(made, extras))
@@ -211,6 +222,42 @@ def transform(optimizer):
     return optax.GradientTransformation(jax.jit(init), jax.jit(update))
 
 
+def _bind_wrapped(root, table, made):
+    """Let each optimizer the root wraps read and set its count and rate, which live in the root's
+    state, as its own (`K.set_value(inner.lr, x)` sets it live, `inner.iterations` reads it)."""
+    index = {id(var): j for j, var in enumerate(made)}
+    wrapped = {}
+    for (_, what), (opt, var) in table.items():
+        if opt is not root and id(var) in index and hasattr(opt, "bind"):
+            wrapped.setdefault(id(opt), (opt, {}))[1][what] = index[id(var)]
+    for opt, where in wrapped.values():
+        opt.bind(*_view(root, where))
+
+
+def _view(root, where):
+    """`(get, set)` of an `OptimizerState` made of the root's state entries `where` names."""
+    def root_node():
+        state = root._live[0]() if root._live else None
+        return state, None if state is None else _state_node(state)
+
+    def get():
+        _, node = root_node()
+        if node is None:
+            return None
+        made, _ = root._keras2_layout.from_slots(node.slots)
+        return OptimizerState(*(made[where[what]] if what in where else getattr(node, what)
+                                for what in ("iterations", "learning_rate")), {})
+
+    def put(view):
+        state, node = root_node()
+        made, extras = root._keras2_layout.from_slots(node.slots)
+        for what, j in where.items():
+            made[j] = jnp.asarray(getattr(view, what), jnp.asarray(made[j]).dtype)
+        new = node._replace(slots=root._keras2_layout.to_slots(made, extras))
+        root._live[1](_replace_state(state, new))
+    return get, put
+
+
 def builtin_updates(optimizer, loss, params):
     """Keras 2's `get_updates` for a jkeras optimizer's own rule, so that a Keras 2 wrapper (a
     Lookahead) can call it: its state becomes variables made here, its updates `K.update`s."""
@@ -224,8 +271,9 @@ def builtin_updates(optimizer, loss, params):
     state = OptimizerState(count.value, rate.value, jax.tree.map(lambda v: v.value, slots))
     steps, new = tx.update(grads, state, values)
     optimizer.weights = [count] + jax.tree.leaves(slots)
-    for var, value in zip(jax.tree.leaves(slots), jax.tree.leaves(new.slots)):
-        update(var, value)
-    update(count, new.iterations)
-    update(rate, new.learning_rate)
-    return [update(p, p.value + u) for p, u in zip(params, steps)]
+    # through `K.update`, the name a wrapper may intercept (keras-lookahead replaces it for a while)
+    optimizer.updates = [K.update(var, value) for var, value in zip(jax.tree.leaves(slots),
+                                                                    jax.tree.leaves(new.slots))]
+    optimizer.updates += [K.update(count, new.iterations), K.update(rate, new.learning_rate)]
+    optimizer.updates += [K.update(p, p.value + u) for p, u in zip(params, steps)]
+    return optimizer.updates

@@ -1,30 +1,38 @@
-"""jkeras against Keras 3 (JAX backend) and a hand-written jax + optax loop.
+"""jkeras against Keras 3 (JAX backend), tf.keras 2 and a hand-written jax + optax loop.
 
     python scripts/bench.py --quick                      # < 2 min on 2 quiet cores, 1 round
     python scripts/bench.py                              # 3 rounds, more samples, + resnet50
     python scripts/bench.py --workloads tiny,mlp --rounds 5
     python scripts/bench.py --steps-per-execution 8      # jkeras spe=8 on every workload
+    python scripts/bench.py --tf-python /opt/tfref/bin/python   # + tf.keras 2 from that venv
 
 Each (workload, contender) run is its own process (`scripts/bench_workloads.py`), so that
 compile time and peak RSS are the process's own; the contenders run interleaved
 (A B C, A B C, ... with the starting contender rotated each round) and the table shows
-medians over rounds. The same model, synthetic data (numpy seed 0), Adam(1e-3), sparse
+medians over rounds, with the range (min-max) over rounds beside them. The same model, synthetic data (numpy seed 0), Adam(1e-3), sparse
 categorical cross-entropy and per-epoch shuffling for everyone; see bench_workloads.py.
 
-Contenders: `jkeras` (steps_per_execution=1), `jkeras spe=N` (N from
---steps-per-execution, default 32; on `tiny` only unless the flag is given), `keras3`,
+Contenders: `jkeras` (its default configuration: `compile()` given no steps_per_execution),
+`jkeras spe=N` (N from --steps-per-execution, default 32; on `tiny` only unless the flag is
+given), `keras3`, `tfkeras` (tf.keras 2 with TensorFlow, when `tf_keras` imports in this
+interpreter or in the one --tf-python names; an optional extra, never a test dependency),
 `hand` (a jitted, donated step called per batch; the epoch shuffled on the host).
 Each process gets an empty JKERAS_HOME, so jkeras's first step is measured cold;
 `--cache` adds a second jkeras process that reuses the first one's home (warm cache).
 
 Columns: steady-state training samples/s (median over the epochs after the first of one
-`fit`; resnet50: inference samples/s of `predict`), first step s (build + compile() +
-first training dispatch, imports excluded), predict 1 ms (`predict` on one sample),
+`fit`; resnet50: inference samples/s of `predict`), per CPU-s (the same per second of the
+process's CPU time, all threads: on an oversubscribed machine a process's share of the wall
+clock grows with its thread count, so this is the fairer figure there), first step s (build + compile() +
+first training dispatch, imports excluded), first epoch s (build + compile() + one whole
+`fit` epoch, in a process of its own, imports excluded: what a script's first run waits
+for), first-epoch overhead s (first epoch minus a steady epoch), predict 1 ms (`predict` on one sample),
 predict_on_batch ms (one batch of the workload's batch size), peak RSS MB (ru_maxrss).
 Nothing here asserts on timings: read the ratio lines. Machines are shared and noisy:
 rerun before believing a difference under ~20%.
 """
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -45,33 +53,59 @@ SIZES = {
     "cnn": (1024, 8192, 128),
     "lstm": (2048, 8192, 64),
     "resnet50": (64, 128, 32),
+    "resblocks": (512, 2048, 32),
 }
 QUICK_DEFAULT = "tiny,mlp,cnn,lstm"
-FULL_DEFAULT = "tiny,mlp,cnn,lstm,resnet50"
-METRICS = ("train_sps", "first_step_s", "predict1_ms", "pob_ms", "peak_rss_mb")
+FULL_DEFAULT = "tiny,mlp,cnn,lstm,resblocks,resnet50"
+METRICS = ("train_sps", "train_cpu_sps", "first_step_s", "first_epoch_s", "overhead_s", "predict1_ms", "pob_ms",
+           "peak_rss_mb")
 
 
-def contenders_for(workload, spe, spe_everywhere):
-    names = [("jkeras", 1)]
+def contenders_for(workload, spe, spe_everywhere, tf_python):
+    names = [("jkeras", 0)]
     if workload != "resnet50" and spe > 1 and (workload == "tiny" or spe_everywhere):
         names.append(("jkeras", spe))
-    names += [("keras3", 1), ("hand", 1)]
+    names += [("keras3", 0)] + ([("tfkeras", 0)] if tf_python else []) + [("hand", 0)]
     return names
 
 
 def label(contender, spe):
-    return contender if spe == 1 else f"{contender} spe={spe}"
+    return contender if spe == 0 else f"{contender} spe={spe}"
 
 
-def run_one(workload, contender, spe, args, home=None):
+def find_tf_python(given):
+    """The interpreter for the tf.keras contender: --tf-python, else this one if it has tf_keras."""
+    if given:
+        return given
+    return sys.executable if importlib.util.find_spec("tf_keras") else None
+
+
+def run_both(workload, contender, spe, args, home=None):
+    """The steady-state run, then (except resnet50) a first-epoch run in a fresh process: with
+    a fresh home (cold), or in `home` when one is given (the warm second jkeras process)."""
+    warm = home is not None
+    result, home = run_one(workload, contender, spe, args, home)
+    if workload != "resnet50" and "error" not in result and "skipped" not in result:
+        first, _ = run_one(workload, contender, spe, args, home=home if warm else None,
+                           first_epoch=True)
+        if "first_epoch_s" in first:
+            result["first_epoch_s"] = first["first_epoch_s"]
+            epochs = result.get("epoch_s") or []
+            if epochs:
+                result["overhead_s"] = first["first_epoch_s"] - statistics.median(epochs)
+    return result, home
+
+
+def run_one(workload, contender, spe, args, home=None, first_epoch=False):
     samples = SIZES[workload][0 if args.quick else 1]
     if args.samples_scale != 1.0:
-        samples = max(int(samples * args.samples_scale), SIZES[workload][2] * spe * 2)
+        samples = max(int(samples * args.samples_scale), SIZES[workload][2] * max(spe, 1) * 2)
     batch = SIZES[workload][2]
-    samples -= samples % (batch * spe)            # whole dispatches only: no partial batch
-    cmd = [sys.executable, WORKER, "--contender", contender, "--workload", workload,
+    samples -= samples % (batch * max(spe, 1))    # whole dispatches only: no partial batch
+    python = args.tf_python if contender == "tfkeras" else sys.executable
+    cmd = [python, WORKER, "--contender", contender, "--workload", workload,
            "--samples", str(samples), "--epochs", str(args.epochs), "--spe", str(spe),
-           "--repeats", str(args.repeats)]
+           "--repeats", str(args.repeats)] + (["--first-epoch"] if first_epoch else [])
     if workload == "resnet50" and args.image_size:
         cmd += ["--image-size", str(args.image_size)]
     env = dict(os.environ)
@@ -87,7 +121,7 @@ def run_one(workload, contender, spe, args, home=None):
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {args.timeout} s"}, home
     finally:
-        keep = args.cache and contender == "jkeras" and spe == 1   # reused by the 2nd process
+        keep = args.cache and contender == "jkeras" and spe == 0 and not first_epoch  # 2nd process
         if own_home and not keep:
             shutil.rmtree(home, ignore_errors=True)
     wall = time.perf_counter() - t
@@ -106,6 +140,17 @@ def fmt(value, digits):
     if digits == 0:
         return f"{value:,.0f}"
     return f"{value:.{digits}f}"
+
+
+def cell(runs, key, digits, spread):
+    """`median [min-max]` of `key` over the runs (the median alone for one run)."""
+    values = [r[key] for r in runs if r.get(key) is not None and r[key] == r[key]]
+    if not values:
+        return "-"
+    text = fmt(statistics.median(values), digits)
+    if spread and len(values) > 1:
+        text += f" [{fmt(min(values), digits)}-{fmt(max(values), digits)}]"
+    return text
 
 
 def median(runs, key):
@@ -146,6 +191,9 @@ def main(argv=None):
     p.add_argument("--image-size", type=int, default=0, help="resnet50 input side (224)")
     p.add_argument("--cache", action="store_true",
                    help="also time jkeras's first step in a second process sharing its home")
+    p.add_argument("--tf-python", default=None,
+                   help="python with tf_keras for the tf.keras 2 contender (e.g. /opt/tfref/bin/python); "
+                        "default: this interpreter if it imports tf_keras, else no tf.keras contender")
     p.add_argument("--timeout", type=int, default=600, help="seconds per process")
     p.add_argument("--json", default=None, help="write every run's raw result to this file")
     p.add_argument("-v", "--verbose", action="store_true", help="print each run as it finishes")
@@ -156,6 +204,7 @@ def main(argv=None):
     args.repeats = args.repeats or (30 if args.quick else 200)
     spe_everywhere = args.steps_per_execution is not None
     spe = args.steps_per_execution or 32
+    args.tf_python = find_tf_python(args.tf_python)
     workloads = (args.workloads or (QUICK_DEFAULT if args.quick else FULL_DEFAULT)).split(",")
     for w in workloads:
         if w not in SIZES:
@@ -170,20 +219,27 @@ def main(argv=None):
 
     runs = {}          # (workload, label) -> [result, ...]
     skipped = {}       # workload -> reason
+    left_out = set()   # (workload, contender) that skipped itself
     errors = []
     t_start = time.perf_counter()
     for rnd in range(args.rounds):
         for w in workloads:
             if w in skipped:
                 continue
-            cands = contenders_for(w, spe, spe_everywhere)
+            cands = contenders_for(w, spe, spe_everywhere, args.tf_python)
             shift = rnd % len(cands)
             for contender, s in cands[shift:] + cands[:shift]:
+                if (w, contender) in left_out:
+                    continue
                 name = label(contender, s)
-                result, home = run_one(w, contender, s, args)
+                result, home = run_both(w, contender, s, args)
                 if "skipped" in result:
                     skipped[w] = f"{name}: {result['skipped']}"
                     print(f"# skip {w}: {skipped[w]}", flush=True)
+                    if contender != "jkeras":    # e.g. no tf.keras there: the others still run
+                        del skipped[w]
+                        left_out.add((w, contender))
+                        continue
                     break
                 if "error" in result:
                     errors.append(f"{w} {name} round {rnd + 1}: {result['error']}")
@@ -193,32 +249,34 @@ def main(argv=None):
                 runs.setdefault((w, name), []).append(result)
                 if args.verbose:
                     print(f"# round {rnd + 1} {w:8s} {name:14s} "
-                          + " ".join(f"{k}={result[k]:.4g}" for k in METRICS)
+                          + " ".join(f"{k}={result[k]:.4g}" for k in METRICS if k in result)
                           + f" loss={result.get('final_loss', float('nan')):.4f}"
                           + f" wall={result['wall_s']:.1f}s", flush=True)
-                if args.cache and contender == "jkeras" and s == 1:
-                    warm, _ = run_one(w, contender, s, args, home=home)
+                if args.cache and contender == "jkeras" and s == 0:
+                    warm, _ = run_both(w, contender, s, args, home=home)
                     shutil.rmtree(home, ignore_errors=True)
                     if "error" not in warm and "skipped" not in warm:
                         runs.setdefault((w, "jkeras 2nd proc"), []).append(warm)
             if args.verbose:
                 print(f"# elapsed {time.perf_counter() - t_start:.0f} s", flush=True)
 
-    header = ("workload | contender | train samples/s | first step s | predict 1 ms | "
-              "predict_on_batch ms | peak RSS MB")
+    columns = (("train samples/s", "train_sps", 0), ("per CPU-s", "train_cpu_sps", 0),
+               ("first step s", "first_step_s", 2),
+               ("first epoch s", "first_epoch_s", 2), ("1st-epoch overhead s", "overhead_s", 2),
+               ("predict 1 ms", "predict1_ms", 3), ("predict_on_batch ms", "pob_ms", 3),
+               ("peak RSS MB", "peak_rss_mb", 0))
+    header = "workload | contender | " + " | ".join(c[0] for c in columns)
     print()
+    print("(each cell: median over rounds [min-max])" if args.rounds > 1 else "")
     print(header)
-    print("|".join("-" * (len(c) + (0 if i in (0, 6) else 1)) for i, c in enumerate(header.split("|"))))
+    print("|".join("-" * len(c) for c in header.split("|")))
     med = {}
     for (w, name), rs in runs.items():
         med[(w, name)] = {k: median(rs, k) for k in METRICS}
     for w in workloads:
         for key in [k for k in med if k[0] == w]:
-            m = med[key]
-            note = f"  ({len(runs[key])} runs)" if args.rounds > 1 else ""
-            print(f"{w} | {key[1]} | {fmt(m['train_sps'], 0)} | {fmt(m['first_step_s'], 2)} | "
-                  f"{fmt(m['predict1_ms'], 3)} | {fmt(m['pob_ms'], 3)} | "
-                  f"{fmt(m['peak_rss_mb'], 0)}{note}")
+            cells = [cell(runs[key], k, d, args.rounds > 1) for _, k, d in columns]
+            print(f"{w} | {key[1]} | " + " | ".join(cells))
     if "resnet50" in workloads and any(k[0] == "resnet50" for k in med):
         print("(resnet50: the samples/s column is inference, `predict`)")
 
@@ -228,15 +286,15 @@ def main(argv=None):
             print(f"{w}: skipped ({skipped[w]})")
             continue
         j, k3, hd = (med.get((w, n)) for n in ("jkeras", "keras3", "hand"))
-        if not (j and k3 and hd):
+        if not (j and k3):
             print(f"{w}: incomplete (see errors)")
             continue
-        g = lambda m, key: m[key]  # noqa: E731
+        g = lambda m, key: m[key] if m else None  # noqa: E731
         if w == "resnet50":
             print(f"{w}: predict samples/s jkeras/keras3 {rtxt(ratio(g(j, 'train_sps'), g(k3, 'train_sps')))}, "
                   f"jkeras/hand {rtxt(ratio(g(j, 'train_sps'), g(hd, 'train_sps')))} (higher is better)")
         else:
-            best_other = max(g(k3, "train_sps") or 0, g(hd, "train_sps") or 0)
+            best_other = max(g(k3, "train_sps") or 0, g(hd, "train_sps") or 0)  # hand may be absent
             line = (f"{w}: train samples/s jkeras/keras3 {rtxt(ratio(g(j, 'train_sps'), g(k3, 'train_sps')))}, "
                     f"jkeras/hand {rtxt(ratio(g(j, 'train_sps'), g(hd, 'train_sps')))}")
             spe_m = med.get((w, label("jkeras", spe)))
@@ -267,6 +325,15 @@ def main(argv=None):
             r2 = ratio(g(j, "first_step_s"), g(warm, "first_step_s"))
             line += f"; cold/warm-cache {rtxt(r2)} (target >= 3x: {verdict(r2, 3.0, True)})"
         print(line)
+        tf = med.get((w, "tfkeras"))
+        if tf and w != "resnet50":
+            r = ratio(g(j, "train_sps"), g(tf, "train_sps"))
+            print(f"  train samples/s jkeras/tfkeras {rtxt(r)} (target >= 1.0x: {verdict(r, 1.0, True)}); "
+                  f"per CPU-s {rtxt(ratio(g(j, 'train_cpu_sps'), g(tf, 'train_cpu_sps')))}")
+            r = ratio(g(j, "overhead_s"), g(tf, "overhead_s"))
+            print(f"  first-epoch overhead jkeras/tfkeras {rtxt(r)} (target <= 1.0x: "
+                  f"{verdict(r, 1.0, False)}); first epoch jkeras/tfkeras "
+                  f"{rtxt(ratio(g(j, 'first_epoch_s'), g(tf, 'first_epoch_s')))}")
         r = ratio(g(j, "peak_rss_mb"), g(k3, "peak_rss_mb"))
         print(f"  peak RSS jkeras/keras3 {rtxt(r)} (target <= 1.0x: {verdict(r, 1.0, False)})")
     for e in errors:

@@ -5,16 +5,24 @@
 Prints one line `RESULT {json}` with:
   train_sps    steady-state training samples/s: median over the epochs after the first of one `fit`
                (for `resnet50`, inference samples/s of `predict` instead)
+  train_cpu_sps the same per second of the process's CPU time (all its threads): on a shared,
+               oversubscribed machine a process's wall-clock share grows with its thread count,
+               so this is the fairer measure of the work a library does per sample
   first_step_s build the model + compile() + a first fit of `spe` steps, from a cold start
                (imports excluded; the process has never compiled this model before)
+  first_epoch_s with --first-epoch, instead of the above: build + compile() + one whole epoch
+               of `fit` from a cold start, what the first run of a training script waits for
   predict1_ms  median latency of `predict` on one sample (numpy in, numpy out)
   pob_ms       median latency of `predict_on_batch` on one batch of `batch` samples
   peak_rss_mb  the process's peak resident set size (ru_maxrss) at the end
   final_loss   mean training loss of the last epoch (a sanity check that all three train)
 
 Contenders:
-  jkeras     jkeras `Sequential`, `fit(x, y, shuffle=True)` (`--spe` passes `steps_per_execution`)
+  jkeras     jkeras `Sequential`, `fit(x, y, shuffle=True)` in its default configuration
+             (`--spe N` passes `steps_per_execution=N`)
   keras3     Keras 3 `Sequential` with KERAS_BACKEND=jax, the same calls
+  tfkeras    tf.keras 2 (`import tf_keras`, TensorFlow), the same calls; run this file with
+             the interpreter that has it (`bench.py --tf-python`)
   hand       a hand-written jax + optax loop: one jitted step with params and optimizer state
              donated, called once per batch; each epoch's order drawn on the host with numpy
              and the epoch's arrays gathered once, batches sliced from them on the host;
@@ -42,6 +50,7 @@ WORKLOADS = {
     "cnn": ((28, 28, 1), 128),
     "lstm": ((50, 32), 64),
     "resnet50": ((224, 224, 3), 32),
+    "resblocks": ((32, 32, 3), 32),
 }
 
 
@@ -93,6 +102,32 @@ def keras_layers(K, workload, shape, keras3):
     return head + body
 
 
+def resblocks_model(K, shape):
+    """A small ResNet-like net: padded 7x7/2 stem, BatchNorm, overlapping 3x3/2 max-pool, three
+    bottleneck blocks with strided 1x1 and 'same' 3x3 convolutions, projection shortcuts, Add."""
+    L = K.layers
+    inp = K.Input(shape=shape)
+    x = L.Activation("relu")(L.BatchNormalization(epsilon=1.001e-5)(
+        L.Conv2D(16, 7, strides=2)(L.ZeroPadding2D(3)(inp))))
+    x = L.MaxPooling2D(3, strides=2)(L.ZeroPadding2D(1)(x))
+    for filters, stride in ((16, 1), (32, 2), (64, 2)):
+        shortcut = L.BatchNormalization(epsilon=1.001e-5)(L.Conv2D(4 * filters, 1, strides=stride)(x))
+        h = x
+        for size, width, step in ((1, filters, stride), (3, filters, 1), (1, 4 * filters, 1)):
+            h = L.BatchNormalization(epsilon=1.001e-5)(L.Conv2D(width, size, strides=step, padding="same")(h))
+            if width == filters:
+                h = L.Activation("relu")(h)
+        x = L.Activation("relu")(L.Add()([h, shortcut]))
+    out = L.Dense(NUM_CLASSES, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    return K.Model(inp, out)
+
+
+def build_model(K, workload, shape, keras3):
+    if workload == "resblocks":
+        return resblocks_model(K, shape)
+    return K.Sequential(keras_layers(K, workload, shape, keras3))
+
+
 class _Skip(Exception):
     pass
 
@@ -102,7 +137,7 @@ def run_keras_api(args, K, keras3):
     shape, batch = WORKLOADS[args.workload]
     if args.batch_size:
         batch = args.batch_size
-    spe = args.spe if not keras3 else 1
+    spe = args.spe if not keras3 else 0
 
     if args.workload == "resnet50":
         return run_keras_resnet(args, K, keras3, x, batch)
@@ -112,21 +147,31 @@ def run_keras_api(args, K, keras3):
     class EpochTimer(K.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.ends, self.losses = [], []
+            self.ends, self.cpu_ends, self.losses = [], [], []
 
         def on_epoch_end(self, epoch, logs=None):
             self.ends.append(time.perf_counter())
+            self.cpu_ends.append(time.process_time())
             self.losses.append(float((logs or {}).get("loss", float("nan"))))
 
     K.utils.set_random_seed(0)
+    spe_kwargs = {"steps_per_execution": spe} if spe else {}   # 0: the library's default
+
+    if args.first_epoch:
+        t0 = time.perf_counter()
+        model = build_model(K, args.workload, shape, keras3)
+        model.compile(optimizer=K.optimizers.Adam(learning_rate=1e-3),
+                      loss="sparse_categorical_crossentropy", **spe_kwargs)
+        hist = model.fit(x, y, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+        return dict(first_epoch_s=time.perf_counter() - t0, final_loss=float(hist.history["loss"][-1]))
 
     # cold start: build, compile, one fit of `spe` steps (one dispatch for jkeras) on the
     # same arrays as the timed fit, so that nothing recompiles there
     t0 = time.perf_counter()
-    model = K.Sequential(keras_layers(K, args.workload, shape, keras3))
+    model = build_model(K, args.workload, shape, keras3)
     model.compile(optimizer=K.optimizers.Adam(learning_rate=1e-3),
-                  loss="sparse_categorical_crossentropy", steps_per_execution=spe)
-    model.fit(x, y, batch_size=batch, epochs=1, steps_per_epoch=spe, shuffle=True, verbose=0)
+                  loss="sparse_categorical_crossentropy", **spe_kwargs)
+    model.fit(x, y, batch_size=batch, epochs=1, steps_per_epoch=max(spe, 1), shuffle=True, verbose=0)
     first_step_s = time.perf_counter() - t0
 
     timer = EpochTimer()
@@ -134,12 +179,13 @@ def run_keras_api(args, K, keras3):
               callbacks=[timer])
     ends = timer.ends
     train_sps = steady_sps(ends, args.samples)
+    train_cpu_sps = steady_sps(timer.cpu_ends, args.samples)
 
     x1, xb = x[:1], x[:batch]
     predict1_ms = median_ms(lambda: model.predict(x1, verbose=0), args.repeats)
     pob_ms = median_ms(lambda: np.asarray(model.predict_on_batch(xb)), args.repeats)
-    return dict(train_sps=train_sps, first_step_s=first_step_s, predict1_ms=predict1_ms,
-                pob_ms=pob_ms, final_loss=timer.losses[-1], epoch_s=np.diff(ends).tolist())
+    return dict(train_sps=train_sps, train_cpu_sps=train_cpu_sps, first_step_s=first_step_s,
+                predict1_ms=predict1_ms, pob_ms=pob_ms, final_loss=timer.losses[-1], epoch_s=np.diff(ends).tolist())
 
 
 def run_keras_resnet(args, K, keras3, x, batch):
@@ -237,6 +283,8 @@ def hand_model(workload, shape, key):
 
     if workload == "resnet50":
         return hand_resnet50(shape, key, conv, conv_apply, maxpool, dense)
+    if workload == "resblocks":
+        raise _Skip("no hand-written resblocks (BatchNorm's training statistics)")
     raise ValueError(workload)
 
 
@@ -346,31 +394,39 @@ def run_hand(args):
     t0 = time.perf_counter()
     params, apply = hand_model(args.workload, shape, jax.random.key(0))
     opt_state = tx.init(params)
+    if args.first_epoch:
+        params, opt_state, loss = epoch(params, opt_state, x, y)
+        return dict(first_epoch_s=time.perf_counter() - t0, final_loss=loss)
     params, opt_state, _ = epoch(params, opt_state, x[:batch], y[:batch])
     first_step_s = time.perf_counter() - t0
 
-    ends, losses = [], []
+    ends, cpu_ends, losses = [], [], []
     for _ in range(args.epochs):
         params, opt_state, loss = epoch(params, opt_state, x, y)
         ends.append(time.perf_counter())
+        cpu_ends.append(time.process_time())
         losses.append(loss)
     train_sps = steady_sps(ends, n)
+    train_cpu_sps = steady_sps(cpu_ends, n)
 
     fwd = jax.jit(lambda p, x: jax.nn.softmax(apply(p, x)))
     x1, xb = x[:1], x[:batch]
     predict1_ms = median_ms(lambda: np.asarray(fwd(params, x1)), args.repeats)
     pob_ms = median_ms(lambda: np.asarray(fwd(params, xb)), args.repeats)
-    return dict(train_sps=train_sps, first_step_s=first_step_s, predict1_ms=predict1_ms,
-                pob_ms=pob_ms, final_loss=losses[-1], epoch_s=np.diff(ends).tolist())
+    return dict(train_sps=train_sps, train_cpu_sps=train_cpu_sps, first_step_s=first_step_s,
+                predict1_ms=predict1_ms, pob_ms=pob_ms, final_loss=losses[-1], epoch_s=np.diff(ends).tolist())
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--contender", choices=("jkeras", "keras3", "hand"), required=True)
+    p.add_argument("--contender", choices=("jkeras", "keras3", "tfkeras", "hand"), required=True)
     p.add_argument("--workload", choices=sorted(WORKLOADS), required=True)
     p.add_argument("--samples", type=int, required=True)
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--spe", type=int, default=1, help="jkeras steps_per_execution")
+    p.add_argument("--spe", type=int, default=0,
+                   help="jkeras steps_per_execution (0: not passed, jkeras's default)")
+    p.add_argument("--first-epoch", action="store_true",
+                   help="time only build + compile + one cold epoch (first_epoch_s)")
     p.add_argument("--repeats", type=int, default=50, help="timed predict calls")
     p.add_argument("--batch-size", type=int, default=0, help="override the workload's batch")
     p.add_argument("--image-size", type=int, default=0, help="resnet50 input side (default 224)")
@@ -388,6 +444,13 @@ def main(argv=None):
             if keras.backend.backend() != "jax":
                 raise RuntimeError(f"Keras backend is {keras.backend.backend()}, expected jax")
             result.update(run_keras_api(args, keras, keras3=True))
+        elif args.contender == "tfkeras":
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            try:
+                import tf_keras
+            except ImportError as e:
+                raise _Skip(f"tf_keras is not importable by {sys.executable} ({e})")
+            result.update(run_keras_api(args, tf_keras, keras3=False))
         else:
             import jkeras
             import jkeras.applications  # noqa: F401  (lazy families; ResNet50 may be missing)
@@ -397,8 +460,12 @@ def main(argv=None):
     except _Skip as e:
         result["skipped"] = str(e)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    import jax
-    result["device"] = str(jax.devices()[0].platform)
+    if args.contender == "tfkeras":
+        import tensorflow as tf
+        result["device"] = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    else:
+        import jax
+        result["device"] = str(jax.devices()[0].platform)
     print("RESULT " + json.dumps(result), flush=True)
 
 

@@ -333,6 +333,23 @@ def test_keras1_recurrent_input_dim():
     assert tuple(layer.get_config()["batch_input_shape"]) == (None, 5, 4)
 
 
+@pytest.mark.parametrize("name", ["SimpleRNN", "GRU", "LSTM"])
+def test_keras2_rnn_configs_keep_their_implementation(name):
+    """Keras 2 wrote `implementation` 1 or 2 (2.0 also 0) into RNN configs: the value loads, the
+    numbers are the same (1 is per-gate matmuls, 2 one matmul)."""
+    x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype(np.float32)
+    outputs = []
+    for implementation in (1, 2):
+        layer = layers.deserialize({"class_name": name, "config": {"units": 4, "implementation": implementation}})
+        assert layer.implementation == implementation
+        model = jkeras.Sequential([jkeras.Input((5, 3)), layer])
+        if outputs:
+            model.set_weights(weights)
+        weights = model.get_weights()
+        outputs.append(model.predict(x, verbose=0))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-6, atol=1e-6)
+
+
 def test_old_blog_post_script_runs():
     """A Keras 1 era script (Keras 1 names and arguments), as Keras 2 still ran it."""
     with warnings.catch_warnings():

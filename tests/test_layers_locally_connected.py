@@ -59,12 +59,6 @@ def test_matches_tf_keras(name):
             assert config[key] == expected[key], key
 
 
-# jkeras/saving/serialization.py drops every config's `implementation` key (`_IGNORED_KEYS`, meant
-# for the RNNs'), so a LocallyConnected layer loads as implementation 1; reported to the lead.
-DROPS_IMPLEMENTATION = pytest.mark.xfail(strict=True, reason="config loading drops `implementation`")
-
-
-@DROPS_IMPLEMENTATION
 @pytest.mark.parametrize("name", ["lc1d_impl3_same_strides", "lc2d_impl2_same_cf"])
 def test_loads_tf_keras_h5(name):
     """tf.keras 2's `.h5` of the trained model loads: the config, and the trained weights."""
@@ -147,7 +141,6 @@ def test_harness_against_numpy_reference(layer, kwargs, shape, options):
     run_layer_test(layer, kwargs, shape, keras_layer=False, reference=_reference(rank, kwargs), **options)
 
 
-@DROPS_IMPLEMENTATION
 @pytest.mark.parametrize("implementation", [2, 3])
 def test_h5_round_trip_keeps_the_implementation(tmp_path, implementation):
     x = RNG.normal(size=(2, 4, 3)).astype("float32")

@@ -82,10 +82,10 @@ def weight_options_config(layer, *weights):
     return config
 
 
-# Keys Keras 3 (or tf.keras) writes into layer configs that carry nothing jkeras uses.
+# Keys Keras 3 (or tf.keras) writes into layer configs that carry nothing jkeras uses. (Not
+# `implementation`: LocallyConnected's picks its kernel layout; the RNNs take Keras 2's 0/1/2.)
 FOREIGN_CONFIG_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_enabled", "build_config",
-                       "compile_config", "module", "registered_name", "optional", "time_major",
-                       "implementation")
+                       "compile_config", "module", "registered_name", "optional", "time_major")
 
 
 def serialize(layer):

@@ -1,4 +1,5 @@
-"""Keras activation functions in `jax.numpy`, with Keras 3's formulas and names."""
+"""Keras activation functions in `jax.numpy`, with Keras 3's formulas and names (but Keras 2's
+`hard_sigmoid`, the one Keras 2 code and files mean)."""
 import contextlib
 import threading
 
@@ -99,8 +100,9 @@ def sigmoid(x):
 
 
 def hard_sigmoid(x):
-    """Keras 3's piecewise-linear sigmoid: `relu6(x + 3) / 6`."""
-    return jax.nn.hard_sigmoid(jnp.asarray(x))
+    """Keras 2's piecewise-linear sigmoid, `clip(0.2 * x + 0.5, 0, 1)` (as `K.hard_sigmoid`): what Keras 2
+    code and files mean by "hard_sigmoid" (Keras 3's is `relu6(x + 3) / 6`)."""
+    return jnp.clip(0.2 * jnp.asarray(x) + 0.5, 0.0, 1.0)
 
 
 def softmax(x, axis=-1):

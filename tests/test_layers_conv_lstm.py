@@ -118,11 +118,9 @@ def test_loads_tf_keras2_h5_weights_and_config():
     assert layer.return_sequences and layer.get_config()["recurrent_activation"] == "hard_sigmoid"
 
 
-# tf.keras 2's ConvLSTM2D defaults to `recurrent_activation="hard_sigmoid"`, and tf.keras 2's
-# hard_sigmoid is `clip(0.2 * x + 0.5, 0, 1)`; jkeras.activations.hard_sigmoid is Keras 3's
-# `relu6(x + 3) / 6`. With Keras 2's formula the file's outputs agree to 1e-7. Reported to the lead.
-@pytest.mark.xfail(strict=True, reason="jkeras's hard_sigmoid is Keras 3's, not tf.keras 2's")
 def test_tf_keras2_h5_predicts_tf_keras_numbers():
+    """tf.keras 2's ConvLSTM2D defaults to `recurrent_activation="hard_sigmoid"`, Keras 2's
+    `clip(0.2 * x + 0.5, 0, 1)` (not Keras 3's `relu6(x + 3) / 6`)."""
     arrays = np.load(os.path.join(FIXTURES, "tf_conv_lstm2d.npz"))
     model = jkeras.models.load_model(os.path.join(FIXTURES, "tf_conv_lstm2d.h5"))
     np.testing.assert_allclose(model.predict(arrays["x0"], verbose=0), arrays["out"], rtol=1e-5, atol=1e-5)

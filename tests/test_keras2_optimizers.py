@@ -146,7 +146,8 @@ class WarmUp(Optimizer):
         t = K.cast(self.iterations, K.floatx()) + 1
         self.updates = [K.update(self.optimizer.lr, self.base_lr * K.minimum(1.0, t / self.warmup_steps)),
                         K.update_add(self.iterations, 1)]
-        return self.updates + self.optimizer.get_updates(loss, params)
+        with K.control_dependencies(self.updates):  # the inner optimizer reads the new rate
+            return self.updates + self.optimizer.get_updates(loss, params)
 
 
 X = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
@@ -358,3 +359,11 @@ def test_own_attributes_named_like_keras3_arguments_and_refused_keras3_arguments
     _check(_trained(DecoupledDecaySGD()), _numpy_run(rule))
     with pytest.raises(ValueError, match="use_ema"):
         DecoupledDecaySGD(use_ema=True)
+
+
+def test_reads_before_control_dependencies_see_the_values_before_the_updates():
+    # Keras 2's SGD adds 1 to `iterations` first, then decays by the count read afterwards: as in
+    # Keras 2's graph the read is the count before the step, so update t uses lr / (1 + decay (t - 1))
+    def rule(params, grads, t):
+        return [p - 0.1 / (1 + 0.5 * (t - 1)) * g for p, g in zip(params, grads)]
+    _check(_trained(Keras2SGD(learning_rate=0.1, decay=0.5)), _numpy_run(rule))

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from jkeras.backend.naming import reset_names
 from jkeras.backend.symbolic import op, read
+from jkeras.backend.variables import after_updates
 
 _uids = collections.defaultdict(int)
 _manual_init = {"value": False}
@@ -37,9 +38,11 @@ def name_scope(name):
 
 @contextlib.contextmanager
 def control_dependencies(control_inputs):
-    """Accepted for Keras 2 code: under JAX, values run in data order and `K.update`s are
-    already part of the step's result."""
-    yield
+    """Keras 2's `K.control_dependencies`: under JAX values run in data order and `K.update`s are
+    part of the step's result; inside the block a variable updated in the step (a Keras 2
+    optimizer's `get_updates`) reads its new value, as TF ran the ops made there after the updates."""
+    with after_updates():
+        yield
 
 
 def manual_variable_initialization(value):

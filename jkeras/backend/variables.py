@@ -282,9 +282,9 @@ def bind_values(pairs):
 @contextlib.contextmanager
 def collect_updates(rebind=False):
     """Yield a list that gathers `(variable, new_value)` for each `K.update` of a `K.variable`
-    made while a step traces inside the block; with `rebind`, an updated variable reads its
-    new value for the rest of the block, as code run step by step (TF's control
-    dependencies) sees it."""
+    made while a step traces inside the block. A variable reads its value from before the
+    updates, as in Keras 2's graph; with `rebind`, inside `after_updates` (`K.control_dependencies`)
+    an updated variable reads its new value, as TF ran the ops made there after the updates."""
     found = _Rebinding() if rebind else []
     _updates.stack.append(found)
     if rebind:
@@ -298,15 +298,39 @@ def collect_updates(rebind=False):
 
 
 class _Rebinding(list):
-    """Updates gathered so that each updated variable reads its new value afterwards."""
+    """Updates gathered with each variable's newest value, read inside `after_updates`."""
 
     def __init__(self):
         super().__init__()
-        self.bound = {}
+        self.bound = _AfterUpdates()
 
     def append(self, item):
         super().append(item)
-        self.bound[id(item[0])] = item[1]
+        dict.__setitem__(self.bound, id(item[0]), item[1])
+
+
+class _AfterUpdates(dict):
+    def __contains__(self, key):
+        return _after.depth > 0 and dict.__contains__(self, key)
+
+
+class _Depth(threading.local):
+    def __init__(self):
+        self.depth = 0
+
+
+_after = _Depth()
+
+
+@contextlib.contextmanager
+def after_updates():
+    """While the block runs, variables updated in a `collect_updates(rebind=True)` block read their
+    new values (what `K.control_dependencies` means under JAX)."""
+    _after.depth += 1
+    try:
+        yield
+    finally:
+        _after.depth -= 1
 
 
 @contextlib.contextmanager

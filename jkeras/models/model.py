@@ -21,6 +21,12 @@ class Model(Trainer, Layer):
         return object.__new__(cls)
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
+        if _graph_args(args, kwargs):  # a subclass whose __init__ builds a graph (Keras 2's way)
+            from jkeras.models.functional import Functional
+            functional_subclass(type(self))
+            extra = {} if dtype is None else {"dtype": dtype}
+            Functional.__init__(self, *args, trainable=trainable, name=name, **extra, **kwargs)
+            return
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
         Trainer.__init__(self)
 
@@ -105,6 +111,25 @@ class Model(Trainer, Layer):
     def to_yaml(self, **kwargs):
         from jkeras.saving import serialization
         return serialization.to_yaml(self, **kwargs)
+
+
+def _graph_args(args, kwargs):
+    """Whether `Model.__init__` got a graph: `inputs`/`outputs` (or Keras 1's `input`/`output`)."""
+    return (len(args) == 2 or (len(args) == 1 and ("outputs" in kwargs or "output" in kwargs))
+            or {"inputs", "outputs"} <= set(kwargs) or {"input", "output"} <= set(kwargs))
+
+
+def functional_subclass(cls):
+    """Put `Functional` in place of `Model` among `cls`'s bases, as tf.keras 2 does for a
+    `Model` subclass whose `__init__` calls `super().__init__(inputs=..., outputs=...)`:
+    its instances are functional models (`isinstance(net, Functional)`), of their own class."""
+    from jkeras.models.functional import Functional
+    if cls is Model:
+        return Functional
+    if not issubclass(cls, Model) or issubclass(cls, Functional):
+        return cls
+    cls.__bases__ = tuple(functional_subclass(base) for base in cls.__bases__)
+    return cls
 
 
 def _writes_files():

@@ -67,7 +67,12 @@ def model_config(model):
         raise NotImplementedError(
             f"Model '{model.name}' is a subclassed model: its architecture is Python code, so it "
             "cannot be written as a config. Save its weights with save_weights() instead.")
-    return {"class_name": "Functional", "config": functional_config(model)}
+    from jkeras.models import Functional
+    if type(model) is Functional:
+        return {"class_name": "Functional", "config": functional_config(model)}
+    # a functional subclass (`class Net(Model)`) is written under its own name, as tf.keras 2
+    # does, with the whole graph (and whatever its own get_config adds)
+    return {"class_name": get_registered_name(type(model)), "config": model.get_config()}
 
 
 def _sequential_layers(model):
@@ -179,7 +184,7 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config")
         if not isinstance(config, dict):
             raise ConfigError(f"The config of layer class '{name}' ({where}) must be a dict; "
                               f"received {type(config).__name__}.")
-        if isinstance(cls, type) and issubclass(cls, Functional) and "layers" in config:
+        if _rebuilds_graph(cls, config):
             return functional_from_config(config, custom_objects, safe_mode, cls, f"{path}.config")
         if safe_mode:
             _refuse_code(cls, config, where)
@@ -194,6 +199,16 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config")
                               f"{error}") from error
         _guard_size(layer, config, where)
         return layer
+
+
+def _rebuilds_graph(cls, config):
+    """Whether `cls` is built from the graph in `config`: a Model class (a functional subclass
+    too, `Net(Model)` or `{"Net": Model}` in custom_objects) without a `from_config` of its own."""
+    from jkeras.models import Model, Sequential
+    if not (isinstance(cls, type) and issubclass(cls, Model)) or issubclass(cls, Sequential):
+        return False
+    own = getattr(cls.from_config, "__func__", None) is not Model.from_config.__func__
+    return "layers" in config and "input_layers" in config and not own
 
 
 def _short(value, limit=200):
@@ -537,8 +552,25 @@ def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None
     with _converting(f"{path}.output_layers"):
         outputs = [tensor(*ref[:3], io=True) for ref in _refs(config["output_layers"])]
     with _converting(f"{path} (connecting inputs to outputs)"):
-        return (cls or Functional)(inputs if len(inputs) > 1 else inputs[0],
-                                   outputs if len(outputs) > 1 else outputs[0], name=model_name)
+        return _functional_of_class(cls or Functional, inputs if len(inputs) > 1 else inputs[0],
+                                    outputs if len(outputs) > 1 else outputs[0], model_name)
+
+
+def _functional_of_class(cls, inputs, outputs, name):
+    """`cls(inputs, outputs, name=name)` when `cls`'s constructor takes a graph (Model,
+    Functional, a subclass keeping their signature or `*args, **kwargs`); for a functional
+    subclass with a constructor of its own (`Net(inputs, blocks)`) the instance is made
+    without calling it, from the saved graph: attributes its `__init__` sets are not there."""
+    from jkeras.models import Functional
+    from jkeras.models.model import functional_subclass
+    params = inspect.signature(cls.__init__).parameters
+    kinds = {p.kind for p in params.values()}
+    if ({"inputs", "outputs"} <= set(params) or inspect.Parameter.VAR_POSITIONAL in kinds
+            or cls is Functional):
+        return cls(inputs, outputs, name=name)
+    model = object.__new__(functional_subclass(cls))
+    Functional.__init__(model, inputs, outputs, name=name)
+    return model
 
 
 def _mask_ops(config, custom_objects):

@@ -55,7 +55,7 @@ def sequences(K):
             L.MaxPooling1D(2)(x), L.AveragePooling1D(2, padding="same")(x),
             L.GlobalMaxPooling1D()(x), L.GlobalAveragePooling1D()(x), L.Cropping1D((1, 2))(x),
             L.ZeroPadding1D(2)(x), L.UpSampling1D(2)(x), L.SpatialDropout1D(0.2)(x),
-            L.TimeDistributed(L.Dense(2))(x)]
+            L.TimeDistributed(L.Dense(2))(x), L.AdditiveAttention()([x, x])]
     return K.Model(x, outs, name="sequences")
 
 
@@ -85,7 +85,7 @@ def volumes(K):
     x = L.Input((4, 4, 4, 2), name="x")
     outs = [L.Conv3D(2, 2)(x), L.Conv3DTranspose(2, 2)(x), L.MaxPooling3D(2)(x),
             L.AveragePooling3D(2)(x), L.GlobalMaxPooling3D()(x), L.GlobalAveragePooling3D()(x),
-            L.Cropping3D(1)(x), L.ZeroPadding3D(1)(x), L.UpSampling3D(2)(x)]
+            L.Cropping3D(1)(x), L.ZeroPadding3D(1)(x), L.UpSampling3D(2)(x), L.SpatialDropout3D(0.2)(x)]
     return K.Model(x, outs, name="volumes")
 
 
@@ -93,7 +93,35 @@ def tokens(K):
     L = K.layers
     x = L.Input((5,), dtype="int32", name="tokens")
     return K.Model(x, [L.GRU(3)(L.Embedding(10, 4, mask_zero=True)(x)),
-                       L.Flatten()(L.Embedding(10, 2)(x))], name="tokens")
+                       L.Flatten()(L.Embedding(10, 2)(x)),
+                       L.CategoryEncoding(10, output_mode="multi_hot")(x)], name="tokens")
+
+
+def extras(K):
+    """Layers tf.keras added after Keras 2.3 (and AlphaDropout)."""
+    L = K.layers
+    x = L.Input((8,), name="x")
+    outs = [L.AlphaDropout(0.2)(x), L.EinsumDense("ab,bc->ac", output_shape=4, bias_axes="c")(x),
+            L.GroupNormalization(groups=2)(x), L.UnitNormalization()(x), L.Identity()(x),
+            L.SpectralNormalization(L.Dense(3))(x), L.Normalization()(x),
+            L.Discretization(bin_boundaries=[-0.5, 0.0, 0.5])(x), L.Rescaling(0.5, offset=0.1)(x)]
+    return K.Model(x, outs, name="extras")
+
+
+def image_preprocessing(K):
+    """The image preprocessing layers, at inference (the random ones pass their input through)."""
+    L = K.layers
+    x = L.Input((8, 8, 3), name="x")
+    outs = [L.CenterCrop(4, 6)(x), L.Resizing(4, 6)(x), L.RandomFlip()(x), L.RandomRotation(0.2)(x),
+            L.RandomZoom(0.2)(x), L.RandomTranslation(0.2, 0.1)(x), L.RandomContrast(0.2)(x)]
+    return K.Model(x, outs, name="image_preprocessing")
+
+
+def conv_recurrent(K):
+    L = K.layers
+    a, b, c = L.Input((3, 5, 2), name="a"), L.Input((3, 4, 4, 2), name="b"), L.Input((2, 3, 3, 3, 2), name="c")
+    return K.Model([a, b, c], [L.ConvLSTM1D(2, 2)(a), L.ConvLSTM2D(2, 3, padding="same", return_sequences=True)(b),
+                               L.ConvLSTM3D(2, 2)(c)], name="conv_recurrent")
 
 
 def multi_io(K):
@@ -130,7 +158,8 @@ def stacked(K):
 
 
 GROUPS = {"core": core, "sequences": sequences, "recurrent": recurrent, "images": images,
-          "volumes": volumes, "tokens": tokens, "multi_io": multi_io, "stacked": stacked}
+          "volumes": volumes, "tokens": tokens, "extras": extras, "image_preprocessing": image_preprocessing,
+          "conv_recurrent": conv_recurrent, "multi_io": multi_io, "stacked": stacked}
 
 
 def _inputs(model_name):
@@ -139,7 +168,8 @@ def _inputs(model_name):
     seq = RNG.normal(size=(3, 6, 4)).astype("float32")
     seq[:, 4:] = 0.0  # trailing padding that Masking hides
     shapes = {"sequences": seq, "recurrent": seq, "images": (3, 8, 8, 3), "volumes": (3, 4, 4, 4, 2),
-              "multi_io": [(3, 8), seq]}
+              "multi_io": [(3, 8), seq], "image_preprocessing": (3, 8, 8, 3),
+              "conv_recurrent": [(3, 3, 5, 2), (3, 3, 4, 4, 2), (3, 2, 3, 3, 3, 2)]}
     spec = shapes.get(model_name, (3, 8))
     make = lambda s: s if isinstance(s, np.ndarray) else RNG.normal(size=s).astype("float32")
     return [make(s) for s in spec] if isinstance(spec, list) else make(spec)
@@ -156,8 +186,14 @@ def _predict(model, x):
     return [np.asarray(v) for v in y] if isinstance(y, (list, tuple)) else [np.asarray(y)]
 
 
+def _h5_weights(model):
+    """The weights in the `.h5` order: each layer's trainable then non-trainable ones (Keras 3's
+    `get_weights` lists some otherwise, e.g. SpectralNormalization's `vector_u` before the bias)."""
+    return [np.asarray(w) for layer in model.layers for w in layer.trainable_weights + layer.non_trainable_weights]
+
+
 def _assert_same(ours, theirs, x):
-    ours_w, theirs_w = ours.get_weights(), [np.asarray(w) for w in theirs.get_weights()]
+    ours_w, theirs_w = _h5_weights(ours), _h5_weights(theirs)
     assert len(ours_w) == len(theirs_w)
     for a, b in zip(ours_w, theirs_w):
         np.testing.assert_array_equal(a, b)
@@ -170,10 +206,20 @@ def _weighted_names(model):
     return [layer.name for layer in model.layers if layer.weights]
 
 
+def _set_keras3_weights(model, values):
+    """`set_weights`, then what Keras 3's Normalization needs to use them: `finalize_state`, and a
+    new predict function (the old one holds the old mean and variance as constants)."""
+    model.set_weights(values)
+    for layer in model.layers:
+        if hasattr(layer, "finalize_state"):
+            layer.finalize_state()
+    model.predict_function = None
+
+
 def _keras3_model(build):
     keras.backend.clear_session()
     model = build(keras)
-    model.set_weights(_random_weights(model.weights))
+    _set_keras3_weights(model, _random_weights(model.weights))
     return model
 
 
@@ -194,7 +240,7 @@ def test_h5_both_ways_with_keras3(group, tmp_path):
     keras.backend.clear_session()
     theirs = keras.models.load_model(str(tmp_path / "ours.h5"), compile=False, custom_objects=CUSTOM)
     _assert_same(ours, theirs, x)
-    theirs.set_weights(_random_weights(theirs.weights))
+    _set_keras3_weights(theirs, _random_weights(theirs.weights))
     theirs.save(str(tmp_path / "theirs.h5"))
     back = jkeras.models.load_model(tmp_path / "theirs.h5", custom_objects=CUSTOM)
     assert _weighted_names(back) == _weighted_names(theirs)
@@ -223,10 +269,82 @@ def test_every_jkeras_layer_class_is_covered():
         jkeras.backend.clear_session()
         for layer in build(jkeras).layers:
             visit(layer)
-    # Checked elsewhere: FlaxLayer (below, Keras 3's needs tensorflow); Layer is the base class.
     exported = {c for c in vars(layers).values() if isinstance(c, type) and issubclass(c, layers.Layer)}
-    missing = exported - covered - {layers.Layer, layers.FlaxLayer}
+    assert set(NO_KERAS3_ROUND_TRIP) <= {c.__name__ for c in exported}
+    assert not {c.__name__ for c in covered} & set(NO_KERAS3_ROUND_TRIP)  # covered now: take it off the list
+    missing = {c for c in exported - covered if c.__name__ not in NO_KERAS3_ROUND_TRIP}
     assert not missing, sorted(c.__name__ for c in missing)
+
+
+# The classes no both-ways Keras 3 round trip can check, why, and where they are checked instead.
+_KERAS2_ONLY = "Keras 3 lacks it: "
+_NEEDS_TF = "Keras 3's needs TensorFlow, and jkeras's runs on strings eagerly, before the model (no model file " \
+            "holds it): tf.keras 2's outputs in test_layers_preprocessing_categorical"
+NO_KERAS3_ROUND_TRIP = {
+    "Layer": "the base class",
+    "Wrapper": "a base class: TimeDistributed and Bidirectional above",
+    "AbstractRNNCell": "an abstract base (Keras 3 has none): a subclass in test_layer_harness_recurrent",
+    "BackendOp": "jkeras's record of a K call on symbolic tensors: saved and loaded in test_backend_ops",
+    "FlaxLayer": "Keras 3's needs TensorFlow: the jkeras round trip below",
+    "CuDNNGRU": _KERAS2_ONLY + "Keras 2.1-2.3 files in test_saving_legacy",
+    "CuDNNLSTM": _KERAS2_ONLY + "Keras 2.1-2.3 files in test_saving_legacy",
+    "LocallyConnected1D": _KERAS2_ONLY + "tf.keras 2 files in test_layers_locally_connected",
+    "LocallyConnected2D": _KERAS2_ONLY + "tf.keras 2 files in test_layers_locally_connected",
+    "ThresholdedReLU": _KERAS2_ONLY + "the jkeras round trip below, against numpy",
+    "RandomHeight": _KERAS2_ONLY + "the jkeras round trip below, against numpy",
+    "RandomWidth": _KERAS2_ONLY + "the jkeras round trip below, against numpy",
+    "Hashing": _NEEDS_TF, "HashedCrossing": _NEEDS_TF, "StringLookup": _NEEDS_TF, "TextVectorization": _NEEDS_TF,
+    "IntegerLookup": "Keras 3's needs TensorFlow: a tf.keras 2 file in test_layers_preprocessing_image, the jkeras "
+                     "round trip in test_layers_preprocessing_categorical",
+    "RandomCrop": "Keras 3.15's returns its input uncropped at inference (its symbolic shape says cropped); "
+                  "tf.keras 2 center-crops, as jkeras: a tf.keras 2 file in test_layers_preprocessing_image",
+    "Attention": "one way (below): Keras 3 cannot read its own .h5 of it (`score_mode` comes back as the "
+                 "function `dot`)",
+    "MultiHeadAttention": "one way (below): jkeras writes its node as one list `[query, value]`, which Keras 3 "
+                          "cannot replay (tf.keras 2 writes `value` as a keyword); a tf.keras 2 file in "
+                          "test_layers_attention",
+    "RandomBrightness": "one way (below): Keras 3 cannot write it to .h5 (\"cannot pickle 'module' object\")",
+}
+
+
+def test_keras3_exchanges_these_one_way(tmp_path):
+    """Keras 3 writes Attention and MultiHeadAttention, jkeras loads them; jkeras writes
+    RandomBrightness, Keras 3 loads it (see NO_KERAS3_ROUND_TRIP for why not both ways)."""
+    def attention(K):
+        L = K.layers
+        q, v = L.Input((5, 4), name="q"), L.Input((6, 4), name="v")
+        return K.Model([q, v], [L.Attention()([q, v]), L.Attention(use_scale=True, score_mode="concat")([q, v]),
+                                L.MultiHeadAttention(2, 3)(q, v)], name="attention")
+
+    x = [RNG.normal(size=(3, 5, 4)).astype("float32"), RNG.normal(size=(3, 6, 4)).astype("float32")]
+    theirs = _keras3_model(attention)
+    theirs.save(str(tmp_path / "attention.h5"))
+    _assert_same(jkeras.models.load_model(tmp_path / "attention.h5"), theirs, x)
+
+    def brightness(K):
+        x = K.layers.Input((4, 4, 3), name="x")
+        return K.Model(x, K.layers.RandomBrightness(0.2, value_range=(0, 1))(x))
+
+    ours = _jkeras_model(brightness)
+    ours.save(tmp_path / "brightness.h5")
+    keras.backend.clear_session()
+    _assert_same(ours, keras.models.load_model(str(tmp_path / "brightness.h5"), compile=False),
+                 RNG.uniform(size=(2, 4, 4, 3)).astype("float32"))
+
+
+def test_keras2_only_layers_round_trip_in_jkeras(tmp_path):
+    """ThresholdedReLU (`x` where `x > theta`, else 0), RandomHeight and RandomWidth (their input,
+    at inference), as tf.keras 2 defines them; saved and loaded by jkeras."""
+    L = jkeras.layers
+    img = L.Input((6, 6, 2))
+    model = jkeras.Model(img, [L.ThresholdedReLU(0.3)(img), L.RandomHeight(0.3)(img), L.RandomWidth((-0.2, 0.4))(img)])
+    model.save(tmp_path / "keras2_only.h5")
+    loaded = jkeras.models.load_model(tmp_path / "keras2_only.h5")
+    configs = [json.loads(json.dumps([layer.get_config() for layer in m.layers])) for m in (loaded, model)]
+    assert configs[0] == configs[1]  # (through JSON, so that tuples read as lists)
+    x = RNG.normal(size=(2, 6, 6, 2)).astype("float32")
+    for got, want in zip(_predict(loaded, x), [np.where(x > 0.3, x, 0.0), x, x]):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_flax_layer_round_trips_in_jkeras(tmp_path):

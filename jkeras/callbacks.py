@@ -40,8 +40,12 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)  # Keras 2's alias, called from here as Keras 2 does
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
     def on_test_begin(self, logs=None): pass
     def on_test_end(self, logs=None): pass
     def on_test_batch_begin(self, batch, logs=None): pass
@@ -51,7 +55,7 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): pass
     def on_predict_batch_end(self, batch, logs=None): pass
 
-    # Keras 2 names: called after the `on_train_batch_*` hooks, for train batches only.
+    # Keras 2 names, for train batches only: the base `on_train_batch_*` call them.
     def on_batch_begin(self, batch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
 
@@ -140,6 +144,11 @@ class CallbackList:
         """Whether a progress bar redraws during the epoch (`verbose=1`)."""
         return self._hook_use()[2]
 
+    def overrides(self, hook):
+        """Whether some callback has `hook` of its own (its class's or set on the instance)."""
+        return any(getattr(type(cb), hook) is not getattr(Callback, hook) or hook in vars(cb)
+                   for cb in self.callbacks)
+
     def _hook_use(self):
         """`(uses, needs every batch, shows progress)`: asked once per dispatch, so the answer is
         kept until the callbacks change."""
@@ -153,11 +162,47 @@ class CallbackList:
 
     def on_train_batch_begin(self, batch, logs=None):
         self._each("on_train_batch_begin", batch, logs)
-        self._each("on_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
         self._each("on_train_batch_end", batch, logs)
-        self._each("on_batch_end", batch, logs)
+
+
+class BatchLogs(Mapping):
+    """Keras 2's batch logs: `batch` and `size` (and `num_steps` when one call ran several
+    batches), then the running metrics (a Mapping, or a function giving one), copied off the
+    device only when a callback reads them."""
+
+    def __init__(self, batch, size, values=None, num_steps=1):
+        self._head = {"batch": batch, "size": size}
+        if num_steps != 1:
+            self._head["num_steps"] = num_steps
+        self._values = values if values is not None else {}
+
+    def _tail(self):
+        if callable(self._values):  # computed at the first read only
+            self._values = self._values()
+        return self._values
+
+    def __getitem__(self, key):
+        return self._head[key] if key in self._head else self._tail()[key]
+
+    def __iter__(self):
+        yield from self._head
+        yield from self._tail()
+
+    def __len__(self):
+        return len(self._head) + len(self._tail())
+
+    def metrics(self):
+        """The logged values without the bookkeeping keys."""
+        return {k: v for k, v in self.items() if k not in self._head}
+
+
+def _values(logs):
+    """A batch's logged values, without Keras 2's `batch`/`size`/`num_steps`."""
+    if isinstance(logs, BatchLogs):
+        return logs.metrics()
+    return {k: v for k, v in (logs or {}).items() if k not in ("batch", "size", "num_steps")}
 
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
@@ -207,8 +252,8 @@ class BaseLogger(Callback):
     """Keras 2's epoch averages of the batch logs, weighted by each batch's `size`.
 
     Batch logs that carry `size` (Keras 2's per-batch values) are averaged as
-    Keras 2 did; jkeras's own batch logs are already running epoch averages (as
-    tf.keras 2's), so without `size` the last batch's values are the epoch's.
+    Keras 2 did; `fit`'s batch logs (`BatchLogs`) are already running epoch averages (as
+    tf.keras 2's), so the last batch's values are the epoch's.
     Names in `stateful_metrics` are kept as logged. Asking for batch logs makes
     `fit` copy them off the device after each batch.
     """
@@ -225,9 +270,9 @@ class BaseLogger(Callback):
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
-        if "size" not in logs:  # running averages: the latest is the epoch's so far
+        if "size" not in logs or isinstance(logs, BatchLogs):  # running averages: the latest is the epoch's
             self.seen = 1
-            self.totals = {k: v for k, v in logs.items() if k not in self._BOOKKEEPING}
+            self.totals = _values(logs)
             return
         batch_size = logs["size"]
         self.seen += batch_size * logs.get("num_steps", 1)
@@ -449,6 +494,7 @@ class ProgbarLogger(Callback):
             print(f"Epoch {epoch + 1}/{self.epochs}")
 
     def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
         self._update(batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
@@ -483,7 +529,7 @@ class ProgbarLogger(Callback):
         bar = self._bar()
         bar.note_step(self.seen)
         if self.verbose == 1 and bar.due():
-            bar.update(self.seen, dict(logs or {}), finalize=False)
+            bar.update(self.seen, _values(logs), finalize=False)
 
     def _finalize(self, logs):
         if not self.verbose:
@@ -494,13 +540,36 @@ class ProgbarLogger(Callback):
         bar.update(self.target, dict(logs or {}), finalize=True)
 
 
-def configure(callbacks, model, verbose, epochs, steps):
+def configure(callbacks, model, verbose, epochs, steps, samples=None, batch_size=None,
+              do_validation=False, metrics=None):
     """The CallbackList `fit` uses: the user's callbacks, then History, then a progress bar.
 
     As in Keras, a `History` or `ProgbarLogger` the user passes is used instead
     of a new one, and the progress bar comes last so it shows what the other
-    callbacks added to the epoch logs (`learning_rate`).
+    callbacks added to the epoch logs (`learning_rate`). `params` are Keras 2's
+    (`batch_size`, `epochs`, `steps`, `samples`, `verbose`, `do_validation`, `metrics`),
+    but `steps` is the number of steps per epoch also for array data (as in tf.keras 2).
     """
+    callbacks = _checked(callbacks)
+    history = next((cb for cb in callbacks if isinstance(cb, History)), None)
+    if history is None:
+        history = History()
+        callbacks.append(history)
+    if verbose and not any(isinstance(cb, ProgbarLogger) for cb in callbacks):
+        callbacks.append(ProgbarLogger())
+    model.history = history
+    return CallbackList(callbacks, model, {
+        "batch_size": batch_size, "epochs": epochs, "steps": steps, "samples": samples,
+        "verbose": verbose, "do_validation": do_validation, "metrics": list(metrics or [])})
+
+
+def callback_list(callbacks, model, params):
+    """The user's callbacks for `evaluate` or `predict`, with Keras 2's `params` for them."""
+    return CallbackList(_checked(callbacks), model, params)
+
+
+def _checked(callbacks):
+    """`callbacks` as a new list of Callback instances; a TypeError naming what came instead."""
     if isinstance(callbacks, CallbackList):
         callbacks = callbacks.callbacks
     if isinstance(callbacks, Callback):
@@ -513,14 +582,7 @@ def configure(callbacks, model, verbose, epochs, steps):
         if not isinstance(cb, Callback):
             raise TypeError(f"callbacks must be jkeras.callbacks.Callback instances; received "
                             f"{type(cb).__name__}.")
-    history = next((cb for cb in callbacks if isinstance(cb, History)), None)
-    if history is None:
-        history = History()
-        callbacks.append(history)
-    if verbose and not any(isinstance(cb, ProgbarLogger) for cb in callbacks):
-        callbacks.append(ProgbarLogger())
-    model.history = history
-    return CallbackList(callbacks, model, {"epochs": epochs, "steps": steps, "verbose": verbose})
+    return callbacks
 
 
 # ------------------------------------------------------------- monitoring base
@@ -902,6 +964,7 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
         if self._should_save_on_batch(batch):
             self._save_model(epoch=self._current_epoch, batch=batch, logs=logs)
 
@@ -988,7 +1051,7 @@ class ModelCheckpoint(MonitorCallback):
                           "end of the previous epoch.", stacklevel=3)
 
     def _get_file_path(self, epoch, batch, logs):
-        logs = logs or {}
+        logs = _values(logs)  # a batch's own `batch` (0-based) is not the file's `{batch}`
         try:
             if batch is None or "batch" in logs:
                 return self.filepath.format(epoch=epoch + 1, **logs)
@@ -1191,6 +1254,7 @@ class TensorBoard(Callback):
         self._close_writers()
 
     def on_train_batch_begin(self, batch, logs=None):
+        super().on_train_batch_begin(batch, logs)
         self._global_train_batch += 1
         if self._start_batch and self._global_train_batch == self._start_batch:
             import jax
@@ -1198,10 +1262,11 @@ class TensorBoard(Callback):
             self._is_tracing = True
 
     def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
         step = self._global_train_batch
         if self.update_freq != "epoch" and step % self.update_freq == 0:
             writer = self._writer(self._train_dir)
-            for name, value in (logs or {}).items():
+            for name, value in _values(logs).items():
                 writer.add_scalar(f"batch_{name}", float(value), step)
             if self.write_steps_per_second:
                 then, then_step = self._last_record
@@ -1319,6 +1384,7 @@ class BackupAndRestore(Callback):
         self.model._resume_point = (meta["epoch"], meta["batch"], metrics)
 
     def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
         if self.save_freq == "epoch" or self.model._live is None:
             return
         self._since_save += 1

@@ -456,8 +456,10 @@ def test_tensorboard_writes_epoch_scalars_and_histograms(tmp_path):
     scalars = {(tag, step): value for tag, step, value in train}
     assert scalars[("epoch_loss", 1)] == pytest.approx(hist.history["loss"][1])
     assert scalars[("epoch_learning_rate", 0)] == pytest.approx(0.1)
-    assert {(t, s) for t, s, _ in val} == {(f"epoch_{k}", e) for k in ("loss", "accuracy")
-                                           for e in (0, 1)}
+    # fit's validation calls on_test_end as tf.keras 2 and Keras 3 do: `evaluation_*` at the step
+    assert {(t, s) for t, s, _ in val} == ({(f"epoch_{k}", e) for k in ("loss", "accuracy") for e in (0, 1)}
+                                           | {(f"evaluation_{k}_vs_iterations", s)
+                                              for k in ("loss", "accuracy") for s in (6, 12)})
     assert {s for t, s, _ in train if t == "batch_loss"} == {4, 8, 12}  # 6 batches an epoch
     assert {t for t, _, _ in train if t.endswith("/histogram")} == {"dense/kernel/histogram",
                                                                   "dense/bias/histogram"}

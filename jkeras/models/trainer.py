@@ -148,13 +148,14 @@ class Trainer:
             self._opt_state = self._compile(self._tx.init)(trainable)
 
     def _abstract_outputs(self, x):
-        """The outputs' shapes, from one abstract trace that also notes whether the model runs a
-        convolution (for `steps_per_execution="auto"`: XLA:CPU runs those ~30x slower in a loop)."""
+        """The outputs' shapes, from one abstract trace that also measures the forward pass for
+        `steps_per_execution="auto"`: its matmul FLOPs per sample, and whether it convolves."""
         rows = getattr(self, "fixed_batch_size", None) or 1
         x = jax.tree.map(lambda a: jax.ShapeDtypeStruct((rows,) + tuple(a.shape[1:]), a.dtype), x)
         jaxpr, spec = jax.make_jaxpr(lambda p, s, x: self._run(p, s, x, training=False)[0],
                                      return_shape=True)(self._own_tree(True), self._own_tree(False), x)
         self._convolves = _has_convolution(jaxpr.jaxpr)
+        self._sample_flops = _dot_flops(jaxpr.jaxpr) / rows
         return self._as_output_list(spec)
 
     def _as_output_list(self, y):
@@ -266,7 +267,12 @@ class Trainer:
     def _auto_train_fn(self, batch_size):
         """Jitted: a traced number of train steps in a `fori_loop`, so every chunk `"auto"` runs
         (one step or a whole epoch) is one program, and gives the same bits whatever the chunks.
-        None where the loop would not pay: op-by-op models, and convolutions on XLA:CPU."""
+
+        None where the loop would not pay: op-by-op models, and on XLA:CPU convolutions (~30x
+        slower in a loop) and steps long enough that the dispatch is not what they wait for
+        (measured: a 670k-weight MLP step ran ~30% slower in the loop). The choice depends on
+        the model and batch size only, never on timings, so a script gives the same bits each run.
+        """
         key = ("train_auto", batch_size)
         if key not in self._jitted:
             def run(carry, data, perm, start, count, root_key):
@@ -281,8 +287,10 @@ class Trainer:
                 carry = _with_opt_state(carry, flatten_slots(carry[3], flat))
                 carry = jax.lax.fori_loop(0, count, one, carry)
                 return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
+            cpu = jax.default_backend() == "cpu"
+            step_flops = 3 * batch_size * getattr(self, "_sample_flops", math.inf)  # forward + backward
             slow = self._placed or self._run_eagerly or (
-                getattr(self, "_convolves", True) and jax.default_backend() == "cpu")
+                cpu and (getattr(self, "_convolves", True) or step_flops > _LOOP_MAX_FLOPS))
             self._jitted[key] = None if slow else jax.jit(run, donate_argnums=(0,))
         return self._jitted[key]
 
@@ -415,9 +423,14 @@ class Trainer:
             steps = math.ceil(n / batch_size) if steps_per_epoch is None else int(steps_per_epoch)
         val = self._validation_source(validation_data, validation_batch_size or batch_size,
                                       validation_steps, stream)
-        cbs = callbacks_mod.configure(callbacks, self, verbose=verbose, epochs=epochs, steps=steps)
-        run_epoch = (self._source_epoch(train, class_weight) if sources.is_source_object(train)
-                     else self._array_epoch(train, batch_size, steps, shuffle))
+        names = self.metrics_names
+        arrays = not sources.is_source_object(train)
+        cbs = callbacks_mod.configure(
+            callbacks, self, verbose=verbose, epochs=epochs, steps=steps,
+            samples=train.num_samples if arrays else None, batch_size=batch_size if arrays else None,
+            do_validation=val is not None, metrics=names + ["val_" + k for k in names] * (val is not None))
+        run_epoch = (self._array_epoch(train, batch_size, steps, shuffle) if arrays
+                     else self._source_epoch(train, class_weight))
         self.stop_training = False
         self._resume_point = None
         cbs.on_train_begin()
@@ -434,7 +447,7 @@ class Trainer:
             self._write_back(carry)
             epoch_logs = {k: float(v) for k, v in self._results_fn()(carry[4]).items()}
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_data(val, validation_batch_size or batch_size)
+                val_logs = self._evaluate_data(val, validation_batch_size or batch_size, cbs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -473,13 +486,12 @@ class Trainer:
             while done < end and not self.stop_training:
                 if loop is None:
                     k = 1 if spe == "auto" else min(spe, end - done)
-                    if cbs.uses_batch_hooks:
-                        cbs.on_train_batch_begin(done)
+                    self._batch_begin(cbs, done, batch_size)
                     carry = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
                                                           root_key)
                 elif cbs.needs_every_batch:
                     k = 1
-                    cbs.on_train_batch_begin(done)
+                    self._batch_begin(cbs, done, batch_size)
                     carry = loop(carry, device_data, perm, done * batch_size, 1, root_key)
                 else:
                     k = pace.steps(end - done) if cbs.shows_progress else end - done
@@ -487,11 +499,11 @@ class Trainer:
                     if cbs.shows_progress:
                         pace.measured(k, carry[5])
                 done += k
-                self._batch_end(cbs, carry, epoch, done)
+                self._batch_end(cbs, carry, epoch, done, batch_size, k)
             if rest and done < steps and not self.stop_training:
-                cbs.on_train_batch_begin(done)
+                self._batch_begin(cbs, done, rest)
                 carry = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, root_key)
-                self._batch_end(cbs, carry, epoch, done + 1)
+                self._batch_end(cbs, carry, epoch, done + 1, rest)
             return carry
         return run
 
@@ -521,9 +533,10 @@ class Trainer:
             for step, batch in enumerate(sources.device_prefetch(map(standardize, batches)), first_batch):
                 if self.stop_training:
                     break
-                cbs.on_train_batch_begin(step)
+                rows = jax.tree.leaves(batch[0])[0].shape[0]
+                self._batch_begin(cbs, step, rows)
                 carry = self._train_batch_fn()(carry, batch, root_key)
-                self._batch_end(cbs, carry, epoch, step + 1)
+                self._batch_end(cbs, carry, epoch, step + 1, rows)
             return carry
         return run
 
@@ -532,12 +545,18 @@ class Trainer:
         if self._live is not None:
             self._write_back(jax.tree.map(jnp.copy, self._live[0]))
 
-    def _batch_end(self, cbs, carry, epoch, batches_done):
-        """Batch callbacks, when some callback has them; `_live` lets a checkpoint save the carry."""
+    def _batch_begin(self, cbs, batch, size):
+        if cbs.uses_batch_hooks:
+            cbs.on_train_batch_begin(batch, callbacks_mod.BatchLogs(batch, size))
+
+    def _batch_end(self, cbs, carry, epoch, batches_done, size, steps=1):
+        """Batch callbacks, when some callback has them; `_live` lets a checkpoint save the carry.
+        The logs are read lazily, but computed now: the next step takes the carry's buffers."""
         if not cbs.uses_batch_hooks:
             return
         self._live = (carry, epoch, batches_done)
-        cbs.on_train_batch_end(batches_done - 1, data_mod.LazyLogs(self._results_fn()(carry[4])))
+        values = data_mod.LazyLogs(self._results_fn()(carry[4]))
+        cbs.on_train_batch_end(batches_done - 1, callbacks_mod.BatchLogs(batches_done - 1, size, values, steps))
         self._live = None
 
     # ---- evaluate / predict ----
@@ -558,20 +577,36 @@ class Trainer:
         else:
             data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
             self._prepare(data.sample_x(), data.y)
-        logs = self._evaluate_data(data, batch_size)
+        arrays = isinstance(data, data_mod.ArrayData)
+        cbs = callbacks_mod.callback_list(callbacks, self, {
+            "batch_size": batch_size, "steps": steps, "samples": data.num_samples if arrays else None,
+            "verbose": verbose, "metrics": self.metrics_names})
+        logs = self._evaluate_data(data, batch_size, cbs)
         if return_dict:
             return logs
         values = [logs[k] for k in self.metrics_names if k in logs]
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_data(self, data, batch_size):
+    def _evaluate_data(self, data, batch_size, cbs):
+        """Loss and metrics over `data`, with the callbacks' test hooks (batch hooks only where a
+        callback has them)."""
         params, state = self._place((self._own_tree(True), self._own_tree(False)))
         mstate = self._compiled_metrics.init()
         fn = self._test_fn()
-        for batch, mask in self._test_batches(data, batch_size):
+        hooks = cbs.overrides("on_test_batch_begin") or cbs.overrides("on_test_batch_end")
+        cbs.on_test_begin()
+        for i, (batch, mask) in enumerate(self._test_batches(data, batch_size)):
+            if hooks:
+                size = int(np.sum(mask))
+                cbs.on_test_batch_begin(i, callbacks_mod.BatchLogs(i, size))
             mstate, state = fn(params, state, mstate, batch, mask)
+            if hooks:  # the metrics state is not donated: the logs may read it later
+                values = lambda m=mstate: data_mod.LazyLogs(self._results_fn()(m))
+                cbs.on_test_batch_end(i, callbacks_mod.BatchLogs(i, size, values))
         self._keep_state(state)
-        return {k: float(v) for k, v in self._results_fn()(mstate).items()}
+        logs = {k: float(v) for k, v in self._results_fn()(mstate).items()}
+        cbs.on_test_end(logs)
+        return logs
 
     def _test_batches(self, data, batch_size):
         """`(batch, mask)` of equal row counts, so inference compiles once; pads are masked."""
@@ -589,7 +624,7 @@ class Trainer:
         """Outputs in inference mode, as numpy; the last batch is padded, not recompiled."""
         if kwargs:
             raise TypeError(f"predict() got unexpected keyword arguments {sorted(kwargs)}.")
-        key = _repeat_key(x, "predict", batch_size, steps)
+        key = None if callbacks else _repeat_key(x, "predict", batch_size, steps)
         if self._passed_before(key):
             return _to_host(self._infer([x]))
         _check_steps("steps", steps)
@@ -599,21 +634,32 @@ class Trainer:
                                          max_queue_size=max_queue_size, workers=workers,
                                          use_multiprocessing=use_multiprocessing)
             chunks = (data_mod.input_values(self, bx) for bx, _, _ in source.batches(0))
+            samples = None
         else:
             values = data_mod.input_values(self, x)
-            if 0 < data_mod.num_samples(values) <= batch_size:  # one call: the latency path
+            samples = data_mod.num_samples(values)
+            if 0 < samples <= batch_size and not callbacks:  # one call: the latency path
                 self._remember_checked(key, values, x)
                 return _to_host(self._infer(values))
             chunks = [values]
+        cbs = callbacks_mod.callback_list(callbacks, self, {
+            "batch_size": batch_size, "steps": steps, "samples": samples, "verbose": verbose})
+        cbs.on_predict_begin()
         rows = None
         outs = []
         for values in chunks:
             n = data_mod.num_samples(values)
             rows = rows or min(batch_size, max(n, 1))
             for batch, valid in data_mod.padded_slices(values, n, rows):
+                if cbs.callbacks:
+                    cbs.on_predict_batch_begin(len(outs), callbacks_mod.BatchLogs(len(outs), valid))
                 outs.append((self._infer(batch), valid))
+                if cbs.callbacks:
+                    out = lambda o=outs[-1][0], v=valid: {"outputs": jax.tree.map(lambda a: np.asarray(a)[:v], o)}
+                    cbs.on_predict_batch_end(len(outs) - 1, callbacks_mod.BatchLogs(len(outs) - 1, valid, out))
         if not outs:
             raise ValueError("predict() received no samples.")
+        cbs.on_predict_end()
         # slices on the host: one device-to-host copy per output, no sliced kernels
         parts = [jax.tree.map(lambda o, v=valid: np.asarray(o)[:v], out) for out, valid in outs]
         return parts[0] if len(parts) == 1 else jax.tree.map(lambda *p: np.concatenate(p), *parts)
@@ -690,6 +736,9 @@ class Trainer:
         return self.predict(generator, steps=steps, **kwargs)
 
 
+_LOOP_MAX_FLOPS = 16e6  # ~1 ms of XLA:CPU matmul on 2 cores: about what a dispatch costs, x5
+
+
 class _Pace:
     """Chunk sizes for `"auto"` with a progress bar: each dispatch takes about `seconds`, so the
     bar still moves, sized from the time the previous dispatch took per step."""
@@ -762,17 +811,32 @@ def _uses_convolution(fn, *args):
     return _has_convolution(jax.make_jaxpr(fn)(*args).jaxpr)
 
 
+def _dot_flops(jaxpr):
+    """Multiply-add FLOPs of the matmuls in `jaxpr`, those of scanned bodies times their length."""
+    total = 0.0
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            (contract, _), _ = eqn.params["dimension_numbers"]
+            lhs = eqn.invars[0].aval.shape
+            total += 2.0 * math.prod(eqn.outvars[0].aval.shape) * math.prod(lhs[d] for d in contract)
+        times = eqn.params.get("length", 1) if eqn.primitive.name == "scan" else 1
+        for inner in _sub_jaxprs(eqn):
+            total += times * _dot_flops(inner)
+    return total
+
+
+def _sub_jaxprs(eqn):
+    for value in eqn.params.values():
+        for inner in value if isinstance(value, (tuple, list)) else (value,):  # cond's branches
+            inner = getattr(inner, "jaxpr", inner)
+            if hasattr(inner, "eqns"):
+                yield inner
+
+
 def _has_convolution(jaxpr):
     """Whether `jaxpr`, sub-jaxprs included, has a convolution."""
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name == "conv_general_dilated":
-            return True
-        for value in eqn.params.values():
-            for inner in value if isinstance(value, (tuple, list)) else (value,):  # cond's branches
-                inner = getattr(inner, "jaxpr", inner)
-                if hasattr(inner, "eqns") and _has_convolution(inner):
-                    return True
-    return False
+    return any(eqn.primitive.name == "conv_general_dilated" or any(map(_has_convolution, _sub_jaxprs(eqn)))
+               for eqn in jaxpr.eqns)
 
 
 def _walk(layer, params):

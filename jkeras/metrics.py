@@ -37,7 +37,7 @@ from jkeras.losses import (  # noqa: F401  (re-exported)
                            mean_absolute_percentage_error, mean_squared_error,
                            mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
                            squared_hinge, squeeze_or_expand_to_same_rank)
-from jkeras.utils.registry import deserialize_keras_object, serialize_keras_object
+from jkeras.utils.registry import deserialize_keras_object, get_custom_objects, serialize_keras_object
 
 NEG_INF = -1e10
 
@@ -1317,6 +1317,27 @@ def _is_keras2_stateful(obj):
             and callable(obj) and callable(getattr(obj, "reset_states", None)))
 
 
+def resolve_custom(spec):
+    """A `compile(metrics=...)` spec with each entry that names a custom object (a name, or a
+    config's `class_name`, in `get_custom_objects()`, as `custom_objects` scopes fill it) replaced
+    by that object, named as the entry named it; so the metrics built at the first `fit` find it
+    outside the scope (`load_model(..., custom_objects=...)`). Other entries stay as they are."""
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {key: resolve_custom(value) for key, value in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(resolve_custom(item) for item in spec)
+    name = spec.get("class_name") if isinstance(spec, dict) else spec
+    if not isinstance(name, str) or name not in get_custom_objects():
+        return spec
+    metric = deserialize(spec)
+    metric = Keras2StatefulMetric(metric) if _is_keras2_stateful(metric) else metric
+    if not isinstance(metric, Metric):
+        return MeanMetricWrapper(metric, name=spec if isinstance(spec, str) else _object_name(metric))
+    if isinstance(spec, str):
+        metric.name = spec
+    return metric
+
+
 def get(identifier, y_true_shape=None, y_pred_shape=None, loss=None):
     """The `Metric` a `compile(metrics=[...])` entry means, named as Keras names it in the logs.
 
@@ -1330,12 +1351,12 @@ def get(identifier, y_true_shape=None, y_pred_shape=None, loss=None):
     """
     if identifier is None:
         raise ValueError("Expected a metric, received None.")
-    if _is_keras2_stateful(identifier):
-        metric = Keras2StatefulMetric(identifier)
-    elif isinstance(identifier, str) and identifier.lower() in _BY_KIND:
+    if isinstance(identifier, str) and identifier.lower() in _BY_KIND:
         metric = _BY_KIND[identifier.lower()][losses.label_kind(y_true_shape, y_pred_shape, loss)]()
     else:
-        metric = deserialize(identifier)
+        metric = identifier if _is_keras2_stateful(identifier) else deserialize(identifier)
+    if _is_keras2_stateful(metric):  # also one named in a file, found in `custom_objects`
+        metric = Keras2StatefulMetric(metric)
     if not isinstance(metric, Metric):
         metric = MeanMetricWrapper(metric, name=_object_name(metric))
     if isinstance(identifier, str):

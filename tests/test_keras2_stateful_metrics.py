@@ -132,3 +132,20 @@ def test_function_metric_and_loss_with_k_ops_beside_a_stateful_metric():
     precision = np.sum(np.round(y * p)) / (np.sum(np.round(p)) + 1e-7)
     np.testing.assert_allclose([logs["loss"], logs["precision_k2"]], [loss, precision], rtol=1e-5)
     assert logs["true_positives"] == _true_positives(model, x, y)
+
+
+def test_h5_round_trip_finds_the_metrics_in_custom_objects(tmp_path):
+    jkeras.utils.set_random_seed(3)
+    model = jkeras.Sequential([jkeras.layers.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile(jkeras.optimizers.SGD(0.0), "binary_crossentropy",
+                  metrics=[BinaryTruePositives(), SeenSamples(), precision_k2])
+    x, y = _data(20, 5)
+    model.fit(x, y, batch_size=10, epochs=1, verbose=0)
+    model.save(str(tmp_path / "m.h5"))
+    # custom objects win over jkeras's own `true_positives`; the metrics are built at the first
+    # evaluate, after load_model's custom-object scope has closed
+    loaded = jkeras.models.load_model(str(tmp_path / "m.h5"), custom_objects={
+        "true_positives": BinaryTruePositives, "seen": SeenSamples, "precision_k2": precision_k2})
+    logs = loaded.evaluate(x, y, batch_size=10, verbose=0, return_dict=True)
+    assert (logs["true_positives"], logs["seen"]) == (_true_positives(loaded, x, y), 20.5)
+    assert logs["precision_k2"] == model.evaluate(x, y, batch_size=10, verbose=0, return_dict=True)["precision_k2"]

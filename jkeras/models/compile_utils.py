@@ -116,14 +116,18 @@ def masked_mean(values, sample_weight, mask, output_mask):
 
 
 def check_metrics(metrics, weighted_metrics, output_names):
-    """Resolve every metric identifier once, so that a bad name fails at compile()."""
-    for spec in (metrics, weighted_metrics):
+    """Resolve every metric identifier once, so that a bad name fails at compile(); returns
+    `(metrics, weighted_metrics)` with the names of custom objects replaced by the objects
+    (`metrics.resolve_custom`), for building the metrics later, outside a `custom_objects` scope."""
+    resolved = (metrics_mod.resolve_custom(metrics), metrics_mod.resolve_custom(weighted_metrics))
+    for spec in resolved:
         if spec is None:
             continue
         for out_spec in per_output(spec, output_names, "metrics"):
             for m in out_spec if isinstance(out_spec, (list, tuple)) else [out_spec]:
                 if m is not None:
                     metrics_mod.get(m)
+    return resolved
 
 
 class CompiledMetrics:

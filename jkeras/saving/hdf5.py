@@ -42,6 +42,7 @@ import numpy as np
 
 from jkeras import __version__, losses, optimizers
 from jkeras.errors import ConfigError, FileFormatError, JkerasError
+from jkeras.metrics import resolve_custom
 from jkeras.models.compile_utils import split_params, trainable_mask
 from jkeras.saving import h5_probe, legacy_optimizer, legacy_weights, serialization
 
@@ -990,8 +991,8 @@ def _compile_from(model, training, custom_objects):
     if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
         optimizer.name = extra["optimizer_name"]
     model.compile(optimizer=optimizer, loss=_plain(training.get("loss")),
-                  metrics=_plain_metrics(training.get("metrics")),
-                  weighted_metrics=_plain_metrics(training.get("weighted_metrics")),
+                  metrics=resolve_custom(_plain_metrics(training.get("metrics"))),
+                  weighted_metrics=resolve_custom(_plain_metrics(training.get("weighted_metrics"))),
                   loss_weights=training.get("loss_weights"), seed=extra.get("seed"),
                   steps_per_execution=extra.get("steps_per_execution", "auto"))
     model._step = int(extra.get("step", 0))

@@ -367,3 +367,14 @@ def test_reads_before_control_dependencies_see_the_values_before_the_updates():
     def rule(params, grads, t):
         return [p - 0.1 / (1 + 0.5 * (t - 1)) * g for p, g in zip(params, grads)]
     _check(_trained(Keras2SGD(learning_rate=0.1, decay=0.5)), _numpy_run(rule))
+
+
+def test_checkpoint_folder_round_trip_of_a_wrapper(tmp_path):
+    model = _trained(Lookahead(Keras2Adam(lr=0.05)), epochs=1)
+    model.save(str(tmp_path / "ckpt") + "/")
+    loaded = jkeras.models.load_model(str(tmp_path / "ckpt") + "/",
+                                      custom_objects={"Lookahead": Lookahead, "Keras2Adam": Keras2Adam})
+    for m in (model, loaded):
+        m.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    _check(loaded, model.get_weights(), rtol=0)
+    assert loaded.optimizer.iterations == 4

@@ -985,16 +985,17 @@ def load_keras3_weights(f, model, by_name=False, skip_mismatch=False):
 
 
 def _compile_from(model, training, custom_objects):
-    opt_cfg = training.get("optimizer_config")
-    optimizer = optimizers.get(opt_cfg) if opt_cfg else "rmsprop"
-    extra = training.get("jkeras", {})
-    if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
-        optimizer.name = extra["optimizer_name"]
-    model.compile(optimizer=optimizer, loss=_plain(training.get("loss")),
-                  metrics=resolve_custom(_plain_metrics(training.get("metrics"))),
-                  weighted_metrics=resolve_custom(_plain_metrics(training.get("weighted_metrics"))),
-                  loss_weights=training.get("loss_weights"), seed=extra.get("seed"),
-                  steps_per_execution=extra.get("steps_per_execution", "auto"))
+    with serialization.custom_object_scope(custom_objects or {}):  # a checkpoint's load has none open
+        opt_cfg = training.get("optimizer_config")
+        optimizer = optimizers.get(opt_cfg) if opt_cfg else "rmsprop"
+        extra = training.get("jkeras", {})
+        if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
+            optimizer.name = extra["optimizer_name"]
+        model.compile(optimizer=optimizer, loss=_plain(training.get("loss")),
+                      metrics=resolve_custom(_plain_metrics(training.get("metrics"))),
+                      weighted_metrics=resolve_custom(_plain_metrics(training.get("weighted_metrics"))),
+                      loss_weights=training.get("loss_weights"), seed=extra.get("seed"),
+                      steps_per_execution=extra.get("steps_per_execution", "auto"))
     model._step = int(extra.get("step", 0))
 
 

@@ -378,3 +378,34 @@ def test_checkpoint_folder_round_trip_of_a_wrapper(tmp_path):
         m.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     _check(loaded, model.get_weights(), rtol=0)
     assert loaded.optimizer.iterations == 4
+
+
+class AveragedSGD(Optimizer):
+    """SGD keeping a moving average of the weights with `K.moving_average_update` (Polyak)."""
+
+    def __init__(self, lr=0.1, momentum=0.9, **kwargs):
+        super().__init__(**kwargs)
+        self.lr, self.momentum = K.variable(lr), momentum
+
+    def get_updates(self, loss, params):
+        grads = self.get_gradients(loss, params)
+        averages = [K.variable(K.get_value(p), name="average_" + str(i)) for i, p in enumerate(params)]
+        updates = []
+        for p, g, average in zip(params, grads, averages):
+            new_p = p - self.lr * g
+            updates += [K.update(p, new_p), K.moving_average_update(average, new_p, self.momentum)]
+        return updates
+
+
+def test_moving_average_update_slot():
+    averages = []
+
+    def rule(params, grads, t):
+        new = [p - 0.1 * g for p, g in zip(params, grads)]
+        averages[:] = [0.9 * a + 0.1 * n for a, n in zip(averages or params, new)]
+        return new
+    model = _trained(AveragedSGD())
+    _check(model, _numpy_run(rule))
+    slot = jkeras.optimizers.slots(model._opt_state)["average"]["dense"]
+    np.testing.assert_allclose(slot["kernel"], averages[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(slot["bias"], averages[1], rtol=1e-5, atol=1e-6)

@@ -5,7 +5,9 @@ ops. Here every trace of the step runs `get_updates` again on traced values (a r
 weights are stand-in variables holding the traced params, `K.gradients(loss, params)` gives
 the step's gradients, the variables it makes read as the state's values (the same ones, in
 the same order, at every run) and the `K.update`s it makes are gathered into the new params
-and state. The run at `init` learns the state's layout from what `get_updates` makes.
+and state. A variable reads its value from before the step's updates, as in Keras 2's graph,
+and its updated value inside `K.control_dependencies`. The run at `init` learns the state's
+layout from what `get_updates` makes.
 
 The state is an `OptimizerState`: `iterations` and `learning_rate` are the optimizer's own
 (`self.iterations`, `self.lr`); each run of variables made one per weight, with the weights'
@@ -24,18 +26,9 @@ import optax
 from jkeras import backend as K
 from jkeras.backend.config import floatx
 from jkeras.backend.gradients import gradients, offer_gradients
-from jkeras.backend.variables import (Variable, bind_values, collect_updates, is_variable, track_created,
-                                      update)
+from jkeras.backend.variables import Variable, bind_values, collect_updates, is_variable, track_created
 from jkeras.optimizers.state import OptimizerState, find_node, replace_nodes
 
-
-def _state_node(state):
-    """The `OptimizerState` in `state` (a wrapper such as a loss scale may hold it inside)."""
-    return find_node(state, lambda n: isinstance(n, OptimizerState))
-
-
-def _replace_state(state, node):
-    return replace_nodes(state, lambda n: isinstance(n, OptimizerState), lambda _: node)
 
 class _Replays(threading.local):
     def __init__(self):
@@ -148,7 +141,8 @@ def _replay(optimizer, params, grads, iterations, learning_rate, made_values=Non
     weights = [_Weight(x, dtype=str(x.dtype), name=f"{p}:0") for x, p in zip(leaves, paths)]
     count = Variable(iterations, dtype="int32", name="iterations")
     rate = Variable(learning_rate, dtype=str(jnp.asarray(learning_rate).dtype), name="learning_rate")
-    table = {(id(optimizer), "iterations"): (optimizer, count), (id(optimizer), "learning_rate"): (optimizer, rate)}
+    table = {(id(optimizer), "iterations"): (optimizer, count),
+             (id(optimizer), "learning_rate"): (optimizer, rate)}
     loss = StepLoss()
     _replays.stack.append(table)
     try:
@@ -158,13 +152,13 @@ def _replay(optimizer, params, grads, iterations, learning_rate, made_values=Non
             optimizer.__dict__["_keras2_weights"] = None
             for item in optimizer.get_updates(loss, weights) or ():
                 if isinstance(item, tuple) and len(item) == 2 and is_variable(item[0]):
-                    update(*item)  # Keras 2 also took `(variable, new value)` pairs in `updates`
+                    K.update(*item)  # Keras 2 also took `(variable, new value)` pairs in `updates`
     finally:
         _replays.stack.pop()
     if made_values is not None and len(made) != len(made_values):
         raise ValueError(f"{type(optimizer).__name__}.get_updates made {len(made)} variables; at init "
                          f"it made {len(made_values)}. It must make the same ones at every run.")
-    new = {id(var): value for var, value in updates}  # each update read the ones before: the last is final
+    new = {id(var): value for var, value in updates}  # the last update of a variable wins
     for w in weights:
         if id(w) in new and jnp.shape(new[id(w)]) != w.shape:
             raise ValueError(f"{type(optimizer).__name__}.get_updates updates weight '{w.name}' of shape "
@@ -232,6 +226,15 @@ def _bind_wrapped(root, table, made):
             wrapped.setdefault(id(opt), (opt, {}))[1][what] = index[id(var)]
     for opt, where in wrapped.values():
         opt.bind(*_view(root, where))
+
+
+def _state_node(state):
+    """The `OptimizerState` in `state` (a wrapper such as a loss scale may hold it inside)."""
+    return find_node(state, lambda n: isinstance(n, OptimizerState))
+
+
+def _replace_state(state, node):
+    return replace_nodes(state, lambda n: isinstance(n, OptimizerState), lambda _: node)
 
 
 def _view(root, where):

@@ -1380,7 +1380,7 @@ class BackupAndRestore(Callback):
         metrics = meta.get("metrics")
         if metrics is not None:
             metrics = jax.tree.map(lambda ref, v: jnp.asarray(v, ref.dtype),
-                                   self.model._compiled_metrics.init(), metrics)
+                                   self.model._metrics_init(), metrics)
         self.model._resume_point = (meta["epoch"], meta["batch"], metrics)
 
     def on_train_batch_end(self, batch, logs=None):

@@ -355,7 +355,6 @@ def test_listing_trainable_weights_and_refusals():
     assert [w.name for w in layer.non_trainable_weights] == ["b"]
     with pytest.raises(ValueError, match="its own weights"):
         layer.trainable_weights = [K.variable(1.0)]
-    with pytest.raises(NotImplementedError, match="compile\\(metrics="):
-        layer(np.zeros((1, 3), "float32"))
+    assert layer(np.zeros((1, 3), "float32")).shape == (1, 2)  # add_metric outside a step: dropped
     with pytest.raises(TypeError, match="cannot be iterated"):
         list(jkeras.Input((3,)))

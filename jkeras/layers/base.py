@@ -212,6 +212,19 @@ def add_loss(value):
         _losses.stack[-1].append(value)
 
 
+_metrics = TraceStack()
+collect_metrics = _metrics.gather  # every `add_metric` made while the block runs: {name: value}
+
+
+def add_metric(name, value):
+    """Log `value` under `name` in the step being traced (the first value of a name in a step
+    counts, as Keras 2 keeps the first metric of a name); outside a step it is dropped."""
+    if _metrics.stack:
+        found = _metrics.stack[-1]
+        if all(name != n for n, _ in found):
+            found.append((name, value))
+
+
 class _Bound:
     """One nested layer's params/state/key/flag while its parent's `call` runs."""
 
@@ -485,10 +498,19 @@ class Layer:
                 add_loss(read(value))
 
     def add_metric(self, value, name=None, aggregation=None):
-        """Keras 2's `add_metric` inside `call`: refused, as the trainer does not gather layer metrics."""
-        raise NotImplementedError(f"Layer '{self.name}': add_metric is not supported by jkeras's trainer. "
-                                  "Compute the value in a metric function `f(y_true, y_pred)` passed to "
-                                  "`compile(metrics=[f])`, or return it as an extra model output.")
+        """Keras 2's `add_metric` inside `call`: `fit` and `evaluate` log the mean of `value` over
+        the epoch under `name` (Keras 2's `Mean` metric: every element of every batch counts once,
+        so a scalar per batch weighs each batch the same)."""
+        if aggregation not in (None, "mean"):
+            raise ValueError(f"Layer '{self.name}': add_metric supports aggregation='mean' (or None); "
+                             f"received aggregation={aggregation!r}.")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Layer '{self.name}': add_metric's name must be a str; received {name!r}.")
+        if isinstance(value, KerasTensor):
+            raise NotImplementedError(f"Layer '{self.name}': add_metric of a symbolic tensor (outside "
+                                      f"`call`) is not supported; call self.add_metric(value, name=...) "
+                                      "inside a layer's `call`.")
+        add_metric("mean" if name is None else name, read(value))  # Keras 2's Mean() default name
 
     def add_update(self, updates, inputs=None):
         """Keras 2's `add_update`: `K.update`s inside `call` already set the layer's new state;

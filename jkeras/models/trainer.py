@@ -22,7 +22,7 @@ from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config
 from jkeras.backend.random import layer_key, root_seed
-from jkeras.layers.base import Variable, collect_losses
+from jkeras.layers.base import Variable, collect_losses, collect_metrics
 from jkeras.legacy import interfaces
 from jkeras.mixed_precision import loss_scale
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
@@ -48,6 +48,7 @@ class Trainer:
         self._live = None
         self._resume_point = None
         self._distribution = None
+        self._layer_metrics = []
 
     # ---- compile ----
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
@@ -75,6 +76,7 @@ class Trainer:
         self.loss = loss
         self._compiled_loss = compiled_loss
         self._compiled_metrics = None
+        self._layer_metrics = []
         self._target_signature = None
         self._steps_per_execution = steps_per_execution
         self._compile_config = {"loss": loss, "metrics": metrics, "loss_weights": loss_weights,
@@ -104,7 +106,7 @@ class Trainer:
         if getattr(self, "_compiled_metrics", None) is None:
             return ["loss"] if self.compiled else []
         cm = self._compiled_metrics
-        return ["loss"] + cm.output_loss_names + [e[0] for e in cm.entries]
+        return ["loss"] + cm.output_loss_names + [e[0] for e in cm.entries] + self._layer_metrics
 
     # ---- building what the compiled functions need ----
     def _prepare(self, sample_x, sample_y):
@@ -152,11 +154,32 @@ class Trainer:
         `steps_per_execution="auto"`: its matmul FLOPs per sample, and whether it convolves."""
         rows = getattr(self, "fixed_batch_size", None) or 1
         x = jax.tree.map(lambda a: jax.ShapeDtypeStruct((rows,) + tuple(a.shape[1:]), a.dtype), x)
-        jaxpr, spec = jax.make_jaxpr(lambda p, s, x: self._run(p, s, x, training=False)[0],
-                                     return_shape=True)(self._own_tree(True), self._own_tree(False), x)
+        with collect_metrics() as logged:
+            jaxpr, spec = jax.make_jaxpr(lambda p, s, x: self._run(p, s, x, training=False)[0],
+                                         return_shape=True)(self._own_tree(True), self._own_tree(False), x)
+        self._note_layer_metrics([name for name, _ in logged])
         self._convolves = _has_convolution(jaxpr.jaxpr)
         self._sample_flops = _dot_flops(jaxpr.jaxpr) / rows
         return self._as_output_list(spec)
+
+    def _note_layer_metrics(self, names):
+        """The names layers log with `add_metric`, after the compiled ones (as tf.keras 2 orders them)."""
+        self._layer_metrics = list(names)
+
+    def _metrics_init(self):
+        """Fresh metric state: the compiled metrics', plus `(sum, count)` per `add_metric` name."""
+        state = self._compiled_metrics.init()
+        for name in self._layer_metrics:
+            if name in state:
+                raise ValueError(f"add_metric name {name!r} is already a metric of the model "
+                                 f"({sorted(state)}); give it another name.")
+            state[name] = np.zeros((2,), np.float32)
+        return state
+
+    def _metric_results(self, mstate):
+        out = self._compiled_metrics.result(mstate)
+        out.update({name: mstate[name][0] / jnp.maximum(mstate[name][1], 1.0) for name in self._layer_metrics})
+        return out
 
     def _as_output_list(self, y):
         return list(y) if isinstance(y, (list, tuple)) else [y]
@@ -196,24 +219,34 @@ class Trainer:
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
         params = cu.merge_params(trainable, frozen)
         with activations.keep_logits():  # a crossentropy of a softmax output uses its logits
-            with collect_losses() as extra, graph.output_masks() as out_masks:
+            with collect_losses() as extra, collect_metrics() as logged, graph.output_masks() as out_masks:
                 y_pred, new_state = self._run(params, state, x, training=training, key=key)
             y_pred = self._as_output_list(y_pred)
             if self._placed:  # the loss is computed where unplaced work runs
-                y_pred, extra[:], out_masks[:] = jax.device_put((y_pred, list(extra), list(out_masks)),
-                                                               jax.devices()[0])
+                y_pred, extra[:], out_masks[:], logged[:] = jax.device_put(
+                    (y_pred, list(extra), list(out_masks), list(logged)), jax.devices()[0])
             total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
             logits = [activations.found_logits(out) for out in y_pred]  # for the metrics
         if training:
             penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
             total = total + sum(penalties) + sum(extra)
-        return total, (parts, y_pred, new_state, logits)
+        return total, (parts, y_pred, new_state, logits, logged)
 
-    def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size):
-        """The compiled metrics after a step; a crossentropy metric of a softmax output uses
-        the logits too, as in tf.keras 2."""
+    def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size, logged):
+        """The metrics after a step: the compiled ones (a crossentropy metric of a softmax output
+        uses the logits too, as in tf.keras 2), and the `add_metric` means, padding rows left out."""
         with activations.keep_logits(zip(y_pred, logits)):
-            return self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
+            mstate = self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
+        for name, value in logged:
+            if name not in mstate:
+                raise ValueError(f"A layer called add_metric(..., name={name!r}) only in training; "
+                                 f"jkeras finds the names in an inference trace. Known: {self._layer_metrics}.")
+            value = jnp.asarray(value, jnp.float32)
+            weight = jnp.ones_like(value)
+            if mask is not None and value.ndim and value.shape[0] == mask.shape[0]:
+                weight = weight * mask.reshape(mask.shape + (1,) * (value.ndim - 1))
+            mstate[name] = mstate[name] + jnp.stack([jnp.sum(value * weight), jnp.sum(weight)])
+        return mstate
 
     def _train_step(self, carry, batch, root_key):
         trainable, frozen, state, opt_state, mstate, step = carry
@@ -223,13 +256,13 @@ class Trainer:
         # gradients), times a `loss_scale_factor` the optimizer divides the gradients by again
         scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
         grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
-        (total, (parts, y_pred, new_state, logits)), grads = grad_fn(trainable, frozen, state, x, y, sw,
+        (total, (parts, y_pred, new_state, logits, logged)), grads = grad_fn(trainable, frozen, state, x, y, sw,
                                                                      key, True)
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
         batch_size = jax.tree.leaves(x)[0].shape[0]
-        mstate = self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, None, batch_size)
+        mstate = self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, None, batch_size, logged)
         return trainable, frozen, new_state, opt_state, mstate, step + 1
 
     def _train_fn(self, batch_size, steps):
@@ -316,11 +349,11 @@ class Trainer:
             def run(params, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
                 x, y, sw = self._shard_batch(batch)
-                total, (parts, y_pred, state, logits) = self._loss_and_updates(
+                total, (parts, y_pred, state, logits, logged) = self._loss_and_updates(
                     params, {}, state, x, y, sw, None, False, mask)
                 batch_size = jax.tree.leaves(x)[0].shape[0]
                 return self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, mask,
-                                            batch_size), state
+                                            batch_size, logged), state
             self._jitted["test"] = self._compile(run)
         return self._jitted["test"]
 
@@ -350,7 +383,7 @@ class Trainer:
         """Jitted metric results, as a dict in `metrics_names` order (jit would sort keys)."""
         if "results" not in self._jitted:
             names = self.metrics_names
-            compiled = jax.jit(lambda m: [self._compiled_metrics.result(m)[k] for k in names])
+            compiled = jax.jit(lambda m: [self._metric_results(m)[k] for k in names])
             local = dist_mod.to_local if jax.process_count() > 1 else (lambda values: values)
             self._jitted["results"] = lambda m: dict(zip(names, local(compiled(m))))
         return self._jitted["results"]
@@ -441,7 +474,7 @@ class Trainer:
         for epoch in range(start_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             resumed = epoch == start_epoch and start_metrics is not None
-            mstate = start_metrics if resumed else self._compiled_metrics.init()
+            mstate = start_metrics if resumed else self._metrics_init()
             carry = run_epoch(epoch, self._make_carry(mstate), cbs,
                               start_batch if epoch == start_epoch else 0)
             self._write_back(carry)
@@ -591,7 +624,7 @@ class Trainer:
         """Loss and metrics over `data`, with the callbacks' test hooks (batch hooks only where a
         callback has them)."""
         params, state = self._place((self._own_tree(True), self._own_tree(False)))
-        mstate = self._compiled_metrics.init()
+        mstate = self._metrics_init()
         fn = self._test_fn()
         hooks = cbs.overrides("on_test_batch_begin") or cbs.overrides("on_test_batch_end")
         cbs.on_test_begin()
@@ -609,9 +642,14 @@ class Trainer:
         return logs
 
     def _test_batches(self, data, batch_size):
-        """`(batch, mask)` of equal row counts, so inference compiles once; pads are masked."""
+        """`(batch, mask)` of equal row counts, so inference compiles once; pads are masked.
+        With `add_metric`s a short last batch stays short: a layer's scalar cannot be unpadded."""
         if isinstance(data, data_mod.ArrayData):
-            yield from data.padded_batches(batch_size)
+            for batch, mask in data.padded_batches(batch_size):
+                valid = int(mask.sum())
+                if self._layer_metrics and valid < len(mask):
+                    batch, mask = jax.tree.map(lambda a: a[:valid], batch), mask[:valid]
+                yield batch, mask
             return
         rows = None
         for x, y, sw in data.batches(0):
@@ -699,7 +737,7 @@ class Trainer:
         self._require_compiled("train_on_batch")
         data = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
         self._prepare(data.sample_x(), data.y)
-        carry = self._make_carry(self._compiled_metrics.init())
+        carry = self._make_carry(self._metrics_init())
         carry = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
         self._write_back(carry)
         return self._batch_result(carry[4], return_dict)
@@ -710,7 +748,7 @@ class Trainer:
         self._prepare(data.sample_x(), data.y)
         rows = data.num_samples
         mstate, state = self._test_fn()(*self._place((self._own_tree(True), self._own_tree(False))),
-                                        self._compiled_metrics.init(), jax.device_put(data.arrays()),
+                                        self._metrics_init(), jax.device_put(data.arrays()),
                                         np.ones(rows, np.float32))
         self._keep_state(state)
         return self._batch_result(mstate, return_dict)

@@ -27,8 +27,8 @@ import numpy as np
 
 from jkeras import losses
 from jkeras.backend import config
-from jkeras.backend.variables import bind_values, collect_updates, is_variable
 from jkeras.backend.naming import to_snake_case, unique_name
+from jkeras.backend.variables import bind_values, collect_updates, is_variable
 # The loss functions are metric functions too (`keras.metrics.huber`, ...).
 from jkeras.losses import (  # noqa: F401  (re-exported)
                            binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,

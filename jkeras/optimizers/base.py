@@ -428,8 +428,11 @@ class Optimizer:
 
     @iterations.setter
     def iterations(self, value):
-        """Keras 2's `self.iterations = K.variable(0)` in `__init__`: the count lives in the
-        optimizer state, so the variable is not kept."""
+        """Keras 2's `self.iterations = K.variable(0)` in a `get_updates` optimizer's `__init__`:
+        the count lives in the optimizer state, so the variable is not kept."""
+        if not uses_get_updates(self):
+            raise AttributeError(f"{type(self).__name__}.iterations is the optimizer state's count; set it "
+                                 "with jkeras.optimizers.with_slots(opt_state, {}, iterations).")
 
     # ---- Keras 2's graph-building contract ----
     def get_gradients(self, loss, params):

@@ -54,8 +54,6 @@ KERAS23_LAYER_PATHS = {
 # Keras 2's legacy layers (AtrousConvolution*, Recurrent, ConvRecurrent2D, Highway, MaxoutDense) are
 # not offered at all: see docs/keras2.md.
 LAYER_PATHS_NOT_YET = {("convolutional_recurrent", "ConvLSTM2DCell"), ("convolutional_recurrent", "ConvRNN2D")}
-# Keras 2 names that jkeras.layers has under their later name.
-RENAMED = {"Deconvolution3D": "Conv3DTranspose", "Deconv3D": "Conv3DTranspose"}
 
 KERAS23_ENGINE_PATHS = {
     "": ["Input", "InputLayer", "InputSpec", "Layer", "get_source_inputs", "Model"],
@@ -84,7 +82,7 @@ def test_keras2_layer_paths_are_the_same_objects(module, name):
     if (module, name) in LAYER_PATHS_NOT_YET:
         assert not hasattr(old, name), f"{module}.{name} exists now: take it out of LAYER_PATHS_NOT_YET"
         return
-    assert getattr(old, name) is getattr(jkeras.layers, RENAMED.get(name, name))
+    assert getattr(old, name) is getattr(jkeras.layers, name)
 
 
 @pytest.mark.parametrize("module, name", [(m, n) for m, names in KERAS23_ENGINE_PATHS.items() for n in names])
@@ -117,6 +115,14 @@ def test_keras2_names_outside_layers():
     assert cloned is not auc and cloned.get_config() == auc.get_config() and float(cloned.result()) == 0.0
     assert metrics.clone_metric(losses.mse) is losses.mse
     assert list(metrics.clone_metrics({"out": auc})) == ["out"] and metrics.clone_metrics(None) is None
+
+
+def test_keras2_top_level_aliases():
+    """Keras 2.3.1's keras.layers also exported these Keras 1 names."""
+    assert layers.Deconvolution3D is layers.Deconv3D is layers.Conv3DTranspose
+    assert layers.Deconvolution2D is layers.Deconv2D is layers.Convolution2DTranspose is layers.Conv2DTranspose
+    assert (layers.Convolution1D, layers.Convolution2D, layers.Convolution3D) == (layers.Conv1D, layers.Conv2D,
+                                                                                   layers.Conv3D)
 
 
 def test_unknown_old_name_is_an_attribute_error():

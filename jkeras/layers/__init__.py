@@ -24,3 +24,6 @@ for _family in _FAMILIES:
     except ModuleNotFoundError as error:
         if error.name != f"jkeras.layers.{_family}":
             raise
+
+# Keras 2's keras.layers also had Conv3DTranspose under its Keras 1 names.
+Deconvolution3D = Deconv3D = Conv3DTranspose  # noqa: F821 (exported by the loop above)

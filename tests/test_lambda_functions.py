@@ -2,6 +2,7 @@
 imported (safe mode too, for a package that uses jkeras), else an error naming what it looked
 for and what to pass."""
 import json
+import os
 import sys
 import types
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import jkeras
-from jkeras.errors import ConfigError
+from jkeras.errors import ConfigError, UnsafeLoadError
 
 X = np.arange(6, dtype="float32").reshape(2, 3)
 
@@ -82,3 +83,16 @@ def test_safe_mode_searches_only_packages_that_use_jkeras(tmp_path, monkeypatch)
     _edit_function(tmp_path / "m.h5", module="os", config="spawnv")
     with pytest.raises(ConfigError, match="'spawnv' in module 'os': safe mode"):
         jkeras.models.load_model(tmp_path / "m.h5")
+
+
+def test_tf_keras2_bytecode_gets_its_module_globals(monkeypatch):
+    """tf.keras 2.21 wrote `Lambda(scale)`, `def scale(x): return x * SCALE` of module
+    `jkeras_lambda_fixture_fns` (SCALE = 3.0), as bytecode with the module's name."""
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "keras2_libraries", "tf_lambda_module.h5")
+    with pytest.raises(UnsafeLoadError, match="from module 'jkeras_lambda_fixture_fns'"):
+        jkeras.models.load_model(path)
+    home = types.ModuleType("jkeras_lambda_fixture_fns")
+    home.SCALE = 3.0
+    monkeypatch.setitem(sys.modules, home.__name__, home)
+    model = jkeras.models.load_model(path, safe_mode=False)
+    np.testing.assert_array_equal(model.predict(X, verbose=0), 3.0 * X)

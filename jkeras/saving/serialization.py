@@ -362,9 +362,10 @@ def _clean_config(config, classes, class_name=None):
             return {**value, "config": _clean_config(value["config"], classes, value["class_name"])}
         return value
     ignored = FOREIGN_CONFIG_KEYS + _IGNORED_BY_CLASS.get(class_name, ())
-    # `module` is Keras 3's bookkeeping when it is a string; FlaxLayer's own `module` is a dict.
+    # `module` is Keras 3's bookkeeping when it is a string; FlaxLayer's own `module` is a dict;
+    # in tf.keras 2's Lambda config it is the module of the layer's function.
     return {k: clean(v) for k, v in config.items()
-            if k not in ignored or (k == "module" and isinstance(v, dict))}
+            if k not in ignored or (k == "module" and (isinstance(v, dict) or class_name == "Lambda"))}
 
 
 def _is_layer_class(obj):

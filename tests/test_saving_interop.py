@@ -300,8 +300,8 @@ NO_KERAS3_ROUND_TRIP = {
                   "tf.keras 2 center-crops, as jkeras: a tf.keras 2 file in test_layers_preprocessing_image",
     "Attention": "one way (below): Keras 3 cannot read its own .h5 of it (`score_mode` comes back as the "
                  "function `dot`)",
-    "MultiHeadAttention": "one way (below): jkeras writes its node as one list `[query, value]`, which Keras 3 "
-                          "cannot replay (tf.keras 2 writes `value` as a keyword); a tf.keras 2 file in "
+    "MultiHeadAttention": "one way (below): Keras 3 replays a legacy .h5 node of it in neither form, jkeras's "
+                          "`[query, value]` nor tf.keras 2's `value=` keyword; a tf.keras 2 file in "
                           "test_layers_attention",
     "RandomBrightness": "one way (below): Keras 3 cannot write it to .h5 (\"cannot pickle 'module' object\")",
 }

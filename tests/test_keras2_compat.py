@@ -318,6 +318,10 @@ KERAS1_CALLS = [
      "SeparableConv2D"),
     (lambda: layers.LocallyConnected2D(2, 3, 3, subsample=(1, 1)),
      lambda: layers.LocallyConnected2D(2, (3, 3), strides=(1, 1)), "LocallyConnected2D"),
+    (lambda: layers.InputLayer(input_shape=(3,), input_dtype="int32"),
+     lambda: layers.InputLayer(input_shape=(3,), dtype="int32"), "InputLayer"),
+    (lambda: layers.LocallyConnected1D(2, 3, subsample_length=2, init="ones"),
+     lambda: layers.LocallyConnected1D(2, 3, strides=2, kernel_initializer="ones"), "LocallyConnected1D"),
     (lambda: layers.ConvLSTM2D(2, 3, 3, border_mode="same", inner_activation="sigmoid"),
      lambda: layers.ConvLSTM2D(2, (3, 3), padding="same", recurrent_activation="sigmoid"), "ConvLSTM2D"),
 ]

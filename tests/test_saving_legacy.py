@@ -461,33 +461,35 @@ EVERY_OPTIMIZER = [optimizers.SGD(0.05, momentum=0.9), optimizers.RMSprop(0.01, 
 
 
 @pytest.mark.slow
-def test_every_optimizer_round_trips_exactly_and_loads_in_keras3(tmp_path):
-    """jkeras restores its own files' state exactly (the next step equals the uninterrupted
+@pytest.mark.parametrize("opt", EVERY_OPTIMIZER,
+                         ids=[("legacy." if ".legacy" in type(o).__module__ else "") + type(o).__name__
+                              for o in EVERY_OPTIMIZER])
+def test_every_optimizer_round_trips_exactly_and_loads_in_keras3(tmp_path, opt):
+    """jkeras restores its own files' state exactly (the next steps equal the uninterrupted
     run's); Keras 3 loads each compiled, with the same optimizer class."""
     x, y = RNG.normal(size=(8, 3)).astype("float32"), RNG.normal(size=(8, 2)).astype("float32")
-    for opt in EVERY_OPTIMIZER:
-        jkeras.backend.clear_session()
-        model = jkeras.Sequential([L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(2)])
-        model.compile(type(opt).from_config(opt.get_config()), "mse")
-        model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
-        model.save(tmp_path / "m.h5")
-        saved = model.predict(x, verbose=0)
-        back = jkeras.models.load_model(tmp_path / "m.h5")
-        assert type(back.optimizer) is type(opt)
-        assert back.optimizer.iterations == model.optimizer.iterations == 2
-        ours, theirs = optimizers.slots(model._opt_state), optimizers.slots(back._opt_state)
-        assert sorted(ours) == sorted(theirs)
-        for name in ours:
-            for a, b in zip(jax_leaves(ours[name]), jax_leaves(theirs[name])):
-                np.testing.assert_array_equal(a, b, err_msg=f"{type(opt).__name__} {name}")
-        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
-        back.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
-        for a, b in zip(model.get_weights(), back.get_weights()):
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-        keras.backend.clear_session()
-        k3 = keras.models.load_model(str(tmp_path / "m.h5"))
-        assert type(k3.optimizer).__name__ == type(opt).__name__
-        np.testing.assert_allclose(k3.predict(x, verbose=0), saved, rtol=1e-5, atol=1e-6)
+    model = jkeras.Sequential([L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(2)])
+    model.compile(type(opt).from_config(opt.get_config()), "mse")
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.h5")
+    saved = model.predict(x, verbose=0)
+    back = jkeras.models.load_model(tmp_path / "m.h5")
+    assert type(back.optimizer) is type(opt)
+    assert back.optimizer.iterations == model.optimizer.iterations == 2
+    ours, theirs = optimizers.slots(model._opt_state), optimizers.slots(back._opt_state)
+    assert sorted(ours) == sorted(theirs)
+    for name in ours:
+        for a, b in zip(jax_leaves(ours[name]), jax_leaves(theirs[name])):
+            np.testing.assert_array_equal(a, b, err_msg=f"{type(opt).__name__} {name}")
+    # the batch size of the first fit: the model's compiled step serves again
+    model.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    back.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), back.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    keras.backend.clear_session()
+    k3 = keras.models.load_model(str(tmp_path / "m.h5"))
+    assert type(k3.optimizer).__name__ == type(opt).__name__
+    np.testing.assert_allclose(k3.predict(x, verbose=0), saved, rtol=1e-5, atol=1e-6)
 
 
 def jax_leaves(tree):

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jkeras
 from jkeras import losses
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -342,3 +343,17 @@ def test_from_logits_on_a_softmax_output_warns():
     model.compile(optimizer="sgd", loss=losses.SparseCategoricalCrossentropy(from_logits=True))
     with pytest.warns(UserWarning, match="does not represent logits"):
         model.evaluate(np.ones((2, 2), np.float32), np.array([0, 1]), verbose=0)
+
+
+def test_a_loss_of_the_whole_batch_evaluates_over_an_uneven_last_batch():
+    """A custom loss that returns one number per batch (segmentation-models' losses do) works in
+    evaluate, whose last batch of 6 samples at batch size 4 is padded: a constant loss stays itself,
+    and a batch-divisible evaluation equals numpy's mean over the batches."""
+    x = np.arange(12, dtype="float32").reshape(6, 2) / 10
+    y = np.ones((6, 1), "float32")
+    model = jkeras.Sequential([jkeras.layers.Dense(1, kernel_initializer="ones", input_shape=(2,))])
+    model.compile("sgd", loss=lambda y_true, y_pred: jkeras.backend.mean(y_pred) * 0.0 + 2.0)
+    assert model.evaluate(x, y, batch_size=4, verbose=0) == pytest.approx(2.0)
+    model.compile("sgd", loss=lambda y_true, y_pred: jkeras.backend.mean(jkeras.backend.square(y_true - y_pred)))
+    batches = [((x[i:i + 2].sum(1, keepdims=True) - 1) ** 2).mean() for i in (0, 2, 4)]
+    assert model.evaluate(x, y, batch_size=2, verbose=0) == pytest.approx(np.mean(batches), rel=1e-6)

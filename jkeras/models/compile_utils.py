@@ -99,6 +99,8 @@ def weighted_mean(values, sample_weight, mask=None):
     w = jnp.ones(values.shape[:1], jnp.float32) if mask is None else mask
     if sample_weight is not None:
         w = w * sample_weight.astype(jnp.float32)
+    if values.ndim == 0:  # a loss of the whole batch counts once for each of its rows, as Keras 2
+        values = jnp.broadcast_to(values, w.shape)
     w = jnp.reshape(w, w.shape + (1,) * (values.ndim - w.ndim))
     count = values.size if mask is None else jnp.sum(mask) * (values.size // values.shape[0])
     return jnp.sum(values * w) / jnp.maximum(count, 1)

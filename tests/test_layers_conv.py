@@ -163,3 +163,13 @@ def test_regularizers_and_constraints_by_weight_name():
     assert set(conv._regularizers) == {"kernel"} and set(conv._constraints) == {"kernel"}
     conv(np.zeros((1, 4, 4, 1), "float32"))
     assert len(conv.losses) == 1
+
+
+def test_separable_conv_takes_and_ignores_convs_kernel_arguments_as_keras2():
+    """Keras 2's SeparableConv2D passed `kernel_initializer` & co. on to Conv and used none of them
+    (keras_applications' NASNet passes `kernel_initializer='he_normal'`)."""
+    plain = C.SeparableConv2D(4, 3, name="sep")
+    given = C.SeparableConv2D(4, 3, name="sep", kernel_initializer="he_normal",
+                              kernel_regularizer="l2", kernel_constraint="max_norm")
+    assert given.get_config() == plain.get_config()
+    assert "kernel_initializer" not in given.get_config()

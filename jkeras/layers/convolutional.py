@@ -337,6 +337,8 @@ class _SeparableConv(_BaseConv):
                  bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, depthwise_constraint=None,
                  pointwise_constraint=None, bias_constraint=None, **kwargs):
+        for unused in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            kwargs.pop(unused, None)  # Keras 2 took Conv's kernel_* here and used none (NASNet passes them)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs)
         if not isinstance(filters, int) or filters <= 0:

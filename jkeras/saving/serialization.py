@@ -36,10 +36,6 @@ MAX_MODEL_WEIGHTS = 2 ** 32     # ... and all layers one `model_from_config` bui
 # Weight elements the layers built so far by the current `model_from_config` create.
 _built_weights = contextvars.ContextVar("jkeras_built_weights", default=None)
 
-# tf.keras's separable convolutions inherit `Conv`'s config and write its unused kernel_* keys.
-_IGNORED_BY_CLASS = {name: ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
-                     for name in ("SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
-                                  "SeparableConvolution2D")}
 
 
 def layer_classes():
@@ -361,11 +357,10 @@ def _clean_config(config, classes, class_name=None):
                 and _is_layer_class(classes.get(value.get("class_name")))):
             return {**value, "config": _clean_config(value["config"], classes, value["class_name"])}
         return value
-    ignored = FOREIGN_CONFIG_KEYS + _IGNORED_BY_CLASS.get(class_name, ())
     # `module` is Keras 3's bookkeeping when it is a string; FlaxLayer's own `module` is a dict;
     # in tf.keras 2's Lambda config it is the module of the layer's function.
     return {k: clean(v) for k, v in config.items()
-            if k not in ignored or (k == "module" and (isinstance(v, dict) or class_name == "Lambda"))}
+            if k not in FOREIGN_CONFIG_KEYS or (k == "module" and (isinstance(v, dict) or class_name == "Lambda"))}
 
 
 def _is_layer_class(obj):

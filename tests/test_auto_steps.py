@@ -121,3 +121,38 @@ def test_a_convolution_model_runs_step_by_step_on_cpu():
         assert auto._jitted[("train_auto", 8)] is None
         for a, b in zip(auto.get_weights(), one.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+def test_auto_evaluation_and_prediction_run_chunks_and_equal_batch_by_batch():
+    """Validation, `evaluate` and `predict` of 8 batches or more under "auto": one loop program
+    for every dataset size (the last chunk padded and masked); spe=1's numbers."""
+    x, y = _data(400)
+    K.set_random_seed(7)
+    model = jkeras.Sequential([layers.Input((6,)), layers.Dense(4, activation="relu"),
+                               layers.BatchNormalization(), layers.Dense(3, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:100], y[:100], batch_size=8, epochs=1, verbose=0, validation_data=(x[100:], y[100:]))
+    sizes = (70, 150, 400)
+    auto = [model.evaluate(x[:n], y[:n], batch_size=8, verbose=0) for n in sizes]
+    auto_predictions = [model.predict(x[:n], batch_size=8) for n in sizes]
+    assert model._trace_counts["test"] == 1 and model._trace_counts["predict"] == 1
+    model.compile(model.optimizer, "categorical_crossentropy", metrics=["accuracy"], steps_per_execution=1)
+    np.testing.assert_allclose(auto, [model.evaluate(x[:n], y[:n], batch_size=8, verbose=0) for n in sizes],
+                               rtol=1e-6)
+    for n, got in zip(sizes, auto_predictions):
+        np.testing.assert_allclose(got, model.predict(x[:n], batch_size=8), rtol=1e-6, atol=1e-7)
+
+
+def test_auto_prediction_of_a_stateful_rnn_carries_the_state_through_the_chunks():
+    def run(spe):
+        K.set_random_seed(5)
+        model = jkeras.Sequential([layers.Input(batch_shape=(4, 3, 2)),
+                                   layers.SimpleRNN(3, stateful=True), layers.Dense(1)])
+        model.compile("sgd", "mse", steps_per_execution=spe)
+        x = np.random.default_rng(1).normal(size=(40, 3, 2)).astype("float32")
+        model.fit(x, x[:, 0, :1], batch_size=4, verbose=0, shuffle=False)  # measures the step for "auto"
+        out = model.predict(x, batch_size=4), model.predict(x[:8], batch_size=4)
+        assert (("predict_chunk", model._own_leaves()[1], 4) in model._jitted) == (spe == "auto")
+        return out
+    for a, b in zip(run("auto"), run(1)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -320,12 +320,18 @@ class Trainer:
                 carry = _with_opt_state(carry, flatten_slots(carry[3], flat))
                 carry = jax.lax.fori_loop(0, count, one, carry)
                 return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
-            cpu = jax.default_backend() == "cpu"
-            step_flops = 3 * batch_size * getattr(self, "_sample_flops", math.inf)  # forward + backward
-            slow = self._placed or self._run_eagerly or (
-                cpu and (getattr(self, "_convolves", True) or step_flops > _LOOP_MAX_FLOPS))
-            self._jitted[key] = None if slow else jax.jit(run, donate_argnums=(0,))
+            pays = self._loop_pays(3 * batch_size)  # forward + backward
+            self._jitted[key] = jax.jit(run, donate_argnums=(0,)) if pays else None
         return self._jitted[key]
+
+    def _loop_pays(self, forwards):
+        """Whether steps costing `forwards` samples' forward passes run faster in one compiled
+        loop than one dispatch each (see `_auto_train_fn`)."""
+        if self._placed or getattr(self, "_run_eagerly", False):
+            return False
+        flops = forwards * getattr(self, "_sample_flops", math.inf)
+        return jax.default_backend() != "cpu" or not (getattr(self, "_convolves", True)
+                                                      or flops > _LOOP_MAX_FLOPS)
 
     def _flat_slots(self, trainable):
         """Optimizer slots a scan of steps holds as flat vectors (`optimizers.flatten_slots`):
@@ -344,18 +350,36 @@ class Trainer:
             self._jitted["train_batch"] = self._compile(run, donate_argnums=(0,))
         return self._jitted["train_batch"]
 
+    def _test_step(self, params, state, mstate, batch, mask):
+        x, y, sw = self._shard_batch(batch)
+        total, (parts, y_pred, state, logits, logged) = self._loss_and_updates(
+            params, {}, state, x, y, sw, None, False, mask)
+        batch_size = jax.tree.leaves(x)[0].shape[0]
+        return self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, mask,
+                                    batch_size, logged), state
+
     def _test_fn(self):
         if "test" not in self._jitted:
             def run(params, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
-                x, y, sw = self._shard_batch(batch)
-                total, (parts, y_pred, state, logits, logged) = self._loss_and_updates(
-                    params, {}, state, x, y, sw, None, False, mask)
-                batch_size = jax.tree.leaves(x)[0].shape[0]
-                return self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, mask,
-                                            batch_size, logged), state
+                return self._test_step(params, state, mstate, batch, mask)
             self._jitted["test"] = self._compile(run)
         return self._jitted["test"]
+
+    def _chunk_test_fn(self, batch_size):
+        """Jitted: the first `count` batches of a chunk of rows, in a `fori_loop`; one program
+        for every dataset size, the last chunk padded and its padding masked."""
+        key = ("test_chunk", batch_size)
+        if key not in self._jitted:
+            def run(params, state, mstate, chunk, mask, count):
+                self._trace_counts["test"] += 1
+
+                def one(i, carry):
+                    part = lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size)  # noqa: E731
+                    return self._test_step(params, carry[1], carry[0], jax.tree.map(part, chunk), part(mask))
+                return jax.lax.fori_loop(0, count, one, (mstate, state))
+            self._jitted[key] = jax.jit(run)
+        return self._jitted[key]
 
     def _predict_fn(self, treedef):
         """Jitted inference on the leaves of `(params, state)`: `(outputs, new_state)`. The state
@@ -628,7 +652,13 @@ class Trainer:
         fn = self._test_fn()
         hooks = cbs.overrides("on_test_batch_begin") or cbs.overrides("on_test_batch_end")
         cbs.on_test_begin()
-        for i, (batch, mask) in enumerate(self._test_batches(data, batch_size)):
+        chunk = self._test_chunk_rows(data, batch_size, hooks)
+        if chunk:  # "auto": many batches per dispatch
+            fn = self._chunk_test_fn(batch_size)
+            for rows, valid in data_mod.padded_slices(data.arrays(), data.num_samples, chunk):
+                mask = (np.arange(chunk) < valid).astype(np.float32)
+                mstate, state = fn(params, state, mstate, rows, mask, -(-valid // batch_size))
+        for i, (batch, mask) in enumerate(() if chunk else self._test_batches(data, batch_size)):
             if hooks:
                 size = int(np.sum(mask))
                 cbs.on_test_batch_begin(i, callbacks_mod.BatchLogs(i, size))
@@ -640,6 +670,16 @@ class Trainer:
         logs = {k: float(v) for k, v in self._results_fn()(mstate).items()}
         cbs.on_test_end(logs)
         return logs
+
+    def _test_chunk_rows(self, data, batch_size, hooks):
+        """Rows per dispatch for `"auto"` evaluation of array data (see `_chunk_rows`); 0 to go
+        batch by batch: a callback's test batch hooks, `add_metric` scalars, several devices, or
+        steps that run faster one per dispatch."""
+        if (self._steps_per_execution != "auto" or hooks or self._layer_metrics
+                or not isinstance(data, data_mod.ArrayData) or self._distribution is not None
+                or not self._loop_pays(batch_size)):
+            return 0
+        return _chunk_rows(data.arrays(), data.num_samples, batch_size)
 
     def _test_batches(self, data, batch_size):
         """`(batch, mask)` of equal row counts, so inference compiles once; pads are masked.
@@ -684,8 +724,8 @@ class Trainer:
             "batch_size": batch_size, "steps": steps, "samples": samples, "verbose": verbose})
         cbs.on_predict_begin()
         rows = None
-        outs = []
-        for values in chunks:
+        outs = [] if cbs.callbacks or sources.is_batch_source(x) else self._predict_chunks(values, batch_size)
+        for values in () if outs else chunks:
             n = data_mod.num_samples(values)
             rows = rows or min(batch_size, max(n, 1))
             for batch, valid in data_mod.padded_slices(values, n, rows):
@@ -701,6 +741,50 @@ class Trainer:
         # slices on the host: one device-to-host copy per output, no sliced kernels
         parts = [jax.tree.map(lambda o, v=valid: np.asarray(o)[:v], out) for out, valid in outs]
         return parts[0] if len(parts) == 1 else jax.tree.map(lambda *p: np.concatenate(p), *parts)
+
+    def _predict_chunks(self, values, batch_size):
+        """`"auto"` prediction of arrays: `[(outputs, valid rows)]` per chunk of batches (see
+        `_chunk_rows`), one dispatch each; [] where batch by batch is the way."""
+        n = data_mod.num_samples(values)
+        rows = _chunk_rows(values, n, batch_size)
+        if (getattr(self, "_steps_per_execution", "auto") != "auto" or not rows  # uncompiled: the default
+                or self._distribution is not None or not self.built or not self._loop_pays(batch_size)):
+            return []
+        leaves, treedef = self._own_leaves()
+        fn = self._chunk_predict_fn(treedef, batch_size)
+        outs = []
+        for chunk, valid in data_mod.padded_slices(values, n, rows):
+            out, state = fn(leaves, chunk, -(-valid // batch_size))
+            if state is not None:
+                self._assign_tree(state, params=False)
+                leaves, _ = self._own_leaves()
+            outs.append((out, valid))
+        return outs
+
+    def _chunk_predict_fn(self, treedef, batch_size):
+        """Jitted: outputs of the first `count` batches of a chunk, in a `fori_loop` (see `_predict_fn`)."""
+        key = ("predict_chunk", treedef, batch_size)
+        if key not in self._jitted:
+            def run(leaves, chunk, count):
+                self._trace_counts["predict"] += 1
+                params, state = treedef.unflatten(leaves)
+                part = lambda a, i: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size)  # noqa: E731
+                forward = lambda st, i: self._run(params, st, jax.tree.map(lambda a: part(a, i), chunk),  # noqa: E731
+                                                  training=False)
+                spec = jax.eval_shape(forward, state, 0)[0]
+                rows = jax.tree.leaves(chunk)[0].shape[0]
+                buf = jax.tree.map(lambda o: jnp.zeros((rows,) + o.shape[1:], o.dtype), spec)
+
+                def one(i, carry):
+                    buf, st = carry
+                    out, new = forward(st, i)
+                    buf = jax.tree.map(lambda b, o: jax.lax.dynamic_update_slice_in_dim(b, o, i * batch_size, 0),
+                                       buf, out)
+                    return buf, (new if self.stateful else st)
+                buf, state = jax.lax.fori_loop(0, count, one, (buf, state))
+                return buf, (state if self.stateful else None)
+            self._jitted[key] = jax.jit(run)
+        return self._jitted[key]
 
     def predict_on_batch(self, x):
         key = _repeat_key(x, "predict_on_batch")
@@ -772,6 +856,16 @@ class Trainer:
     @interfaces.legacy_generator_methods_support
     def predict_generator(self, generator, steps=None, **kwargs):
         return self.predict(generator, steps=steps, **kwargs)
+
+
+def _chunk_rows(tree, n, batch_size):
+    """Rows of one `"auto"` inference dispatch: as many batches as fit in ~4 MB of inputs (at
+    most 64), one size per model and batch size, so one program; 0 (batch by batch, the
+    program a short call compiles anyway) for data of fewer than 8 batches, where padding
+    up to a chunk would cost more than the dispatches it saves."""
+    row_bytes = sum(a.dtype.itemsize * math.prod(a.shape[1:]) for a in jax.tree.leaves(tree))
+    batches = min(64, (4 << 20) // max(1, batch_size * row_bytes))
+    return batches * batch_size if batches >= 2 and n >= 8 * batch_size else 0
 
 
 _LOOP_MAX_FLOPS = 16e6  # ~1 ms of XLA:CPU matmul on 2 cores: about what a dispatch costs, x5

@@ -32,10 +32,20 @@ def _cubic_weights(n_in, factor):
     return weights
 
 
-def shape(x):
-    """The shape as a tuple (JAX shapes are static, so `K.shape(x)[0]` is an int inside a step);
-    unknown dims of a symbolic tensor are None."""
+def _shape(x):
     return tuple(x.shape)
+
+
+_recorded_shape = op(_shape)  # records itself as `K.shape`, which a saved graph calls again
+
+
+def shape(x):
+    """The shape as a tuple (JAX shapes are static, so `K.shape(x)[0]` is an int inside a step).
+    A symbolic tensor with unknown dims gets a recorded shape (symbolic tensors, the sizes at run
+    time), as TF's `tf.shape` does, so graph code like `K.prod(K.cast(K.shape(x), 'float32'))` runs."""
+    if isinstance(x, KerasTensor) and None in tuple(x.shape):
+        return _recorded_shape(x)
+    return _shape(x)
 
 
 def int_shape(x):

@@ -12,6 +12,8 @@ clipping and shape handling follow Keras 3 (`keras/src/losses/losses.py`).
     >>> loss.per_sample(jnp.eye(3), jnp.full((3, 3), 1 / 3)).shape
     (3,)
 """
+import functools
+import inspect
 import warnings
 
 import jax
@@ -19,6 +21,7 @@ import jax.numpy as jnp
 
 from jkeras import activations
 from jkeras.backend import config
+from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.utils.registry import deserialize_keras_object, serialize_keras_object
 
@@ -321,6 +324,33 @@ def categorical_hinge(y_true, y_pred):
     pos = jnp.sum(y_true * y_pred, axis=-1)
     neg = jnp.max((1.0 - y_true) * y_pred, axis=-1)
     return jnp.maximum(neg - pos + 1.0, 0.0)
+
+
+def _apply_loss(tensors, loss, **kwargs):
+    """What a loss call recorded on symbolic tensors runs: the loss function `loss` on `tensors`."""
+    return globals()[loss](*tensors, **kwargs)
+
+
+def _symbolic(fn):
+    """`fn`, which on symbolic tensors records itself as a layer, as Keras 2 graph code needs
+    (a VAE's `add_loss(K.mean(mse(inputs, outputs) + kl))`); on arrays it is `fn` itself."""
+    @functools.wraps(fn)
+    def loss_function(y_true, y_pred, *args, **kwargs):
+        if not (isinstance(y_true, KerasTensor) and isinstance(y_pred, KerasTensor)):
+            return fn(y_true, y_pred, *args, **kwargs)
+        from jkeras.layers.lambda_layer import Lambda
+        arguments = inspect.signature(fn).bind(y_true, y_pred, *args, **kwargs).arguments
+        arguments = {k: v for k, v in arguments.items() if k not in ("y_true", "y_pred")}
+        return Lambda(_apply_loss, arguments={"loss": fn.__name__, **arguments},
+                      name=unique_name(fn.__name__))([y_true, y_pred])
+    return loss_function
+
+
+for _fn in (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
+            cosine_similarity, huber, log_cosh, kl_divergence, poisson, categorical_crossentropy,
+            categorical_focal_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
+            binary_focal_crossentropy, hinge, squared_hinge, categorical_hinge):
+    globals()[_fn.__name__] = _symbolic(_fn)
 
 
 def loss_mask(fn, y_true, y_pred, **fn_kwargs):

@@ -2,6 +2,7 @@
 `compile(metrics=...)`, against numpy counts: the running value per batch, reset at each epoch
 and before each evaluation, as Keras 2 logged them."""
 import numpy as np
+import pytest
 
 import jkeras
 from jkeras import backend as K
@@ -149,3 +150,18 @@ def test_h5_round_trip_finds_the_metrics_in_custom_objects(tmp_path):
     logs = loaded.evaluate(x, y, batch_size=10, verbose=0, return_dict=True)
     assert (logs["true_positives"], logs["seen"]) == (_true_positives(loaded, x, y), 20.5)
     assert logs["precision_k2"] == model.evaluate(x, y, batch_size=10, verbose=0, return_dict=True)["precision_k2"]
+
+
+def test_a_custom_metric_named_inside_a_scope_is_found_at_the_first_fit_outside_it():
+    """compile() resolves a custom metric's name in the user's CustomObjectScope; fit (later, outside
+    the scope) builds it from what compile found, and logs it under the name given."""
+    def doubled_mae(y_true, y_pred):
+        return 2.0 * jkeras.backend.mean(jkeras.backend.abs(y_true - y_pred), axis=-1)
+
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(4, 2)
+    y = np.zeros((4, 1), "float32")
+    model = jkeras.Sequential([jkeras.layers.Dense(1, kernel_initializer="ones", input_shape=(2,))])
+    with jkeras.utils.CustomObjectScope({"doubled_mae": doubled_mae}):
+        model.compile("sgd", loss="mse", metrics=["doubled_mae"])
+    logs = model.evaluate(x, y, batch_size=4, verbose=0, return_dict=True)
+    assert logs["doubled_mae"] == pytest.approx(2.0 * np.abs(x.sum(1)).mean(), rel=1e-6)

@@ -70,8 +70,7 @@ class Trainer:
             raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance).")
         output_names = self._output_names_or_default()
         compiled_loss = cu.CompiledLoss(loss, loss_weights, output_names)
-        cu.check_metrics(metrics, weighted_metrics, output_names)
-        self._compile_args = (metrics, weighted_metrics)
+        self._compile_args = cu.check_metrics(metrics, weighted_metrics, output_names)
         self.optimizer = optimizer
         self.loss = loss
         self._compiled_loss = compiled_loss

@@ -33,7 +33,7 @@ from jkeras.models.model import Model as _Model
 '''
 
 TF_KERAS = r'''
-import importlib, importlib.abc, importlib.util
+import importlib, importlib.abc, importlib.util, sys
 import tf_keras
 
 class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -176,9 +176,10 @@ def _synthetic_file(fname, origin=None, **kwargs):
 
 def _patch_downloads():
     global _real_get_file
-    import keras.utils, keras.utils.data_utils
-    _real_get_file = keras.utils.data_utils.get_file
-    keras.utils.data_utils.get_file = keras.utils.get_file = _synthetic_file
+    import importlib
+    data_utils, utils = importlib.import_module("keras.utils.data_utils"), importlib.import_module("keras.utils")
+    _real_get_file = data_utils.get_file
+    data_utils.get_file = utils.get_file = _synthetic_file
 
 def _random_weights():
     """ImageNet weights cannot be downloaded here: the applications are built with random weights."""

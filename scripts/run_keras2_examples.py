@@ -56,6 +56,8 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def exec_module(self, module):
         pass
 
+for _name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+    del sys.modules[_name]  # TensorFlow's import may have loaded Keras 3 under these names
 sys.meta_path.insert(0, _Alias())
 sys.modules["keras"] = tf_keras
 _Model = tf_keras.Model

@@ -88,6 +88,13 @@ FOREIGN_CONFIG_KEYS = ("quantization_config", "lora_rank", "lora_alpha", "lora_e
                        "compile_config", "module", "registered_name", "optional", "time_major")
 
 
+def without_foreign_keys(config, class_name=None):
+    """A layer's `config` without FOREIGN_CONFIG_KEYS. `module` stays where it is the layer's own:
+    FlaxLayer's module dict, and in tf.keras 2's Lambda config the module of its function."""
+    return {k: v for k, v in config.items() if k not in FOREIGN_CONFIG_KEYS
+            or (k == "module" and (isinstance(v, dict) or class_name == "Lambda"))}
+
+
 def serialize(layer):
     """A layer's Keras config dict (`module`, `class_name`, `config`), as `keras.layers.serialize`."""
     from jkeras.utils import registry
@@ -102,8 +109,6 @@ def deserialize(config, custom_objects=None):
     if isinstance(config, layers.Layer):
         return config
     if isinstance(config, dict) and isinstance(config.get("config"), dict):
-        inner = config["config"]
-        config = {**config, "config": {k: v for k, v in inner.items() if k not in FOREIGN_CONFIG_KEYS
-                                       or (k == "module" and isinstance(v, dict))}}
+        config = {**config, "config": without_foreign_keys(config["config"], config.get("class_name"))}
     known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, layers.Layer)}
     return registry.deserialize_keras_object(config, known, "layer", custom_objects)

@@ -24,7 +24,7 @@ import yaml
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
-from jkeras.layers._utils import FOREIGN_CONFIG_KEYS
+from jkeras.layers._utils import without_foreign_keys
 from jkeras.utils import registry
 
 # Limits on what a config may declare, checked before anything is built.
@@ -357,10 +357,7 @@ def _clean_config(config, classes, class_name=None):
                 and _is_layer_class(classes.get(value.get("class_name")))):
             return {**value, "config": _clean_config(value["config"], classes, value["class_name"])}
         return value
-    # `module` is Keras 3's bookkeeping when it is a string; FlaxLayer's own `module` is a dict;
-    # in tf.keras 2's Lambda config it is the module of the layer's function.
-    return {k: clean(v) for k, v in config.items()
-            if k not in FOREIGN_CONFIG_KEYS or (k == "module" and (isinstance(v, dict) or class_name == "Lambda"))}
+    return {k: clean(v) for k, v in without_foreign_keys(config, class_name).items()}
 
 
 def _is_layer_class(obj):

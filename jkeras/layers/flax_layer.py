@@ -2,13 +2,18 @@
 import dataclasses
 import inspect
 
-import flax.linen as nn
 import jax.numpy as jnp
-from flax import traverse_util
 
 from jkeras.layers.base import Layer
 from jkeras.utils import registry
 from jkeras.backend.random import split_keys
+
+
+def _flax():
+    """`(flax.linen, flax.traverse_util)`, imported on first use: `import jkeras` does not pay for flax."""
+    import flax.linen
+    from flax import traverse_util
+    return flax.linen, traverse_util
 
 
 class FlaxLayer(Layer):
@@ -28,7 +33,7 @@ class FlaxLayer(Layer):
     """
 
     def __init__(self, module, method=None, variables=None, **kwargs):
-        if not isinstance(module, nn.Module):
+        if not isinstance(module, _flax()[0].Module):
             raise ValueError(f"FlaxLayer needs a flax.linen.Module; received {module!r}.")
         super().__init__(**kwargs)
         self.module = module
@@ -48,12 +53,13 @@ class FlaxLayer(Layer):
             k_params, k_dropout = split_keys(key)
             variables = self.module.init({"params": k_params, "dropout": k_dropout}, dummy,
                                          method=self.method, **self._training_kwargs(False))
-        flat = traverse_util.flatten_dict(dict(variables), sep="/")
+        flat = _flax()[1].flatten_dict(dict(variables), sep="/")
         params = {k.split("/", 1)[1]: v for k, v in flat.items() if k.startswith("params/")}
         state = {k: v for k, v in flat.items() if not k.startswith("params/")}
         return params, state
 
     def apply(self, params, state, inputs, *, training=False, key=None):
+        traverse_util = _flax()[1]
         flat = {**{f"params/{k}": v for k, v in params.items()}, **state}
         variables = traverse_util.unflatten_dict(flat, sep="/")
         collections = sorted({k.split("/", 1)[0] for k in state})
@@ -78,6 +84,7 @@ class FlaxLayer(Layer):
     def from_config(cls, config_, custom_objects=None):
         config_ = dict(config_)
         spec = config_.pop("module")
+        nn = _flax()[0]
         objects = {**registry.get_custom_objects(), **(custom_objects or {})}
         if str(spec.get("module", "")).startswith("flax."):
             objects = {**vars(nn), **objects}  # other modules only through custom_objects: no imports

@@ -20,7 +20,6 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 
 from jkeras.errors import CheckpointError, ConfigError, JkerasError
 from jkeras.models.compile_utils import merge_params
@@ -31,8 +30,15 @@ _log = logging.getLogger("jkeras")
 __all__ = ["CheckpointError", "latest_meta", "load_model", "restore_checkpoint", "save_checkpoint"]
 
 
+def _ocp():
+    """`orbax.checkpoint`, imported on first use: `import jkeras` does not pay for Orbax."""
+    import orbax.checkpoint
+    return orbax.checkpoint
+
+
 def _manager(directory, max_to_keep=None, create=True):
     directory = os.path.abspath(os.fspath(directory))
+    ocp = _ocp()
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create,
                                            enable_async_checkpointing=False)
     return ocp.CheckpointManager(directory, options=options)
@@ -88,8 +94,8 @@ def save_checkpoint(directory, model, carry=None, epoch=0, batch=0, max_to_keep=
     manager = _manager(directory, max_to_keep)
     existing = manager.all_steps()
     save_id = (max(existing) + 1) if existing else 0
-    manager.save(save_id, args=ocp.args.Composite(state=ocp.args.StandardSave(tree),
-                                                  meta=ocp.args.JsonSave(meta)))
+    args = _ocp().args
+    manager.save(save_id, args=args.Composite(state=args.StandardSave(tree), meta=args.JsonSave(meta)))
     manager.wait_until_finished()
     manager.close()
 
@@ -131,7 +137,7 @@ def _steps(manager):
 def _read_meta(manager, step):
     """The step's JSON record, its fields checked; `_Damaged` when unreadable or malformed."""
     try:
-        meta = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        meta = manager.restore(step, args=_ocp().args.Composite(meta=_ocp().args.JsonRestore()))["meta"]
     except Exception as error:  # noqa: BLE001 - missing or damaged files: orbax raises many kinds
         raise _Damaged(f"its record ('meta') cannot be read ({type(error).__name__}: "
                        f"{str(error)[:300]})") from error
@@ -223,6 +229,7 @@ def _restore_state(manager, step, meta, model):
     missing = sorted(set(mine) - set(meta["shapes"]))
     if missing:
         raise CheckpointError(f"The checkpoint lacks leaf {missing[0]} that the model has.")
+    ocp = _ocp()
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     try:
         restored = manager.restore(step, args=ocp.args.Composite(

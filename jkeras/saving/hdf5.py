@@ -100,6 +100,7 @@ class _atomic:
         self.file.close()
         if exc_type is None:
             os.replace(self.tmp, self.path)
+            h5_probe.trust(self.path)  # written here from the model's own values
         else:
             os.unlink(self.tmp)
         return False

@@ -1306,9 +1306,14 @@ def deserialize(config, custom_objects=None):
 
 
 def _object_name(obj):
-    """Keras's name for an unnamed metric: a function's or class's name in snake case."""
-    name = getattr(obj, "name", None) or getattr(obj, "__name__", None) or type(obj).__name__
-    return to_snake_case(re.sub(r"\W+", "", name))
+    """Keras 2's name for a metric function or object, as its logs and History keys show it: its
+    `name` or `__name__` as written (segmentation-models' `f1-score`, a function `myMetric`), else
+    its class's name in snake case. Only a `<lambda>` loses its brackets, as in Keras 3 (tf.keras 2
+    keeps them; Keras 3 also drops the `-` and snake-cases every name)."""
+    name = getattr(obj, "name", None) or getattr(obj, "__name__", None)
+    if not isinstance(name, str):
+        return to_snake_case(type(obj).__name__)
+    return re.sub(r"[^\w.\-]+", "", name)
 
 
 def _is_keras2_stateful(obj):

@@ -4,6 +4,7 @@
 defining `call` gives a subclassed one, whose sublayers are tracked from its
 attributes and run through the Keras-style path of `Layer.apply`.
 """
+import copy
 import os
 
 from jkeras.layers.base import Layer
@@ -33,6 +34,30 @@ class Model(Trainer, Layer):
     @property
     def layers(self):
         return list(self._layers)
+
+    @property
+    def metrics(self):
+        """The metric objects behind `metrics_names`, in its order, as tf.keras 2 lists them:
+        `Mean` of the loss, per-output loss `Mean`s (several outputs), the compiled metrics,
+        then a `Mean` per `add_metric` name. Empty until the first `fit`/`evaluate`/
+        `train_on_batch` builds the metrics from the data (tf.keras 2's rule; Keras 2.3 listed
+        the compiled ones from `compile` on, without the losses).
+
+        Their running values live in the compiled step's state, not in these objects:
+        `result()` of one reads only what its own `update_state` calls gathered.
+        """
+        from jkeras import metrics as metrics_mod  # metrics sit below models; deferred as the rest
+        compiled = getattr(self, "_compiled_metrics", None)
+        if compiled is None:
+            return []
+        layer_names = list(self._layer_metrics)
+        cached = self.__dict__.get("_metric_objects")  # the same objects until the next compile
+        if cached is None or cached[0] is not compiled or cached[1] != layer_names:
+            losses = [metrics_mod.Mean(name=name) for name in ["loss"] + compiled.output_loss_names]
+            entries = [_named(metric, name) for name, metric, _, _ in compiled.entries]
+            layer_means = [metrics_mod.Mean(name=name) for name in layer_names]
+            cached = self.__dict__["_metric_objects"] = (compiled, layer_names, losses + entries + layer_means)
+        return list(cached[2])
 
     def get_layer(self, name=None, index=None):
         """The layer called `name`, or at position `index` in `model.layers`."""
@@ -111,6 +136,16 @@ class Model(Trainer, Layer):
     def to_yaml(self, **kwargs):
         from jkeras.saving import serialization
         return serialization.to_yaml(self, **kwargs)
+
+
+def _named(metric, name):
+    """`metric` under its log name: itself, or a renamed copy where the log name adds the output's
+    name or `weighted_` (the same object may serve several outputs, so it is not renamed)."""
+    if metric.name == name:
+        return metric
+    named = copy.copy(metric)
+    named.name = name
+    return named
 
 
 def _graph_args(args, kwargs):

@@ -253,15 +253,20 @@ def write_text_corpora(workdir, rng):
 
 def run_one(path, timeout, workdir, backend, steps):
     start = time.perf_counter()
-    env = dict(os.environ, MPLBACKEND="Agg", KERAS2_EXAMPLES_STEPS=str(steps), TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, MPLBACKEND="Agg", KERAS2_EXAMPLES_STEPS=str(steps), TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONUNBUFFERED="1")
     try:
         result = subprocess.run(["nice", "-n", "5", sys.executable, "-c", backend + PRELUDE, path] + ARGS.get(os.path.basename(path), []), cwd=workdir,
                                 env=env, capture_output=True, text=True, timeout=timeout)
         lines = (result.stderr or result.stdout).strip().splitlines()
         errors = [line for line in lines if re.match(r"[\w.]*(Error|Exception|Exit)\b", line)]
         code, tail = result.returncode, (errors or lines)[-1:]
-    except subprocess.TimeoutExpired:
-        code, tail = "timeout", [f"still running after {timeout} s"]
+    except subprocess.TimeoutExpired as stopped:  # its last line so far shows how far it got
+        so_far = [(out.decode(errors="replace") if isinstance(out, bytes) else out or "").strip()
+                  for out in (stopped.stdout, stopped.stderr)]
+        printed = [line for line in "\n".join(so_far).splitlines() if line.strip()]
+        code, tail = "timeout", [f"still running after {timeout} s" + (f"; last printed: {printed[-1]}"
+                                                                        if printed else "")]
     seconds = time.perf_counter() - start
     last = tail[0] if tail else ""
     verdict = "ok" if code == 0 else ("needs download" if "URL fetch failure" in last or "urlopen" in last

@@ -29,3 +29,43 @@ def test_loss_functions_on_symbolic_tensors_are_recorded():
     bce = -np.mean(x * np.log(clipped) + (1 - x) * np.log(1 - clipped), axis=-1)
     np.testing.assert_allclose(value, np.mean(bce + np.mean((x - p) ** 2, axis=-1)), rtol=1e-5)
     assert mse(x, p).shape == (8,)
+
+
+def test_gradients_of_a_symbolic_loss_with_respect_to_the_input():
+    # conv_filter_visualization.py / deep_dream.py: `grads = K.gradients(loss, input_img)[0]`,
+    # normalized on the graph, then `K.function([input_img], [loss, grads])`.
+    inp = jkeras.layers.Input((5,))
+    dense = jkeras.layers.Dense(3, activation="tanh")
+    loss = K.mean(K.square(dense(inp)[:, 1]))
+    grads = K.gradients(loss, inp)[0]
+    normalized = grads / (K.sqrt(K.mean(K.square(grads))) + 1e-5)
+    x = np.random.default_rng(0).random((2, 5)).astype("float32")
+    value, g, n = K.function([inp], [loss, grads, normalized])([x])
+    w, b = (np.asarray(a, "float64") for a in dense.get_weights())
+    h = np.tanh(x @ w + b)
+    # d mean_i(h[i, 1]^2) / dx = 2 h[:, 1] (1 - h[:, 1]^2) w[:, 1] / batch
+    expected = (2 * h[:, 1] * (1 - h[:, 1] ** 2) / 2)[:, None] * w[:, 1][None, :]
+    np.testing.assert_allclose(value, np.mean(h[:, 1] ** 2), rtol=1e-5)
+    np.testing.assert_allclose(g, expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(n, expected / (np.sqrt(np.mean(expected ** 2)) + 1e-5), rtol=1e-4)
+
+
+def test_gradients_with_respect_to_an_inner_tensor_and_a_placeholder_beside_variables():
+    # mnist_swwae.py: `K.gradients(K.sum(y_postpool), y_prepool)`, the max-pooling switches;
+    # neural_style_transfer.py: the loss of `K.concatenate([K.variable(a), K.placeholder(...)])`.
+    image = K.placeholder((1, 4, 4, 1))
+    base = K.variable(np.zeros((1, 4, 4, 1), "float32"))
+    both = K.concatenate([base, image], axis=0)
+    pre = jkeras.layers.Activation("linear")(both)
+    post = jkeras.layers.MaxPooling2D(2)(pre)
+    where = K.gradients(K.sum(post), pre)[0]
+    on_image, unused = K.gradients(K.sum(post[1]), [image, K.placeholder((1, 4, 4, 1))])
+    assert unused is None  # as tf.gradients: the loss does not depend on that placeholder
+    x = np.random.default_rng(1).permutation(16).reshape(1, 4, 4, 1).astype("float32")
+    w, g = K.function([image], [where, on_image])([x])
+    blocks = x[0, :, :, 0].reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4)
+    switches = (blocks == blocks.max(-1, keepdims=True)).astype("float32")
+    expected = switches.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(4, 4)
+    np.testing.assert_array_equal(w[1, :, :, 0], expected)
+    np.testing.assert_array_equal(g[0, :, :, 0], expected)
+    assert w[0].sum() == 4  # the zeros image: ties, one switch per pooling window (as TF's max)

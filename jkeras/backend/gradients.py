@@ -1,11 +1,16 @@
-"""`K.gradients`: the gradients of a step's loss, offered by the step that computed them.
+"""`K.gradients`: symbolic gradients of a graph's tensor, or those a train step offers.
 
-JAX differentiates functions, not values, so `K.gradients(loss, params)` has a value only
-where the step that computed `loss` also computed its gradients and offered them here
-(`offer_gradients`), as jkeras's train step does for an optimizer's `get_updates`.
+JAX differentiates functions, not values. A symbolic `loss` names its function, the graph
+that makes it, so `K.gradients(loss, [tensor])` records a node that differentiates it (the
+models floor registers the handler, "gradients"). A concrete `loss` has gradients only where
+the step that computed it also computed them and offered them here (`offer_gradients`), as
+jkeras's train step does for an optimizer's `get_updates`.
 """
 import contextlib
 import threading
+
+from jkeras.backend import symbolic
+from jkeras.backend.keras_tensor import KerasTensor
 
 
 class _Offered(threading.local):
@@ -27,8 +32,13 @@ def offer_gradients(loss, grads_by_id):
 
 
 def gradients(loss, variables):
-    """The gradients of `loss` with respect to each of `variables`, as a list."""
+    """The gradients of `loss` with respect to each of `variables`, as a list.
+
+    For a symbolic `loss` (a tensor of a functional graph), each gradient is a symbolic tensor of
+    that graph, to fetch with `K.function` as Keras 2 does; else `loss` must be a train step's."""
     variables = list(variables) if isinstance(variables, (list, tuple)) else [variables]
+    if isinstance(loss, KerasTensor):
+        return symbolic.handler("gradients", "K.gradients of a symbolic tensor")(loss, variables)
     for offered_loss, grads in reversed(_offered.stack):
         if offered_loss is loss:
             missing = [getattr(v, "name", repr(v)) for v in variables if id(v) not in grads]

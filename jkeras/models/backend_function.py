@@ -1,11 +1,13 @@
 """`K.function`: a callable over part of a graph, with an optional learning-phase input.
 
-Registered with the backend at import (the backend may not import models)."""
+Registered with the backend at import (the backend may not import models), as is the symbolic
+`K.gradients` that such functions fetch."""
 import jax
 import numpy as np
 
 from jkeras.backend.function import register_function_factory
 from jkeras.backend.random import root_seed
+from jkeras.models import symbolic_gradients  # noqa: F401  (registers K.gradients of symbolic tensors)
 from jkeras.models.functional import Functional
 
 

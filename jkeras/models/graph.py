@@ -10,7 +10,7 @@ import jax
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import split_by_name
-from jkeras.layers.base import TraceStack, add_loss
+from jkeras.layers.base import Layer, TraceStack, add_loss
 
 # `with output_masks() as masks:` around a traced model call leaves in `masks` the outermost
 # functional model's output masks, one per output (None where an output has none), for the loss
@@ -117,14 +117,54 @@ def map_graph(inputs, outputs):
     return [n for n in nodes if n.parent_tensors or n.inputs], layers
 
 
-def run_graph(nodes, input_tensors, input_values, params, state, training, key):
-    """Evaluate `nodes` on concrete (or traced) values; returns `(values, masks, state)`."""
-    values = {id(t): v for t, v in zip(input_tensors, input_values)}
-    masks = {}
+class GraphOp(Layer):
+    """A layer whose call needs the graph it sits in, not only its inputs (a symbolic
+    `K.gradients` reruns part of it): `run_graph` calls `run_on_graph` in place of `apply`."""
+
+    def run_on_graph(self, node, values, masks, params, state, training, key):
+        """The outputs of `node`, from the values and masks computed so far in this run and
+        the whole graph's `params`/`state`."""
+        raise NotImplementedError
+
+
+def nodes_between(inputs, output):
+    """The nodes on the paths from `inputs` (any tensors of a graph, inner ones too) to
+    `output`, parents first: the part of the graph that changes when `inputs` change."""
+    cut = {id(t) for t in inputs}
+    order, seen, stack = [], set(), [(output, False)]
+    while stack:  # iterative post-order walk, parents before children, stopping at `inputs`
+        tensor, expanded = stack.pop()
+        if id(tensor) in cut or tensor._keras_history is None:
+            continue
+        node = tensor.node
+        if expanded:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((tensor, True))
+            stack.extend((parent, False) for parent in reversed(node.parent_tensors))
+    depends, between = set(cut), []
+    for node in order:
+        if any(id(p) in depends for p in node.parent_tensors):
+            between.append(node)
+            depends.update(id(t) for t in flatten_tensors(node.outputs))
+    return between
+
+
+def run_graph(nodes, input_tensors, input_values, params, state, training, key, known=None):
+    """Evaluate `nodes` on concrete (or traced) values; returns `(values, masks, state)`.
+
+    `known`: `(values, masks)` already computed by an enclosing run, which `nodes` may read."""
+    values, masks = (dict(known[0]), dict(known[1])) if known else ({}, {})
+    values.update((id(t), v) for t, v in zip(input_tensors, input_values))
     new_state = dict(state)
     seen_calls = collections.Counter()
     for node in nodes:
         layer = node.layer
+        if isinstance(layer, GraphOp):
+            out = layer.run_on_graph(node, values, masks, params, new_state, training, key)
+            values.update(zip(map(id, flatten_tensors(node.outputs)), jax.tree.leaves(out)))
+            continue
         lookup = lambda t: values[id(t)] if _is_kt(t) else t  # noqa: E731
         args = jax.tree.map(lookup, node.inputs, is_leaf=_is_kt)
         kwargs = jax.tree.map(lookup, node.kwargs, is_leaf=_is_kt)

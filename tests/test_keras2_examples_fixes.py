@@ -1,6 +1,7 @@
 """Fixes found by running Keras 2.3.1's example scripts (scripts/run_keras2_examples.py) on jkeras:
 graph-building code that Keras 2 runs on symbolic tensors, checked against numpy."""
 import numpy as np
+import pytest
 
 import jkeras
 from jkeras import backend as K
@@ -69,3 +70,32 @@ def test_gradients_with_respect_to_an_inner_tensor_and_a_placeholder_beside_vari
     np.testing.assert_array_equal(w[1, :, :, 0], expected)
     np.testing.assert_array_equal(g[0, :, :, 0], expected)
     assert w[0].sum() == 4  # the zeros image: ties, one switch per pooling window (as TF's max)
+
+
+def test_compile_without_loss_trains_on_add_loss_of_inner_tensors():
+    # variational_autoencoder.py: the loss reads the encoder's inner tensors (`z_mean`), then
+    # `vae.add_loss(vae_loss)`, `vae.compile(optimizer='adam')` and `vae.fit(x, validation_data=(x, None))`.
+    inputs = jkeras.layers.Input((4,))
+    z_mean = jkeras.layers.Dense(2)(inputs)
+    encoder = jkeras.Model(inputs, z_mean)
+    latent = jkeras.layers.Input((2,))
+    decoder = jkeras.Model(latent, jkeras.layers.Dense(4)(latent))
+    outputs = decoder(encoder(inputs))
+    vae = jkeras.Model(inputs, outputs)
+    vae.add_loss(K.mean(mse(inputs, outputs) + 0.5 * K.sum(K.square(z_mean), axis=-1)))
+    vae.compile(optimizer=jkeras.optimizers.SGD(0.0))
+    assert len(vae.losses) == 1
+    x = np.random.default_rng(2).random((6, 4)).astype("float32")
+    (w1, b1), (w2, b2) = encoder.get_weights()[:2], decoder.get_weights()[:2]
+    z = x @ w1 + b1
+    expected = np.mean(np.mean((x - (z @ w2 + b2)) ** 2, axis=-1) + 0.5 * np.sum(z ** 2, axis=-1))
+    np.testing.assert_allclose(vae.train_on_batch(x), expected, rtol=1e-5)
+    history = vae.fit(x, epochs=1, batch_size=6, validation_data=(x, None), verbose=0).history
+    np.testing.assert_allclose(history["loss"][0], expected, rtol=1e-5)
+
+
+def test_compile_without_loss_or_add_loss_still_raises():
+    inp = jkeras.layers.Input((2,))
+    model = jkeras.Model(inp, jkeras.layers.Dense(1)(inp))
+    with pytest.raises(ValueError, match="needs a `loss`"):
+        model.compile("sgd")

@@ -30,9 +30,7 @@ class CompiledLoss:
 
     def __init__(self, loss, loss_weights, output_names):
         specs = per_output(loss, output_names, "loss")
-        self.losses = [None if s is None else losses_mod.get(s) for s in specs]
-        if all(fn is None for fn in self.losses):
-            raise ValueError("compile() needs a `loss` for at least one output.")
+        self.losses = [None if s is None else losses_mod.get(s) for s in specs]  # all None: add_loss's only
         if loss_weights is None:
             weights = [1.0] * len(output_names)
         elif isinstance(loss_weights, (int, float)) and not isinstance(loss_weights, bool):
@@ -70,7 +68,7 @@ class CompiledLoss:
             else:
                 parts.append(weighted_mean(values, sw, mask))
         # Per-output losses are logged unweighted, as Keras does; the total is weighted.
-        total = sum(p * w for p, w in zip(parts, self.weights) if p is not None)
+        total = sum((p * w for p, w in zip(parts, self.weights) if p is not None), jnp.zeros((), jnp.float32))
         return total, parts
 
 

@@ -1,11 +1,12 @@
 """Functional models: `Model(inputs, outputs)` over a graph of layer calls."""
 import jax
+import jax.numpy as jnp
 
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.layers.base import Layer, note_edit
+from jkeras.layers.base import Layer, add_loss, note_edit
 from jkeras.layers.core import InputLayer
 from jkeras.legacy import interfaces
-from jkeras.models.graph import flatten_tensors, map_graph, record_output_masks, run_graph
+from jkeras.models.graph import flatten_tensors, map_graph, nodes_between, record_output_masks, run_graph
 from jkeras.models.model import Model
 from jkeras.models.trainer import Trainer
 
@@ -14,6 +15,8 @@ class Functional(Model):
     """A model defined by its input and output tensors."""
 
     _convert_input_args = False  # as Keras: each layer casts its own inputs to its policy
+    _added_losses = ()  # tensors of the graph given to `add_loss`
+    _loss_nodes = ()  # the nodes that compute them, beyond the outputs' nodes
 
     @interfaces.legacy_model_constructor_support
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
@@ -92,7 +95,60 @@ class Functional(Model):
         outputs = jax.tree.map(lambda t: computed[id(t)], self._outputs_struct,
                                is_leaf=lambda t: isinstance(t, KerasTensor))
         record_output_masks([masks.get(id(t)) for t in self._output_tensors])
+        if training and self._added_losses:
+            self._add_graph_losses(computed, masks, params, state, training, key)
         return outputs, new_state
+
+    def add_loss(self, losses, inputs=None, **kwargs):
+        """Keras 2's `model.add_loss(tensor)` (the VAE examples): a tensor of the model's graph,
+        computed from its inputs, joins the training loss at every step, as its mean (Keras 2
+        took `K.mean` of the total); other values are added as a layer's."""
+        values = list(losses) if isinstance(losses, (list, tuple)) else [losses]
+        tensors = [v for v in values if isinstance(v, KerasTensor)]
+        if tensors:
+            added = list(self._added_losses) + tensors
+            self._loss_nodes = self._nodes_computing(added)
+            self._added_losses = added
+        rest = [v for v in values if not isinstance(v, KerasTensor)]
+        if rest:
+            super().add_loss(rest, inputs, **kwargs)
+
+    def _nodes_computing(self, tensors):
+        """The nodes that compute `tensors` from the model's inputs, beyond the outputs' nodes;
+        a `ValueError` if one needs a tensor the model's inputs do not give."""
+        known = {id(t) for t in self._input_tensors}
+        for node in self._nodes:
+            known.update(id(t) for t in flatten_tensors(node.outputs))
+        nodes = []
+        for tensor in tensors:
+            for node in nodes_between(self._input_tensors, tensor):
+                if all(id(t) in known for t in flatten_tensors(node.outputs)):
+                    continue
+                missing = [t for t in node.parent_tensors if id(t) not in known]
+                if missing:
+                    raise ValueError(f"add_loss: the loss {tensor} of model '{self.name}' needs {missing[0]} "
+                                     f"(input of layer '{node.layer.name}'), which the model's inputs "
+                                     f"{self.input_names} do not give.")
+                nodes.append(node)
+                known.update(id(t) for t in flatten_tensors(node.outputs))
+            if id(tensor) not in known:
+                raise ValueError(f"add_loss: the loss {tensor} of model '{self.name}' is not computed from "
+                                 f"the model's inputs {self.input_names}.")
+        return nodes
+
+    @property
+    def losses(self):
+        """Keras 2's `model.losses`: every layer's weight penalties, then the tensors given to `add_loss`."""
+        return super().losses + [loss for layer in self.layers for loss in layer.losses] + list(self._added_losses)
+
+    def _add_graph_losses(self, computed, masks, params, state, training, key):
+        """`add_loss` the mean of each tensor given to `add_loss`, from this run's values. A loss
+        may read layers of nested models (the VAE's encoder), whose weights sit under the nested
+        model's name: they are looked up by layer name."""
+        params, state = _by_layer(self._layers, params), _by_layer(self._layers, state)
+        values = run_graph(self._loss_nodes, [], [], params, state, training, key, known=(computed, masks))[0]
+        for tensor in self._added_losses:
+            add_loss(jnp.mean(values[id(tensor)]))
 
     def flatten_inputs(self, inputs):
         """Input values in `self.inputs` order, from a single array, a list or a dict by name."""
@@ -129,3 +185,14 @@ class Functional(Model):
         """The batch size the inputs fix (`Input(batch_shape=...)`, `batch_size=`), else None."""
         sizes = {t.shape[0] for t in self._input_tensors if t.shape and t.shape[0] is not None}
         return sizes.pop() if len(sizes) == 1 else None
+
+
+def _by_layer(layers, tree):
+    """`tree` (params or state: a layer's entry under its name, nested layers' inside their
+    parent's) as one flat dict by layer name, nested layers included."""
+    flat = {}
+    for layer in layers:
+        if isinstance(tree.get(layer.name), dict):
+            flat[layer.name] = tree[layer.name]
+            flat.update(_by_layer(layer._layers, tree[layer.name]))
+    return flat

@@ -66,10 +66,12 @@ class Trainer:
         if (kwargs.get("auto_scale_loss", True) and self.dtype_policy.name == "mixed_float16"
                 and not isinstance(optimizer, loss_scale.LossScaleOptimizer)):
             optimizer = loss_scale.LossScaleOptimizer(optimizer)  # as Keras: float16 gradients underflow
-        if loss is None:
-            raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance).")
         output_names = self._output_names_or_default()
         compiled_loss = cu.CompiledLoss(loss, loss_weights, output_names)
+        if all(fn is None for fn in compiled_loss.losses) and not self.losses:
+            raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance) for at least "
+                             "one output, unless the model has losses of its own (`model.add_loss(tensor)`, "
+                             f"weight regularizers), as Keras 2; received loss={loss!r} for a model without.")
         self._compile_args = cu.check_metrics(metrics, weighted_metrics, output_names)
         self.optimizer = optimizer
         self.loss = loss
@@ -467,7 +469,7 @@ class Trainer:
             self._prepare(*self._sample_of(first, class_weight))
             steps = train.steps
         else:
-            train = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+            train = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, class_weight)
             if train.num_samples == 0:
                 raise ValueError("fit() received no samples.")
             _check_finite(train, lambda row: f"batch {row // batch_size} (batch_size={batch_size}, "
@@ -517,7 +519,17 @@ class Trainer:
         if sources.is_batch_source(validation_data):
             return sources.make_source(validation_data, batch_size=batch_size, shuffle=False,
                                        steps=steps, **stream)
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+            validation_data = (validation_data[0], self._loss_free_targets(validation_data[1]),
+                               *validation_data[2:])
         return data_mod.ArrayData.from_validation(self, validation_data)
+
+    def _loss_free_targets(self, y):
+        """`y`; or, where it is None and compile() named no loss (the model trains on its own
+        `add_loss` losses, as Keras 2 allows), no target for any output."""
+        if y is None and self.compiled and all(fn is None for fn in self._compiled_loss.losses):
+            return {name: None for name in self._compiled_loss.output_names}
+        return y
 
     def _sample_of(self, batch, class_weight):
         data = data_mod.ArrayData.from_user(self, *batch, class_weight)
@@ -631,7 +643,7 @@ class Trainer:
                                        use_multiprocessing=use_multiprocessing)
             self._prepare(*self._sample_of(data.peek(), None))
         else:
-            data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
+            data = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, None)
             self._prepare(data.sample_x(), data.y)
         arrays = isinstance(data, data_mod.ArrayData)
         cbs = callbacks_mod.callback_list(callbacks, self, {
@@ -818,7 +830,7 @@ class Trainer:
                        return_dict=False):
         """One gradient step on this batch; returns the loss (and metrics) of the batch."""
         self._require_compiled("train_on_batch")
-        data = data_mod.ArrayData.from_user(self, x, y, sample_weight, class_weight)
+        data = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, class_weight)
         self._prepare(data.sample_x(), data.y)
         carry = self._make_carry(self._metrics_init())
         carry = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
@@ -827,7 +839,7 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._require_compiled("test_on_batch")
-        data = data_mod.ArrayData.from_user(self, x, y, sample_weight, None)
+        data = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, None)
         self._prepare(data.sample_x(), data.y)
         rows = data.num_samples
         mstate, state = self._test_fn()(*self._place((self._own_tree(True), self._own_tree(False))),

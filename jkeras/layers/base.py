@@ -280,8 +280,8 @@ class Layer:
         unknown = set(kwargs) - set(_LAYER_KWARGS)
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}.")
-        if name is not None and (not isinstance(name, str) or not name or "/" in name):
-            raise ValueError(f"Layer name must be a non-empty string without '/'; received {name!r}.")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"Layer name must be a non-empty string; received {name!r}.")
         self._layers = []
         self._weight_attrs = {}
         self._variables = {}

@@ -329,6 +329,19 @@ class MultiHeadAttention(Layer):
     value_dense = property(lambda self: self._sub("value"))
     output_dense = property(lambda self: self._sub("attention_output"))
 
+    # the call's arguments, in the order the layer's list of inputs holds them: a file names
+    # the value and key as keyword arguments of the call, as tf.keras 2 writes them
+    call_input_names = ("query", "value", "key")
+
+    def build_shapes_config(self):
+        """tf.keras 2's `query_shape`, `value_shape` and `key_shape` config entries, from which
+        it builds the layer when loading (each None before this layer is built)."""
+        shapes = getattr(self, "_build_input_shape", None) if self.built else None
+        if shapes is None:
+            return {"query_shape": None, "value_shape": None, "key_shape": None}
+        q, v, k = (list(s) for s in self._shapes(shapes))
+        return {"query_shape": q, "value_shape": v, "key_shape": k}
+
     def __call__(self, query, value=None, key=None, **kwargs):
         if value is None and isinstance(query, (list, tuple)):  # a node replayed from a config
             inputs = list(query)

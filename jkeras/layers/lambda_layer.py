@@ -78,6 +78,8 @@ class Lambda(Layer):
                    "mask": config_.pop("mask_module", None)}
         for field in ("function", "output_shape", "mask"):
             kind = config_.pop(f"{field}_type", None)
+            if isinstance(config_.get(field), dict):  # Keras 3's form (jkeras writes it with the type)
+                continue
             if kind in ("function", "lambda"):
                 config_[field] = {"class_name": "function" if kind == "function" else _LAMBDA,
                                   "config": config_[field], "module": modules[field]}
@@ -90,14 +92,41 @@ class Lambda(Layer):
         return cls(**config_)
 
 
+def keras2_config(config):
+    """A Lambda's `get_config()` in a form tf.keras 2 and Keras 3's `.h5` reader both load:
+    tf.keras 2's `<field>_type` and `<field>_module` beside each function (it requires
+    `function_type` and `output_shape_type`; Keras 3 drops them), a Python lambda as tf.keras
+    2's `[code, defaults, closure]` (Keras 3 rebuilds its own form from the list). A named
+    function keeps Keras 3's `{"class_name": "function", "config": name}`, which tf.keras 2
+    reads too, where a bare name, as tf.keras 2 writes it, would reach Keras 3's Lambda as
+    the function object itself and fail. `from_config` reads every form."""
+    config = dict(config)
+    for field, module_key in (("function", "module"), ("output_shape", "output_shape_module"),
+                              ("mask", "mask_module")):
+        if field == "mask" and config.get("mask") is None:
+            config.pop("mask", None)
+            continue
+        value, kind, module = config.get(field), "raw", None
+        if isinstance(value, dict) and value.get("class_name") == _LAMBDA:
+            stored = value["config"]
+            value, kind = [stored["code"], stored["defaults"], stored["closure"]], "lambda"
+            module = stored.get("module")
+        elif isinstance(value, dict) and value.get("class_name") == "function":
+            kind, module = "function", value.get("module")
+        config.update({field: value, f"{field}_type": kind, module_key: module})
+    return config
+
+
 def _serialize_function(fn):
-    """Keras 3's form: a named function by name, a Python lambda as its bytecode."""
+    """Keras 3's form: a named function by name, a Python lambda as its bytecode (with the
+    module it was defined in, whose globals tf.keras 2 gives it when loading)."""
     name = getattr(fn, "__name__", None)
     if name == "<lambda>":
         closure = None if fn.__closure__ is None else [c.cell_contents for c in fn.__closure__]
         return {"class_name": _LAMBDA,
                 "config": {"code": base64.b64encode(marshal.dumps(fn.__code__)).decode("ascii"),
-                           "defaults": fn.__defaults__, "closure": closure}}
+                           "defaults": fn.__defaults__, "closure": closure,
+                           "module": getattr(fn, "__module__", None)}}
     if name is None:
         raise ValueError(f"Cannot serialize the Lambda function {fn!r}: it has no name.")
     return {"module": getattr(fn, "__module__", None), "class_name": "function", "config": name,
@@ -113,7 +142,9 @@ def _deserialize_function(config_, custom_objects, safe_mode):
                               "is disallowed by default (`safe_mode=True`). Pass `safe_mode=False` if you "
                               "trust the file, or define the function with `def` and pass it by name "
                               "through `custom_objects`.")
-    return _load_lambda(config_["config"], custom_objects, config_.get("module"))
+    stored = config_["config"]
+    module = config_.get("module") or (stored.get("module") if isinstance(stored, dict) else None)
+    return _load_lambda(stored, custom_objects, module)
 
 
 def _named_function(config_, custom_objects, safe_mode):

@@ -48,8 +48,54 @@ def layer_classes():
 
 def serialize_layer(layer):
     """A registered class is named by its registered name (`"package>Name"`), as Keras 3 and
-    tf.keras write it, so they find it in their own registry."""
-    return {"class_name": get_registered_name(type(layer)), "config": layer.get_config()}
+    tf.keras write it, so they find it in their own registry. The config is in the form
+    tf.keras 2 writes (`keras2_config`)."""
+    name = get_registered_name(type(layer))
+    return {"class_name": name, "config": keras2_config(name, layer.get_config(), layer)}
+
+
+# Config keys tf.keras 2 refuses ("Keyword argument not understood"), left out of a file
+# where they hold the default that Keras 3 and jkeras give them when the key is missing.
+# Attention's `score_mode` is tf.keras 2's too, but Keras 3's `.h5` reader turns the string
+# "dot" into its function `layers.dot`; "dot" is the default, so it is left out as well.
+_KERAS3_ONLY_DEFAULTS = {
+    "ZeroPadding1D": {"data_format": "channels_last"},
+    "ConvLSTM1D": {"seed": None}, "ConvLSTM2D": {"seed": None}, "ConvLSTM3D": {"seed": None},
+    "MultiHeadAttention": {"use_gate": False, "sliding_window": None, "seed": None},
+    "Attention": {"score_mode": "dot"},
+}
+# Keras 3's names of config keys that tf.keras 2 names differently (Keras 3 reads both).
+_KERAS2_KEY_NAMES = {"LeakyReLU": {"negative_slope": "alpha"}}
+
+
+def keras2_config(class_name, config, layer=None):
+    """`config` of a layer of class `class_name` as tf.keras 2 writes it, which tf.keras 2
+    and Keras 3's `.h5` reader both load (see docs/saving.md, "Loading jkeras's files in
+    tf.keras 2 and Keras 3"), also in the layer configs nested in it (wrappers, RNN cells).
+    `layer`, when given, is the built layer: MultiHeadAttention writes its input shapes,
+    from which tf.keras 2 builds it."""
+    config = {k: _nested_keras2(v) for k, v in config.items()}
+    defaults = _KERAS3_ONLY_DEFAULTS.get(class_name, {})
+    config = {k: v for k, v in config.items() if not (k in defaults and v == defaults[k])}
+    renames = _KERAS2_KEY_NAMES.get(class_name, {})
+    config = {renames.get(k, k): v for k, v in config.items()}
+    if class_name == "Lambda":
+        from jkeras.layers.lambda_layer import keras2_config as lambda_keras2
+        config = lambda_keras2(config)
+    if class_name == "MultiHeadAttention" and hasattr(layer, "build_shapes_config"):
+        config.update(layer.build_shapes_config())
+    return config
+
+
+def _nested_keras2(value):
+    """A config value with every layer config in it (`{"class_name", "config"}`) in tf.keras
+    2's form."""
+    if isinstance(value, list):
+        return [_nested_keras2(v) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("config"), dict) \
+            and isinstance(value.get("class_name"), str) and value["class_name"] in layer_classes():
+        return {**value, "config": keras2_config(value["class_name"], value["config"])}
+    return value
 
 
 def model_config(model):
@@ -129,10 +175,17 @@ def functional_config(model):
         entry = _nested_entry(layer)
         entry["name"] = layer.name
         inbound = []
+        names = getattr(layer, "call_input_names", None)
         for node in layer._inbound_nodes:
             if id(node) not in own or not node.parent_tensors:
                 continue
             kwargs = {k: tensor_refs(v) for k, v in node.kwargs.items()}
+            if names and isinstance(node.inputs, (list, tuple)) and len(node.inputs) > 1:
+                # `mha(query, value, key)`, as tf.keras 2 writes a call: the first argument
+                # is the inbound tensor, the others are keyword arguments
+                kwargs.update({k: ref(t) for k, t in zip(names[1:], node.inputs[1:])})
+                inbound.append([ref(node.inputs[0]) + [kwargs]])
+                continue
             inbound.append([ref(t) + [kwargs] for t in _flat(node.inputs)])
         entry["inbound_nodes"] = inbound
         layers.append(entry)

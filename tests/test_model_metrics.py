@@ -78,3 +78,15 @@ def test_a_dashed_metric_name_survives_h5(tmp_path):
     loaded = jkeras.models.load_model(str(tmp_path / "m.h5"), custom_objects={"f1-score": f1})
     ours, theirs = (m.evaluate(X, Y, verbose=0, return_dict=True) for m in (model, loaded))
     assert list(theirs) == ["loss", "f1-score"] and theirs == ours
+
+
+def test_a_new_compile_lists_its_own_metrics():
+    model = jkeras.Sequential([jkeras.Input((3,)), jkeras.layers.Dense(2)])
+    model.compile("adam", "mse", metrics=["mae"])
+    model.train_on_batch(X, Y)
+    first = model.metrics
+    model.compile("adam", "mse", metrics=[myMetric])
+    assert model.metrics == []
+    model.evaluate(X, Y, verbose=0)
+    assert [m.name for m in model.metrics] == ["loss", "myMetric"]
+    assert not set(map(id, model.metrics)) & set(map(id, first))

@@ -55,7 +55,8 @@ def sequences(K):
             L.MaxPooling1D(2)(x), L.AveragePooling1D(2, padding="same")(x),
             L.GlobalMaxPooling1D()(x), L.GlobalAveragePooling1D()(x), L.Cropping1D((1, 2))(x),
             L.ZeroPadding1D(2)(x), L.UpSampling1D(2)(x), L.SpatialDropout1D(0.2)(x),
-            L.TimeDistributed(L.Dense(2))(x), L.AdditiveAttention()([x, x])]
+            L.TimeDistributed(L.Dense(2))(x), L.AdditiveAttention()([x, x]), L.Attention()([x, x]),
+            L.Attention(use_scale=True, score_mode="concat")([x, x])]
     return K.Model(x, outs, name="sequences")
 
 
@@ -298,18 +299,18 @@ NO_KERAS3_ROUND_TRIP = {
                      "round trip in test_layers_preprocessing_categorical",
     "RandomCrop": "Keras 3.15's returns its input uncropped at inference (its symbolic shape says cropped); "
                   "tf.keras 2 center-crops, as jkeras: a tf.keras 2 file in test_layers_preprocessing_image",
-    "Attention": "one way (below): Keras 3 cannot read its own .h5 of it (`score_mode` comes back as the "
-                 "function `dot`)",
     "MultiHeadAttention": "one way (below): Keras 3 replays a legacy .h5 node of it in neither form, jkeras's "
-                          "`[query, value]` nor tf.keras 2's `value=` keyword; a tf.keras 2 file in "
+                          "older `[query, value]` nor tf.keras 2's `value=` keyword, which jkeras writes now; "
+                          "Keras 3 loads its weights (test_saving_peers); a tf.keras 2 file in "
                           "test_layers_attention",
     "RandomBrightness": "one way (below): Keras 3 cannot write it to .h5 (\"cannot pickle 'module' object\")",
 }
 
 
 def test_keras3_exchanges_these_one_way(tmp_path):
-    """Keras 3 writes Attention and MultiHeadAttention, jkeras loads them; jkeras writes
-    RandomBrightness, Keras 3 loads it (see NO_KERAS3_ROUND_TRIP for why not both ways)."""
+    """Keras 3 writes MultiHeadAttention (and Attention, whose `score_mode="dot"` its own reader
+    cannot read back), jkeras loads them; jkeras writes RandomBrightness, Keras 3 loads it (see
+    NO_KERAS3_ROUND_TRIP for why not both ways)."""
     def attention(K):
         L = K.layers
         q, v = L.Input((5, 4), name="q"), L.Input((6, 4), name="v")

@@ -99,3 +99,41 @@ def test_compile_without_loss_or_add_loss_still_raises():
     model = jkeras.Model(inp, jkeras.layers.Dense(1)(inp))
     with pytest.raises(ValueError, match="needs a `loss`"):
         model.compile("sgd")
+
+
+def test_a_model_called_on_a_tensor_of_higher_rank_runs_its_layers_on_it():
+    # mnist_acgan.py: the generator Sequential (Dense(input_dim=latent_size) first) is called on
+    # `multiply([latent, Embedding(...)(cls)])`, of shape (None, 1, latent_size). Keras 2's
+    # Network has no input spec of its own: the Dense applies to the last axis, Reshape takes it.
+    gen = jkeras.Sequential([jkeras.layers.Dense(6, input_dim=4), jkeras.layers.Reshape((2, 3))])
+    latent = jkeras.layers.Input((4,))
+    cls = jkeras.layers.Input((1,), dtype="int32")
+    embedding = jkeras.layers.Embedding(3, 4)
+    out = gen(jkeras.layers.multiply([latent, embedding(cls)]))
+    assert out.shape == (None, 2, 3)
+    model = jkeras.Model([latent, cls], out)
+    z = np.random.default_rng(3).random((2, 4)).astype("float32")
+    c = np.array([[2], [0]], "int32")
+    w, b = gen.layers[0].get_weights()
+    h = z[:, None, :] * embedding.get_weights()[0][c]
+    np.testing.assert_allclose(model.predict([z, c], verbose=0), (h @ w + b).reshape(2, 2, 3), rtol=1e-5)
+    with pytest.raises(ValueError, match="expects shape"):  # data for predict is still checked
+        gen.predict(z[:, None, :], verbose=0)
+
+
+def test_a_scalar_loss_in_a_padded_last_batch_counts_the_real_rows_only():
+    # mnist_siamese.py: `contrastive_loss` returns `K.mean(...)`, one number per batch. Keras 2
+    # evaluates the shorter last batch as it is and weights each batch by its size.
+    def contrastive_loss(y_true, y_pred):
+        return K.mean(y_true * K.square(y_pred) + (1 - y_true) * K.square(K.maximum(1 - y_pred, 0)))
+
+    inp = jkeras.layers.Input((3,))
+    model = jkeras.Model(inp, jkeras.layers.Dense(1)(inp))
+    model.compile("sgd", loss=contrastive_loss)
+    rng = np.random.default_rng(4)
+    x, y = rng.random((5, 3)).astype("float32"), rng.integers(0, 2, (5, 1)).astype("float32")
+    w, b = model.get_weights()
+    p = x @ w + b
+    rows = y * p ** 2 + (1 - y) * np.maximum(1 - p, 0) ** 2
+    expected = (4 * rows[:4].mean() + 1 * rows[4:].mean()) / 5
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=4, verbose=0), expected, rtol=1e-5)

@@ -63,6 +63,8 @@ class CompiledLoss:
                 parts.append(None)
                 continue
             values = per_sample_loss(fn, yt, yp)
+            if values.ndim == 0 and mask is not None:
+                values = _batch_loss_by_row(fn, yt, yp, mask, values)
             if om is not None and om.shape == values.shape:
                 parts.append(masked_mean(values, sw, mask, om))
             else:
@@ -84,6 +86,16 @@ def per_sample_loss(fn, y_true, y_pred):
             y_true = jnp.asarray(y_true, jnp.result_type(y_pred))
         return fn(y_true, y_pred)
     return per_sample(y_true, y_pred)
+
+
+def _batch_loss_by_row(fn, y_true, y_pred, mask, value):
+    """A loss of the whole batch (one number: mnist_siamese.py's `K.mean(...)`) as one value
+    per row: the batch's value where no row is padding, else each row's own, so that padding
+    rows change nothing. For a mean over rows that is what Keras 2 computed on the shorter
+    last batch."""
+    per_row = jax.vmap(lambda t, p: per_sample_loss(fn, t[None], p[None]))(y_true, y_pred)
+    per_row = jnp.mean(jnp.reshape(per_row, (mask.shape[0], -1)), axis=1)
+    return jnp.where(jnp.all(mask > 0), value, per_row)
 
 
 def weighted_mean(values, sample_weight, mask=None):

@@ -89,7 +89,7 @@ class Functional(Model):
         return self._own_tree(True), self._own_tree(False)
 
     def apply(self, params, state, inputs, *, training=False, key=None, mask=None):
-        values = self.flatten_inputs(inputs)
+        values = self._input_list(inputs)
         computed, masks, new_state = run_graph(self._nodes, self._input_tensors, values, params, state,
                                                training, key)
         outputs = jax.tree.map(lambda t: computed[id(t)], self._outputs_struct,
@@ -151,7 +151,24 @@ class Functional(Model):
             add_loss(jnp.mean(values[id(tensor)]))
 
     def flatten_inputs(self, inputs):
-        """Input values in `self.inputs` order, from a single array, a list or a dict by name."""
+        """Input values in `self.inputs` order, from a single array, a list or a dict by name,
+        each of its `Input`'s shape but the batch dim, as Keras 2 checks the data of fit and predict."""
+        values = self._input_list(inputs)
+        for t, v in zip(self._input_tensors, values):
+            shape = getattr(v, "shape", None)
+            # the batch dim is not checked here: data holds many batches; a layer that needs a
+            # fixed batch size (a stateful RNN) checks each batch
+            if shape is None or len(shape) != len(t.shape) or any(
+                    d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])):
+                raise ValueError(f"Input '{t._keras_history[0].name}' of model '{self.name}' expects "
+                                 f"shape {t.shape}; received {None if shape is None else tuple(shape)}.")
+        return values
+
+    def _input_list(self, inputs):
+        """Input values in `self.inputs` order, their shapes unchecked: calling a model on tensors
+        runs its layers on them, and each layer checks what it gets, as in Keras 2 (whose
+        `Network` has no input spec of its own), so a generator of `(None, 100)` runs on a
+        `(None, 1, 100)` tensor as mnist_acgan.py calls it."""
         n = len(self._input_tensors)
         if isinstance(inputs, dict):
             missing = [name for name in self.input_names if name not in inputs]
@@ -166,14 +183,6 @@ class Functional(Model):
         if len(values) != n:
             raise ValueError(f"Model '{self.name}' expects {n} input(s) {self.input_names}; "
                              f"received {len(values)}.")
-        for t, v in zip(self._input_tensors, values):
-            shape = getattr(v, "shape", None)
-            # the batch dim is not checked here: data holds many batches; a layer that needs a
-            # fixed batch size (a stateful RNN) checks each batch
-            if shape is None or len(shape) != len(t.shape) or any(
-                    d is not None and d != s for d, s in zip(t.shape[1:], shape[1:])):
-                raise ValueError(f"Input '{t._keras_history[0].name}' of model '{self.name}' expects "
-                                 f"shape {t.shape}; received {None if shape is None else tuple(shape)}.")
         return values
 
     def get_config(self):

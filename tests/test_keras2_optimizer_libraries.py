@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from optimizer_rules import adam_rule, linear_mse_run, lookahead_rule, radam_rule
+
 HERE = os.path.dirname(__file__)
 WORKER = os.path.join(HERE, "workers", "keras2_optimizer_libraries.py")
 LIBRARIES = ("keras_radam", "keras_lookahead", "segmentation_models")
@@ -34,85 +36,18 @@ def _run_worker():
     return {r["case"]: r for r in found}
 
 
-def radam_rule(lr, beta_1=0.9, beta_2=0.999, eps=1e-7, decay=0.0, weight_decay=0.0, amsgrad=False,
-               total_steps=0, warmup_proportion=0.1, min_lr=0.0):
-    """keras-radam 0.15.0's update (Liu et al. 2019, with its warm-up and decay options), float64."""
-    m, v, vhat = {}, {}, {}
-    sma_inf = 2 / (1 - beta_2) - 1
-
-    def rule(params, grads, t):
-        rate = lr / (1 + decay * (t - 1)) if decay else lr
-        if total_steps:
-            warmup = total_steps * warmup_proportion
-            decay_steps = max(total_steps - warmup, 1)
-            rate = (rate * t / warmup if t <= warmup
-                    else rate + (min_lr - rate) / decay_steps * min(t - warmup, decay_steps))
-        sma_t = sma_inf - 2 * t * beta_2 ** t / (1 - beta_2 ** t)
-        out = []
-        for j, (p, g) in enumerate(zip(params, grads)):
-            m[j] = beta_1 * m.get(j, 0) + (1 - beta_1) * g
-            v[j] = beta_2 * v.get(j, 0) + (1 - beta_2) * g * g
-            vhat[j] = np.maximum(vhat.get(j, 0), v[j]) if amsgrad else v[j]
-            m_corr, v_corr = m[j] / (1 - beta_1 ** t), np.sqrt(vhat[j] / (1 - beta_2 ** t))
-            if sma_t >= 5:
-                r_t = np.sqrt((sma_t - 4) / (sma_inf - 4) * (sma_t - 2) / (sma_inf - 2) * sma_inf / sma_t)
-                step = r_t * m_corr / (v_corr + eps)
-            else:
-                step = m_corr
-            out.append(p - rate * (step + weight_decay * p))
-        return out
-    return rule
-
-
-def adam_rule(lr=0.001, beta_1=0.9, beta_2=0.999, eps=1e-7):
-    """Keras's Adam (the bias corrections folded into the rate)."""
-    m, v = {}, {}
-
-    def rule(params, grads, t):
-        rate = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
-        out = []
-        for j, (p, g) in enumerate(zip(params, grads)):
-            m[j] = beta_1 * m.get(j, 0) + (1 - beta_1) * g
-            v[j] = beta_2 * v.get(j, 0) + (1 - beta_2) * g * g
-            out.append(p - rate * m[j] / (np.sqrt(v[j]) + eps))
-        return out
-    return rule
-
-
-def lookahead_rule(inner, sync_period, slow_step):
-    """Lookahead (Zhang et al. 2019): every `sync_period` steps the slow weights move `slow_step`
-    towards the fast ones, and the fast ones start again from there."""
-    slow = []
-
-    def rule(params, grads, t):
-        slow[:] = slow or [p.copy() for p in params]
-        fast = inner(params, grads, t)
-        if t % sync_period:
-            return fast
-        slow[:] = [s + slow_step * (f - s) for s, f in zip(slow, fast)]
-        return [s.copy() for s in slow]
-    return rule
-
-
 RULES = {
     "radam": lambda: radam_rule(0.05, beta_2=0.99),
     "radam_options": lambda: radam_rule(0.05, beta_2=0.99, amsgrad=True, weight_decay=0.01, decay=0.05,
                                         total_steps=16, warmup_proportion=0.25, min_lr=0.005),
     "lookahead_radam": lambda: lookahead_rule(radam_rule(0.05, beta_2=0.99), 5, 0.4),
-    "lookahead_adam": lambda: lookahead_rule(adam_rule(), 7, 0.5),
+    "lookahead_adam": lambda: lookahead_rule(adam_rule(0.001), 7, 0.5),
 }
 
 
 def numpy_run(rule, initial, steps):
     """A `Dense(1)` under MSE trained by `rule(params, grads, t)` on the worker's batches in order."""
-    x, y = (a.astype(np.float64) for a in worker.data())
-    params = [np.asarray(w, np.float64) for w in initial]
-    for t in range(1, steps + 1):
-        i = (t - 1) * worker.BATCH % len(x)
-        xb, yb = x[i:i + worker.BATCH], y[i:i + worker.BATCH]
-        dpred = 2 * (xb @ params[0] + params[1] - yb) / yb.size
-        params = rule(params, [xb.T @ dpred, dpred.sum(0)], t)
-    return params
+    return linear_mse_run(rule, initial, *worker.data(), worker.BATCH, steps)
 
 
 def test_published_radam_and_lookahead_train_as_their_rules_and_survive_h5():

@@ -10,6 +10,8 @@ from jkeras import backend as K
 from jkeras.legacy import interfaces
 from jkeras.optimizers import Optimizer
 
+from optimizer_rules import adam_rule, linear_mse_run, lookahead_rule, sgd_rule
+
 
 class Keras2SGD(Optimizer):
     """Keras 2.3.1's SGD, as Keras 2 libraries copied it."""
@@ -169,52 +171,7 @@ def _trained(optimizer, epochs=2):
 
 def _numpy_run(rule, steps=4, batch=4):
     """A linear model under MSE, trained by `rule(params, grads, t)` (t from 1) on the batches in order."""
-    model = _model("sgd")
-    kernel, bias = (w.astype(np.float64) for w in model.get_weights())
-    params = [kernel, bias]
-    for t in range(1, steps + 1):
-        i = (t - 1) * batch % len(X)
-        x, y = X[i:i + batch].astype(np.float64), Y[i:i + batch].astype(np.float64)
-        dpred = 2 * (x @ params[0] + params[1] - y) / y.size
-        params = rule(params, [x.T @ dpred, dpred.sum(0)], t)
-    return params
-
-
-def _sgd_rule(lr, momentum):
-    moments, rate = [0, 0], lr if callable(lr) else (lambda t: lr)
-
-    def rule(params, grads, t):
-        for j, g in enumerate(grads):
-            moments[j] = momentum * moments[j] - rate(t) * g
-        return [p + m for p, m in zip(params, moments)]
-    return rule
-
-
-def _adam_rule(lr, b1=0.9, b2=0.999, eps=1e-7):
-    m, v = [0, 0], [0, 0]
-
-    def rule(params, grads, t):
-        lr_t = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        out = []
-        for j, (p, g) in enumerate(zip(params, grads)):
-            m[j] = b1 * m[j] + (1 - b1) * g
-            v[j] = b2 * v[j] + (1 - b2) * g * g
-            out.append(p - lr_t * m[j] / (np.sqrt(v[j]) + eps))
-        return out
-    return rule
-
-
-def _lookahead_rule(inner, k=2, alpha=0.5):
-    slow = []
-
-    def rule(params, grads, t):
-        slow[:] = slow or [p.copy() for p in params]
-        fast = inner(params, grads, t)
-        if t % k:
-            return fast
-        slow[:] = [s + alpha * (f - s) for s, f in zip(slow, fast)]
-        return [s.copy() for s in slow]
-    return rule
+    return linear_mse_run(rule, _model("sgd").get_weights(), X, Y, batch, steps)
 
 
 def _check(model, params, rtol=1e-5):
@@ -225,7 +182,7 @@ def _check(model, params, rtol=1e-5):
 def test_keras2_sgd_equals_builtin_and_numpy_and_traces_once():
     opt = Keras2SGD(learning_rate=0.1, momentum=0.9)
     model = _trained(opt)
-    _check(model, _numpy_run(_sgd_rule(0.1, 0.9)))
+    _check(model, _numpy_run(sgd_rule(0.1, 0.9)))
     _check(model, _trained(jkeras.optimizers.SGD(0.1, momentum=0.9)).get_weights())
     # get_updates runs when the step traces (init, one train step), not per batch
     assert (opt.runs, model._trace_counts["train"]) == (2, 1)
@@ -240,7 +197,7 @@ def test_keras2_sgd_equals_builtin_and_numpy_and_traces_once():
 
 def test_keras2_adam_equals_builtin_and_numpy():
     model = _trained(Keras2Adam(lr=0.05))
-    _check(model, _numpy_run(_adam_rule(0.05)))
+    _check(model, _numpy_run(adam_rule(0.05)))
     _check(model, _trained(jkeras.optimizers.Adam(0.05)).get_weights())
 
 
@@ -254,12 +211,12 @@ def test_learning_rate_is_live_state():
     assert float(K.get_value(opt.learning_rate)) == 0.0 and model._trace_counts["train"] == 1
 
 
-@pytest.mark.parametrize("inner,rule", [(lambda: jkeras.optimizers.SGD(0.1, momentum=0.9), _sgd_rule(0.1, 0.9)),
-                                        (lambda: Keras2Adam(lr=0.05), _adam_rule(0.05))],
+@pytest.mark.parametrize("inner,rule", [(lambda: jkeras.optimizers.SGD(0.1, momentum=0.9), sgd_rule(0.1, 0.9)),
+                                        (lambda: Keras2Adam(lr=0.05), adam_rule(0.05))],
                          ids=["builtin_sgd", "keras2_adam"])
 def test_lookahead_wraps_another_optimizer(inner, rule):
     model = _trained(Lookahead(inner()))
-    _check(model, _numpy_run(_lookahead_rule(rule)))
+    _check(model, _numpy_run(lookahead_rule(rule)))
     assert model.optimizer.iterations == 4  # the inner optimizer's count, read from the state
 
 
@@ -268,7 +225,7 @@ def test_rate_of_a_wrapped_optimizer_is_live():
     K.set_value(model.optimizer.lr, 0.02)  # the inner rate, which lives in the wrapper's state
     assert K.get_value(model.optimizer.lr) == np.float32(0.02)
     model.fit(X, Y, batch_size=4, epochs=2, shuffle=False, verbose=0)
-    rule = _lookahead_rule(_sgd_rule(lambda t: 0.1 if t <= 4 else 0.02, 0.9))
+    rule = lookahead_rule(sgd_rule(lambda t: 0.1 if t <= 4 else 0.02, 0.9))
     _check(model, _numpy_run(rule, steps=8))
     assert model._trace_counts["train"] == 1
 
@@ -291,7 +248,7 @@ def test_h5_round_trip_keeps_slots(tmp_path):
     for m in (model, loaded):
         m.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     _check(loaded, model.get_weights(), rtol=0)
-    _check(model, _numpy_run(_adam_rule(0.05)))
+    _check(model, _numpy_run(adam_rule(0.05)))
 
 
 def test_h5_round_trip_of_a_wrapper(tmp_path):
@@ -304,7 +261,7 @@ def test_h5_round_trip_of_a_wrapper(tmp_path):
     for m in (model, loaded):
         m.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
     _check(loaded, model.get_weights(), rtol=0)
-    _check(model, _numpy_run(_lookahead_rule(_sgd_rule(0.1, 0.9))))
+    _check(model, _numpy_run(lookahead_rule(sgd_rule(0.1, 0.9))))
 
 
 def test_warm_up_wrapper_sets_the_inner_rate_each_step():

@@ -345,6 +345,23 @@ def test_a_file_this_process_wrote_is_not_walked_until_its_bytes_change(tmp_path
     assert len(walks) == 1
 
 
+def test_one_child_walks_file_after_file_and_a_fresh_one_follows_damage(tmp_path, monkeypatch):
+    _, path = _model_file(tmp_path, _vlen_string_type_flipped)
+    _, good = _weights_file(tmp_path)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f.attrs["a"] = 1
+    monkeypatch.setattr(h5_probe, "_PASSED", {})
+    assert h5_probe.probe(good) is None
+    child = h5_probe._CHILD
+    assert h5_probe.probe(other) is None
+    assert h5_probe._CHILD is child and child.alive()  # the same interpreter walked both
+    assert "libhdf5 crashed" in h5_probe.probe(path)
+    assert not child.alive()
+    monkeypatch.setattr(h5_probe, "_PASSED", {})
+    assert h5_probe.probe(other) is None and h5_probe._CHILD is not child
+
+
 def _raise(error):
     raise error
 
@@ -352,6 +369,7 @@ def _raise(error):
 def test_without_a_child_interpreter_the_file_is_read_with_a_warning(tmp_path, monkeypatch):
     _, path = _weights_file(tmp_path)
     monkeypatch.setattr(h5_probe, "_PASSED", {})
+    monkeypatch.setattr(h5_probe, "_CHILD", None)  # the running one would walk it
     monkeypatch.setattr(h5_probe.sys, "executable", str(tmp_path / "no-python"))
     with pytest.warns(RuntimeWarning, match="could not start its h5 probe"):
         assert h5_probe.probe(path) is None

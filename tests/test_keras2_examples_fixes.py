@@ -137,3 +137,37 @@ def test_a_scalar_loss_in_a_padded_last_batch_counts_the_real_rows_only():
     rows = y * p ** 2 + (1 - y) * np.maximum(1 - p, 0) ** 2
     expected = (4 * rows[:4].mean() + 1 * rows[4:].mean()) / 5
     np.testing.assert_allclose(model.evaluate(x, y, batch_size=4, verbose=0), expected, rtol=1e-5)
+
+
+def test_input_fed_by_a_tensor_starts_a_new_input():
+    # neural_doodle.py: `VGG19(input_tensor=K.concatenate([K.variable(style), K.placeholder(...)]))`
+    # and `Input(tensor=masks, shape=(None, None, None))` of variables; Keras 2 starts a new
+    # InputLayer on each, so the model's layers match layer for layer, and the loss's
+    # gradient reaches the placeholder through the feed.
+    import jax
+    target = K.placeholder((1, 4, 4, 1))
+    style = np.random.default_rng(5).random((1, 4, 4, 1)).astype("float32")
+    image_input = jkeras.layers.Input(tensor=K.concatenate([K.variable(style), target], axis=0))
+    conv = jkeras.layers.Conv2D(2, 3, padding="same", use_bias=False, name="block1_conv1")
+    image_model = jkeras.Model(image_input, conv(image_input))
+    masks = K.concatenate([K.variable(np.ones((1, 4, 4, 1), "float32")), K.variable(np.zeros((1, 4, 4, 1), "float32"))], axis=0)
+    mask_input = jkeras.layers.Input(tensor=masks, shape=(None, None, None), name="mask_input")
+    pooled = jkeras.layers.AveragePooling2D(3, strides=1, padding="same", name="mask_block1_conv1")(mask_input)
+    mask_model = jkeras.Model(mask_input, pooled)
+    assert ["mask_" + layer.name for layer in image_model.layers[1:]] == [layer.name for layer in mask_model.layers[1:]]
+    assert image_model.input_shape == (2, 4, 4, 1) and mask_model.output_shape == (2, 4, 4, 1)
+    loss = K.sum(K.square(image_model.output[1]) * mask_model.output[0])
+    grads = K.gradients(loss, target)[0]
+    x = np.random.default_rng(6).random((1, 4, 4, 1)).astype("float32")
+    value, g = K.function([target], [loss, grads])([x])
+    kernel = conv.get_weights()[0]
+
+    def reference(t):  # the conv as XLA computes it, the mask of ones pooled to ones
+        y = jax.lax.conv_general_dilated(t, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return (y ** 2).sum()
+    np.testing.assert_allclose(value, reference(x), rtol=1e-5)
+    np.testing.assert_allclose(g, jax.grad(reference)(x), rtol=1e-4, atol=1e-6)
+    both = np.concatenate([style, x])
+    np.testing.assert_allclose(image_model.predict(both, verbose=0)[1], np.asarray(
+        jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")))[0],
+        rtol=1e-5, atol=1e-6)

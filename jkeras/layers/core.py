@@ -4,6 +4,7 @@ import numpy as np
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.symbolic import read
 from jkeras.layers._utils import present, weight_options_config
 from jkeras.layers.base import Layer, batch_size_argument, shape_argument
 from jkeras.backend.random import split_keys
@@ -11,29 +12,47 @@ from jkeras.legacy import interfaces
 
 
 class InputLayer(Layer):
-    """The layer behind `Input`: it holds the model's entry shape and dtype."""
+    """The layer behind `Input`: it holds the model's entry shape and dtype.
+
+    `input_tensor` (Keras 2's `Input(tensor=t)`) feeds it: a symbolic tensor (say
+    `K.concatenate([K.variable(a), K.placeholder(...)])`) or an array. It starts a new
+    input, as in Keras 2, so a model built on it lists no layer that made `t`; a graph that
+    reaches it from outside that model (a `K.function` of the placeholder) runs the feed."""
 
     @interfaces.legacy_input_support
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
                  input_shape=None, batch_input_shape=None, sparse=False, ragged=False, optional=False,
                  input_tensor=None, **kwargs):
         kwargs.pop("trainable", None)
+        if input_tensor is not None and not isinstance(input_tensor, KerasTensor):
+            input_tensor = jnp.asarray(read(input_tensor))  # a constant feed: a K.variable's value now
+        if input_tensor is not None and dtype is None:
+            dtype = np.dtype(input_tensor.dtype).name
         super().__init__(name=name, dtype=dtype, **kwargs)
         shape = shape if shape is not None else input_shape
         if batch_shape is None:
             batch_shape = batch_input_shape
-        if batch_shape is None:
-            if shape is None:
-                raise ValueError("Input needs a `shape` (without the batch dim) or a `batch_shape`.")
+        if batch_shape is None and shape is not None:
             batch_shape = (batch_size_argument(batch_size),) + shape_argument(shape, "shape")
-        self._batch_input_shape = shape_argument(batch_shape, "batch_shape")
+        if batch_shape is None:
+            if input_tensor is None:
+                raise ValueError("Input needs a `shape` (without the batch dim) or a `batch_shape`.")
+            batch_shape = tuple(input_tensor.shape)
+        batch_shape = shape_argument(batch_shape, "batch_shape")
+        if input_tensor is not None and len(input_tensor.shape) == len(batch_shape):
+            # the dims the declared shape leaves open are the feed's (TF's static shape, in Keras 2)
+            batch_shape = tuple(f if d is None else d for d, f in zip(batch_shape, input_tensor.shape))
+        self._batch_input_shape = batch_shape
+        self._fed = input_tensor is not None
         self.built = True
         self.output_tensor = KerasTensor(self._batch_input_shape, self.dtype, name=self.name,
                                          history=(self, 0, 0))
-        self._inbound_nodes.append(_InputNode(self, self.output_tensor))
+        self._inbound_nodes.append(_InputNode(self, self.output_tensor, input_tensor))
+        if isinstance(input_tensor, KerasTensor) and input_tensor._keras_history is not None:
+            input_tensor._keras_history[0]._outbound_nodes.append(self._inbound_nodes[0])
 
     def apply(self, params, state, inputs, *, training=False, key=None):
-        return inputs, state
+        return (inputs[0] if self._fed else inputs), state  # a fed input's node has `[feed]` as inputs
 
     def get_config(self):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype,
@@ -41,18 +60,21 @@ class InputLayer(Layer):
 
 
 class _InputNode:
-    """The node an `InputLayer` owns: no inbound tensors, one output."""
+    """The node an `InputLayer` owns: one output, and inbound only the feed of `Input(tensor=t)`."""
 
-    def __init__(self, layer, output):
-        self.layer, self.inputs, self.kwargs, self.outputs = layer, [], {}, output
-        self.parent_tensors = []
+    def __init__(self, layer, output, feed=None):
+        self.layer, self.kwargs, self.outputs = layer, {}, output
+        self.inputs = [] if feed is None else [feed]
+        self.parent_tensors = [feed] if isinstance(feed, KerasTensor) else []
+        self.device = None
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, tensor=None,
           sparse=False, ragged=False, **kwargs):
-    """A symbolic input tensor: `Input(shape=(784,))` has shape `(None, 784)`."""
+    """A symbolic input tensor: `Input(shape=(784,))` has shape `(None, 784)`; `tensor=t`
+    feeds it from `t` (see `InputLayer`)."""
     return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype,
-                      batch_shape=batch_shape, **kwargs).output_tensor
+                      batch_shape=batch_shape, input_tensor=tensor, **kwargs).output_tensor
 
 
 class Dense(Layer):

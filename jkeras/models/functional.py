@@ -41,7 +41,7 @@ class Functional(Model):
         self._nodes, layers = map_graph(inputs, outputs)
         given = {id(t) for t in flatten_tensors(inputs)}
         for layer in layers:
-            if isinstance(layer, InputLayer) and id(layer.output_tensor) not in given:
+            if isinstance(layer, InputLayer) and not layer._fed and id(layer.output_tensor) not in given:
                 raise ValueError(f"Graph disconnected: the outputs depend on Input "
                                  f"'{layer.name}', which is not among the model's `inputs`.")
         object.__setattr__(self, "_layers", layers)

@@ -11,6 +11,7 @@ import jax
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import split_by_name
 from jkeras.layers.base import Layer, TraceStack, add_loss
+from jkeras.layers.core import InputLayer
 
 # `with output_masks() as masks:` around a traced model call leaves in `masks` the outermost
 # functional model's output masks, one per output (None where an output has none), for the loss
@@ -41,6 +42,10 @@ def map_graph(inputs, outputs):
     input_ids = {id(t) for t in flat_inputs}
     finished, in_progress, ordered, layer_index = set(), set(), [], {}
 
+    def parents_of(node):
+        """A node's inbound tensors; none for a model input (an `Input(tensor=t)` feed lies outside)."""
+        return [] if id(node.outputs) in input_ids else node.parent_tensors
+
     def node_of(tensor):
         layer, node_index, _ = tensor._keras_history
         return layer, layer._inbound_nodes[node_index]
@@ -56,15 +61,14 @@ def map_graph(inputs, outputs):
                 if id(node) in finished:
                     stack.pop()
                     continue
-                is_input = not node.parent_tensors and not node.inputs
-                if not is_input and id(tensor) in input_ids:
+                if not isinstance(layer, InputLayer) and id(tensor) in input_ids:
                     raise ValueError(f"Model inputs must come from `Input`; {tensor} is the output "
                                      f"of layer '{layer.name}'.")
                 if id(node) in in_progress:
                     raise ValueError(f"Tensor {tensor} from layer '{layer.name}' is part of a cycle.")
                 layer_index.setdefault(id(layer), (len(layer_index), layer))
                 in_progress.add(id(node))
-                parents = iter(node.parent_tensors)
+                parents = iter(parents_of(node))
                 stack[-1] = (tensor, parents)
             parent = next(parents, _DONE)
             if parent is not _DONE:
@@ -85,7 +89,7 @@ def map_graph(inputs, outputs):
         depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
         layer_depth[id(node.layer)] = depth
         node_depth[id(node)] = depth
-        for parent in node.parent_tensors:
+        for parent in parents_of(node):
             p_layer, p_index, _ = parent._keras_history
             p_node = p_layer._inbound_nodes[p_index]
             node_depth[id(p_node)] = max(depth + 1, node_depth.get(id(p_node), 0))
@@ -105,7 +109,7 @@ def map_graph(inputs, outputs):
 
     known = {id(t) for t in flat_inputs}
     for node in nodes:
-        for parent in node.parent_tensors:
+        for parent in parents_of(node):
             if id(parent) not in known:
                 raise ValueError(f"Graph disconnected: cannot reach tensor {parent} (input of layer "
                                  f"'{node.layer.name}') from the model's inputs.")
@@ -114,7 +118,7 @@ def map_graph(inputs, outputs):
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"Layer names must be unique within a model; {dupes} appear more than once.")
-    return [n for n in nodes if n.parent_tensors or n.inputs], layers
+    return [n for n in nodes if id(n.outputs) not in input_ids and (n.parent_tensors or n.inputs)], layers
 
 
 class GraphOp(Layer):

@@ -22,7 +22,6 @@ jkeras (the child runs it as a plain file), so it returns problems as text.
 import hashlib
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -120,48 +119,58 @@ class _Child:
         except OSError as error:
             raise _NoChild(error) from error
         self.pid = os.getpid()
-        self.lines = queue.Queue()
+        self.lines, self.cond = [], threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
-        first = self._next(START_S)
-        if first != "READY":
+        if self._wait_for("READY", START_S) != "READY":
             self.stop()
             raise _NoChild(f"exit status {self.process.poll()} before it imported h5py")
 
     def _read(self):
+        """Collect the child's lines; wake the waiter at a verdict line or at the end."""
         for raw in self.process.stdout:
-            self.lines.put(raw.decode("utf8", "replace").rstrip("\n"))
-        self.lines.put(None)  # end of output: the child exited
+            line = raw.decode("utf8", "replace").rstrip("\n")
+            with self.cond:
+                self.lines.append(line)
+                if line in ("READY", "OK"):
+                    self.cond.notify()
+        with self.cond:
+            self.lines.append(None)  # end of output: the child exited
+            self.cond.notify()
 
-    def _next(self, timeout):
-        """The child's next line; None when it exited, _TIMED_OUT when none came in time."""
-        try:
-            return self.lines.get(timeout=max(timeout, 0.0))
-        except queue.Empty:
-            return _TIMED_OUT
+    def _wait_for(self, verdict, timeout):
+        """`verdict` once the child printed it, None when it exited first, _TIMED_OUT when
+        neither happened in time; the lines it printed before are left in `self.lines`."""
+        with self.cond:
+            done = self.cond.wait_for(lambda: self.lines and self.lines[-1] in (verdict, None),
+                                      timeout=max(timeout, 0.0))
+            if not done:
+                return _TIMED_OUT
+            last = self.lines.pop()
+            return last
 
     def alive(self):
         return self.pid == os.getpid() and self.process.poll() is None
 
     def walk(self, path, timeout):
         """None if the child walked all of `path`, else what went wrong where."""
+        with self.cond:
+            self.lines.clear()
         try:
             self.process.stdin.write(json.dumps(path).encode() + b"\n")
             self.process.stdin.flush()
         except OSError as error:  # it exited since `alive()`: not the file's fault
             self.stop()
             raise _NoChild(error) from error
-        deadline, lines = time.monotonic() + timeout, []
-        while True:
-            line = self._next(deadline - time.monotonic())
-            if line == "OK":
-                return None
-            if line is _TIMED_OUT:
-                self.stop()
-                return (f"reading {_last_part(lines)} did not finish within {timeout:.0f} s "
-                        "(libhdf5 loops on some damaged files)")
-            if line is None:
-                return _verdict(self.process.wait(), lines)
-            lines.append(line)
+        verdict = self._wait_for("OK", timeout)
+        if verdict == "OK":
+            return None
+        if verdict is _TIMED_OUT:
+            with self.cond:
+                where = _last_part(self.lines)
+            self.stop()
+            return (f"reading {where} did not finish within {timeout:.0f} s "
+                    "(libhdf5 loops on some damaged files)")
+        return _verdict(self.process.wait(), self.lines)
 
     def stop(self):
         if self.process.poll() is None:

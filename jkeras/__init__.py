@@ -26,7 +26,7 @@ gc.freeze()
 
 
 _LAZY_SUBMODULES = ("applications", "datasets", "preprocessing", "wrappers", "engine", "legacy",
-                    "saving")
+                    "saving", "objectives")
 
 
 def __getattr__(name):

@@ -193,6 +193,15 @@ def huber(y_true, y_pred, delta=1.0):
     return jnp.mean(jnp.where(abs_error <= delta, quadratic, linear), axis=-1)
 
 
+def huber_loss(y_true, y_pred, delta=1.0):
+    """Keras 2.3's Huber function: the same values as `huber`, per element (no mean over the last
+    axis; Keras 2's training loop then averages them)."""
+    y_true, y_pred = _prepare(y_true, y_pred)
+    abs_error = jnp.abs(y_pred - y_true)
+    quadratic = jnp.minimum(abs_error, jnp.asarray(delta, y_pred.dtype))
+    return 0.5 * jnp.square(quadratic) + delta * (abs_error - quadratic)
+
+
 def log_cosh(y_true, y_pred):
     """`mean(log(cosh(y_pred - y_true)), axis=-1)`, computed without overflow."""
     y_true, y_pred = _prepare(y_true, y_pred)
@@ -347,7 +356,7 @@ def _symbolic(fn):
 
 
 for _fn in (mean_squared_error, mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
-            cosine_similarity, huber, log_cosh, kl_divergence, poisson, categorical_crossentropy,
+            cosine_similarity, huber, huber_loss, log_cosh, kl_divergence, poisson, categorical_crossentropy,
             categorical_focal_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
             binary_focal_crossentropy, hinge, squared_hinge, categorical_hinge):
     globals()[_fn.__name__] = _symbolic(_fn)
@@ -635,6 +644,7 @@ ALIASES = {
     "kld": kl_divergence, "KLD": kl_divergence, "kullback_leibler_divergence": kl_divergence,
     "bce": binary_crossentropy, "BCE": binary_crossentropy,
     "logcosh": log_cosh, "cosine_proximity": cosine_similarity, "cosine": cosine_similarity,
+    "huber_loss": huber_loss,  # Keras 2.3's function (per element), by its name
 }
 ALL_OBJECTS_DICT = {**{obj.__name__: obj for obj in ALL_OBJECTS}, **ALIASES}
 mse = MSE = mean_squared_error

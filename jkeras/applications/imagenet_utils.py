@@ -358,3 +358,6 @@ def classifier_doc(min_size, top_size):
     Returns:
         A functional `Model`.
 """
+
+
+_obtain_input_shape = obtain_input_shape  # Keras 2's name; keras_applications-era code imports it

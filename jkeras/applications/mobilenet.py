@@ -128,3 +128,12 @@ def preprocess_input(x, data_format=None):
 
 
 decode_predictions = imagenet_utils.decode_predictions
+
+# Keras 2.0-2.1's MobileNet defined these two here; files it saved name them, so loading them
+# takes custom_objects={"relu6": mobilenet.relu6, "DepthwiseConv2D": mobilenet.DepthwiseConv2D}.
+DepthwiseConv2D = layers.DepthwiseConv2D
+
+
+def relu6(x):
+    """`min(max(x, 0), 6)`: Keras 2.0-2.1's MobileNet activation (`Activation(relu6)`)."""
+    return backend.relu(x, max_value=6)

@@ -4,9 +4,9 @@ Imported as `from jkeras import backend as K`. Every `K` function traces inside 
 step; on symbolic tensors it records a layer call, as tf.keras 2 records a TF op.
 """
 from jkeras.backend.compile_cache import enable_default_cache
-from jkeras.backend.config import (backend, epsilon, floatx, image_data_format, jkeras_home,
-                                   set_epsilon, set_floatx, set_image_data_format,
-                                   standardize_data_format)
+from jkeras.backend.config import (backend, epsilon, floatx, image_data_format, image_dim_ordering,
+                                   jkeras_home, set_epsilon, set_floatx, set_image_data_format,
+                                   set_image_dim_ordering, standardize_data_format)
 from jkeras.backend.ctc import ctc_batch_cost, ctc_decode, ctc_label_dense_to_sparse
 from jkeras.backend.function import (function, learning_phase, learning_phase_scope,
                                      set_learning_phase)

@@ -93,6 +93,21 @@ def set_image_data_format(data_format):
     _settings["image_data_format"] = value
 
 
+_DIM_ORDERINGS = {"th": "channels_first", "tf": "channels_last"}
+
+
+def set_image_dim_ordering(dim_ordering):
+    """Keras 2.0-2.2's legacy setter: 'th' is 'channels_first', 'tf' is 'channels_last'."""
+    if dim_ordering not in _DIM_ORDERINGS:
+        raise ValueError(f"Unknown dim_ordering: {dim_ordering!r}; expected 'th' or 'tf'.")
+    set_image_data_format(_DIM_ORDERINGS[dim_ordering])
+
+
+def image_dim_ordering():
+    """Keras 2.0-2.2's legacy getter: 'th' under 'channels_first', else 'tf'."""
+    return "th" if image_data_format() == "channels_first" else "tf"
+
+
 def compilation_cache():
     """Whether compiled XLA programs persist in `<jkeras home>/xla_cache` across processes."""
     return _settings["compilation_cache"]

@@ -4,4 +4,6 @@ from jkeras.engine.base_layer import InputSpec, Layer, Node
 from jkeras.engine.input_layer import Input, InputLayer
 from jkeras.engine.network import Network, get_source_inputs
 
-__all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Network", "Node", "get_source_inputs"]
+Container = Network  # Keras 2.0-2.1's name for Network
+
+__all__ = ["Container", "Input", "InputLayer", "InputSpec", "Layer", "Network", "Node", "get_source_inputs"]

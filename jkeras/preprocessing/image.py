@@ -44,9 +44,17 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
                            col_axis > row_axis)
     if matrix is None:
         return x
-    channels = np.rollaxis(x, channel_axis, 0)
-    out = np.stack([ndimage.affine_transform(c, matrix[:2, :2], matrix[:2, 2], order=order,
-                                             mode=fill_mode, cval=cval) for c in channels])
+    return apply_transform(x, matrix, channel_axis, fill_mode, cval, order)
+
+
+def apply_transform(x, transform_matrix, channel_axis=0, fill_mode="nearest", cval=0.0, order=1):
+    """One 3D image resampled through a 3x3 homogeneous `transform_matrix` (output pixel to input
+    pixel, as `scipy.ndimage.affine_transform` takes it), channel by channel: Keras 2.0-2.1's
+    public step under `random_rotation` and the others (`order` 1, linear, as Keras 2.1; 2.0 used 0)."""
+    from scipy import ndimage
+    channels = np.rollaxis(np.asarray(x), channel_axis, 0)
+    out = np.stack([ndimage.affine_transform(c, transform_matrix[:2, :2], transform_matrix[:2, 2],
+                                             order=order, mode=fill_mode, cval=cval) for c in channels])
     return np.rollaxis(out, 0, channel_axis + 1)
 
 
@@ -788,7 +796,7 @@ def _brightness(image, factor, scale, data_format):
 
 
 __all__ = ["DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
-           "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift", "array_to_img",
+           "apply_affine_transform", "apply_transform", "apply_brightness_shift", "apply_channel_shift", "array_to_img",
            "img_to_array", "load_img", "random_brightness", "random_channel_shift", "random_rotation",
            "random_shear", "random_shift", "random_zoom", "save_img", "smart_resize",
            "transform_matrix_offset_center"]

@@ -4,7 +4,9 @@ small list and signature helpers that Keras 2 custom layers import from it.
 The custom-object scopes and `Progbar` live above this floor (jkeras.saving, jkeras.callbacks)
 and are found here on first use, so importing this module pulls in neither.
 """
+import base64
 import inspect
+import marshal
 
 from jkeras.utils import registry
 from jkeras.utils.registry import get_custom_objects
@@ -95,6 +97,24 @@ def transpose_shape(shape, target_format, spatial_axes):
     return list(values) if isinstance(shape, list) else values
 
 
+def func_dump(func):
+    """`(code, defaults, closure)` of a Python function, its bytecode marshalled and base64-encoded:
+    Keras 2's form for a function inside a config (`Lambda`, custom layers' `get_config`). The
+    bytecode loads only in the same Python version."""
+    code = base64.encodebytes(marshal.dumps(func.__code__)).decode("ascii")
+    closure = tuple(c.cell_contents for c in func.__closure__) if func.__closure__ else None
+    return code, func.__defaults__, closure
+
+
+def func_load(code, defaults=None, closure=None, globs=None):
+    """The function `func_dump` gave (`code` may be its whole tuple), with `globs` (and jax, jnp,
+    np) as its globals. This runs the stored code, as Keras 2's did: call it only on what you
+    trust, where a model loader would need `safe_mode=False`."""
+    from jkeras.layers.lambda_layer import _load_lambda
+    stored = list(code) if isinstance(code, (tuple, list)) else [code, defaults, closure]
+    return _load_lambda(stored, globs)
+
+
 def __getattr__(name):
     if name in _ABOVE:
         import importlib
@@ -102,6 +122,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'jkeras.utils.generic_utils' has no attribute {name!r}")
 
 
-__all__ = ["CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object",
+__all__ = ["CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object", "func_dump", "func_load",
            "get_custom_objects", "has_arg", "is_all_none", "object_list_uid", "serialize_keras_object",
            "slice_arrays", "to_list", "transpose_shape", "unpack_singleton"]

@@ -19,7 +19,23 @@ from jkeras.optimizers.algorithms import (SGD, Adadelta, Adafactor, Adagrad, Ada
 from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, OptimizerState,
                                     get_learning_rate, iterations, set_learning_rate, slots,
                                     with_slots)
+from jkeras.backend.naming import unique_name
 from jkeras.utils import registry
+
+class TFOptimizer(OptaxOptimizer):
+    """Keras 2's wrapper of the backend's own optimizer, for compiling a model with it. On JAX
+    the backend's optimizers are optax `GradientTransformation`s, so `TFOptimizer(optax.adam(1e-3))`
+    is an `OptaxOptimizer` under Keras 2's name (updates counted in `iterations`, no Keras
+    config). A TensorFlow optimizer cannot update JAX arrays and is refused."""
+
+    def __init__(self, optimizer):
+        if not isinstance(optimizer, optax.GradientTransformation):
+            raise TypeError("TFOptimizer wraps the backend's native optimizer, which on JAX is an "
+                            "optax.GradientTransformation (e.g. optax.adam(1e-3)); received "
+                            f"{type(optimizer).__module__}.{type(optimizer).__qualname__}.")
+        super().__init__(optimizer, name=unique_name("tf_optimizer"))
+        self.optimizer = optimizer
+
 
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,
                                                      Adamax, Nadam, Ftrl, Lion, Adafactor,
@@ -86,6 +102,6 @@ def get(identifier, custom_objects=None):
 
 __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion",
            "Adafactor", "Optimizer",
-           "OptaxOptimizer", "OptimizerState", "CountedState", "schedules", "legacy", "get", "serialize",
+           "OptaxOptimizer", "OptimizerState", "TFOptimizer", "CountedState", "schedules", "legacy", "get", "serialize",
            "deserialize", "iterations", "get_learning_rate", "set_learning_rate", "slots",
            "with_slots"]

@@ -5,6 +5,11 @@ jkeras writes the Keras 2 (tf.keras) layout — `batch_input_shape`, legacy
 that layout and Keras 3's (`batch_shape`, `DTypePolicy` dicts,
 `__keras_tensor__` node args, flat `output_layers`, mask ops).
 
+Layer configs are written in tf.keras 2's form too (`keras2_config`): a Lambda's
+function with tf.keras 2's `function_type`, MultiHeadAttention with its input shapes and
+its call's value and key as keyword arguments, Keras 3's new keys left out where they hold
+their default. Only MultiHeadAttention has no form Keras 3's reader loads as well.
+
 Nested models: in the legacy node lists, tf.keras 2 counts the calls of a nested
 model that has an InputLayer from 1 (node 0 links the model's own input to its
 output), Keras 3 from 0. A nested Sequential is therefore written without its

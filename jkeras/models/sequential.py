@@ -114,3 +114,11 @@ class Sequential(Functional):
         if proba.shape[-1] > 1:
             return proba.argmax(axis=-1)
         return (proba > 0.5).astype("int32")
+
+    @property
+    def model(self):
+        """The model itself: Keras 2.0-2.1's Sequential wrapped a `Model` here, and Keras 2.2-2.3
+        kept the name (deprecated) returning the Sequential, as this does."""
+        warnings.warn("`Sequential.model` is deprecated. `Sequential` is a subclass of `Model`, you can "
+                      "just use your `Sequential` instance directly.", stacklevel=2)
+        return self

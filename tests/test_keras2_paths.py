@@ -397,3 +397,15 @@ def test_sequential_model_is_itself():
     model = models.Sequential([layers.Dense(2, input_shape=(3,))])
     with pytest.warns(UserWarning, match="Sequential.model` is deprecated"):
         assert model.model is model
+
+
+def test_sequential_takes_its_input_shape_from_a_first_model():
+    """Keras 2's Sequential.add looked up a first model's first layer for the input shape."""
+    inner = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    outer = models.Sequential([inner, layers.Dense(1)])
+    assert outer.built and outer.output_shape == (None, 1)
+    x = np.random.default_rng(7).normal(size=(4, 3)).astype("float32")
+    kernel, bias = inner.get_weights()
+    kernel2, bias2 = outer.layers[1].get_weights()
+    np.testing.assert_allclose(outer.predict(x, verbose=0), (x @ kernel + bias) @ kernel2 + bias2, rtol=1e-5, atol=1e-6)
+    assert not models.Sequential([layers.TimeDistributed(layers.Dense(2, input_shape=(3,)))]).built

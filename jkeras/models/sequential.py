@@ -8,6 +8,14 @@ from jkeras.models.functional import Functional
 from jkeras.models.trainer import Trainer
 
 
+def _first_declaring(layer):
+    """The layer whose input shape a model starting with `layer` takes: `layer` if it declares
+    one, else (a model) its first layer's, looked up as Keras 2's `Sequential.add` did; or None."""
+    while layer._batch_input_shape is None and isinstance(layer, Functional) and layer._layers:
+        layer = layer._layers[0]
+    return layer if layer._batch_input_shape is not None else None
+
+
 class Sequential(Functional):
     """A linear stack of layers; built as a functional graph once its input shape is known."""
 
@@ -40,8 +48,9 @@ class Sequential(Functional):
             if any(existing.name == layer.name for existing in self._stack):
                 raise ValueError(f"All layers in a Sequential model must have unique names; "
                                  f"'{layer.name}' is already in '{self.name}'.")
-            if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
-                self._input_layer = InputLayer(batch_shape=layer._batch_input_shape, dtype=layer.dtype)
+            first = _first_declaring(layer)
+            if not self._stack and self._input_layer is None and first is not None:
+                self._input_layer = InputLayer(batch_shape=first._batch_input_shape, dtype=first.dtype)
             self._stack.append(layer)
         try:
             self._rebuild()

@@ -30,7 +30,8 @@ PATHS = [
     ("engine.saving", "load_weights_from_hdf5_group_by_name", None),
     ("engine.saving", "save_weights_to_hdf5_group", None),
     *[("legacy.layers", n, f"jkeras.layers.legacy:{n}") for n in (
-        "MaxoutDense", "Highway", "AtrousConvolution1D", "AtrousConvolution2D", "Recurrent", "ConvRecurrent2D")],
+        "MaxoutDense", "Highway", "AtrousConvolution1D", "AtrousConvolution2D", "Recurrent", "ConvRecurrent2D",
+        "Merge", "merge")],
     ("utils.generic_utils", "func_dump", None),
     ("utils.generic_utils", "func_load", None),
     ("preprocessing.image", "apply_transform", None),
@@ -48,7 +49,7 @@ PATHS = [
 # in files of the layers package (see the task report), so they are expected to fail until then.
 PATHS_AWAITING_LAYERS = [
     ("layers", "MaxoutDense"), ("layers", "Highway"), ("layers", "Recurrent"),
-    ("layers", "AtrousConvolution1D"), ("layers", "AtrousConvolution2D"),
+    ("layers", "AtrousConvolution1D"), ("layers", "AtrousConvolution2D"), ("layers", "Merge"), ("layers", "merge"),
     ("layers.recurrent", "Recurrent"), ("layers.convolutional", "AtrousConvolution2D"),
     ("layers.convolutional_recurrent", "ConvRecurrent2D"),
 ]
@@ -158,6 +159,43 @@ def test_atrous_convolutions_are_dilated_convolutions():
     with pytest.warns(UserWarning):
         conv1 = legacy_layers.AtrousConvolution1D(2, 3, atrous_rate=2)
     assert type(conv1) is layers.Conv1D and conv1.dilation_rate == (2,)
+
+
+def test_merge_modes_match_numpy():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
+    cos = (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+    expected = {"sum": a + b, "mul": a * b, "ave": (a + b) / 2, "max": np.maximum(a, b),
+                "concat": np.concatenate([a, b], -1), "dot": (a * b).sum(-1, keepdims=True), "cos": cos[:, None]}
+    ia, ib = jkeras.Input((3,)), jkeras.Input((3,))
+    with _quiet():
+        warnings.simplefilter("ignore")
+        outputs = [legacy_layers.merge([ia, ib], mode=mode) for mode in expected]
+        outputs.append(legacy_layers.Merge(mode=lambda xs, scale: (xs[0] - xs[1]) * scale, arguments={"scale": 2.0})(
+            [ia, ib]))
+    got = models.Model([ia, ib], outputs).predict([a, b], verbose=0)
+    for (mode, want), value in zip(expected.items(), got):
+        np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6, err_msg=mode)
+    np.testing.assert_allclose(got[-1], (a - b) * 2, rtol=1e-6)
+
+
+def test_merge_masks_config_and_refusals():
+    with _quiet():
+        warnings.simplefilter("ignore")
+        summed, joined = legacy_layers.Merge(mode="sum"), legacy_layers.Merge(mode="concat")
+        m1, m2 = np.array([[True, True, False]]), np.array([[True, False, False]])
+        x = np.zeros((1, 3, 2), "float32")
+        np.testing.assert_array_equal(summed.compute_mask([x, x], [m1, m2]), m1 & m2)
+        np.testing.assert_array_equal(joined.compute_mask([x, x], [m1, None]), m1)   # Keras 2: all() over the last axis
+        config = legacy_layers.Merge(mode="concat", concat_axis=1).get_config()
+        assert config["mode"] == "concat" and config["mode_type"] == "raw" and config["concat_axis"] == 1
+        assert legacy_layers.Merge.from_config(config).concat_axis == 1
+        with pytest.raises(ValueError, match="functional API"):
+            legacy_layers.Merge([layers.Dense(2), layers.Dense(2)])
+        with pytest.raises(ValueError, match="Invalid merge mode"):
+            legacy_layers.Merge(mode="min")
+        with pytest.raises(ValueError, match="Lambda"):
+            legacy_layers.Merge.from_config({**config, "mode": "f", "mode_type": "lambda"})
 
 
 class _Keras20SimpleRNN(legacy_layers.Recurrent):

@@ -7,6 +7,8 @@ Weight names, config keys and the math are Keras 2's (`W`, `b`, `W_carry`, `b_ca
 layers load, and Keras 2 code subclassing `Recurrent` runs on `K.rnn` (a `jax.lax.scan`).
 Each constructor warns, as Keras 2's did, that the layer is deprecated.
 """
+import functools
+import inspect
 import warnings
 
 import jax
@@ -312,3 +314,127 @@ class ConvRecurrent2D(Recurrent):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate}
+
+
+_MERGE_MODES = ("sum", "mul", "concat", "ave", "cos", "dot", "max")
+
+
+class Merge(Layer):
+    """Keras 1's merge of a list of tensors, kept by Keras 2.0-2.1: `mode` is "sum", "mul", "ave",
+    "max" (element-wise), "concat" (along `concat_axis`), "dot" or "cos" (two tensors, over
+    `dot_axes`, as `K.batch_dot`), or a function of the list (with `arguments`).
+
+    Only the tensor form: `Merge(mode=...)([a, b])` or `merge([a, b], mode=...)`. Keras 2's
+    `Merge([model_a, model_b])`, which made a Sequential model of several inputs, is refused: build
+    that model with the functional API.
+    """
+
+    def __init__(self, layers=None, mode="sum", concat_axis=-1, dot_axes=-1, output_shape=None,
+                 output_mask=None, arguments=None, node_indices=None, tensor_indices=None, name=None,
+                 **kwargs):
+        warnings.warn("The `Merge` layer is deprecated (Keras 2 removed it after 08/2017). Use instead layers "
+                      "from `keras.layers.merge`, e.g. `add`, `concatenate`, etc.", stacklevel=2)
+        if layers:
+            raise ValueError("Merge(layers=[...]) built a Sequential model of several inputs in Keras 2; "
+                             "jkeras's Sequential has one input. Call the functional API instead: "
+                             "merge([model_a.output, model_b.output], mode=...) in a Model.")
+        if not callable(mode) and mode not in _MERGE_MODES:
+            raise ValueError(f"Invalid merge mode: {mode!r}; expected one of {_MERGE_MODES} or a function.")
+        super().__init__(name=name, **kwargs)
+        self.mode = mode
+        self.concat_axis = concat_axis
+        self.dot_axes = dot_axes
+        self._output_shape = output_shape
+        self._output_mask = output_mask
+        self.arguments = dict(arguments or {})
+        self.supports_masking = True
+
+    def init(self, key, input_shape):
+        return {}, {}
+
+    def _axes(self, inputs):
+        """`dot_axes` as two non-negative axes (Keras 2: a negative int counts from each end)."""
+        axes = self.dot_axes
+        if isinstance(axes, (int, np.integer)):
+            return [axes % inputs[0].ndim, axes % inputs[1].ndim] if axes < 0 else [int(axes)] * 2
+        if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+            raise ValueError(f"Invalid format for dot_axes {axes!r}: expected an int or two ints.")
+        return list(axes)
+
+    def apply(self, params, state, inputs, *, training=False, key=None, mask=None):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise TypeError(f"Merge must be called on a list of at least 2 tensors; received {inputs!r}.")
+        inputs = list(inputs)
+        if callable(self.mode):
+            extra = {"mask": mask} if "mask" in inspect.signature(self.mode).parameters else {}
+            return self.mode(inputs, **self.arguments, **extra), state
+        if self.mode in ("cos", "dot") and len(inputs) != 2:
+            raise ValueError(f"{self.mode} merge takes exactly 2 tensors; received {len(inputs)}.")
+        if self.mode in ("sum", "ave", "mul", "max"):
+            shapes = {tuple(x.shape) for x in inputs}
+            if len(shapes) > 1:
+                raise ValueError(f"Only tensors of the same shape can be merged in {self.mode} mode; "
+                                 f"received shapes {sorted(shapes)}.")
+        if self.mode == "concat":
+            return jnp.concatenate(inputs, axis=self.concat_axis), state
+        if self.mode in ("sum", "ave"):
+            total = sum(inputs[1:], inputs[0])
+            return (total / len(inputs) if self.mode == "ave" else total), state
+        if self.mode == "mul":
+            product = inputs[0]
+            for x in inputs[1:]:
+                product = product * x
+            return product, state
+        if self.mode == "max":
+            return functools.reduce(jnp.maximum, inputs), state
+        axes = self._axes(inputs)
+        a, b = inputs
+        if self.mode == "dot":
+            return K.batch_dot(a, b, axes), state
+        # "cos" has the shape Keras 2 declared for it (as "dot"'s); its TensorFlow call added an axis.
+        norms = jnp.sqrt(K.batch_dot(a, a, axes) * K.batch_dot(b, b, axes))
+        return K.batch_dot(a, b, axes) / jnp.maximum(norms, K.epsilon()), state
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2's: element-wise modes AND the masks, "concat" ANDs them over the last axis,
+        "dot"/"cos" give none, a function mode gives `output_mask` (or its value on the masks)."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        if callable(self.mode):
+            return self._output_mask(mask) if callable(self._output_mask) else self._output_mask
+        if self.mode in ("sum", "mul", "ave", "max"):
+            return functools.reduce(jnp.logical_and, [m for m in mask if m is not None])
+        if self.mode == "concat":
+            full = [jnp.ones(x.shape, bool) if m is None else (m[..., None] if m.ndim < x.ndim else m)
+                    for x, m in zip(inputs, mask)]
+            full = [jnp.broadcast_to(m, x.shape) for m, x in zip(full, inputs)]
+            return jnp.all(jnp.concatenate(full, axis=self.concat_axis), axis=-1)
+        return None
+
+    def get_config(self):
+        for what, value in (("mode", self.mode), ("output_shape", self._output_shape),
+                            ("output_mask", self._output_mask)):
+            if callable(value):
+                raise ValueError(f"Merge '{self.name}' has a function as its `{what}`; jkeras does not "
+                                 "store a Merge function in a config. Use a `Lambda` layer on the list of "
+                                 "tensors, which saves its function.")
+        return {**super().get_config(), "mode": self.mode, "mode_type": "raw", "concat_axis": self.concat_axis,
+                "dot_axes": self.dot_axes, "output_shape": self._output_shape, "output_shape_type": "raw",
+                "output_mask": self._output_mask, "output_mask_type": "raw", "arguments": self.arguments}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("mode_type", "output_shape_type", "output_mask_type"):
+            if config.pop(key, "raw") != "raw":
+                raise ValueError(f"This Merge layer's config stores a Python function ({key}: "
+                                 "'function' or 'lambda'); jkeras does not load it. Rebuild the model "
+                                 "with a `Lambda` layer in its place.")
+        return cls(**config)
+
+
+def merge(inputs, mode="sum", concat_axis=-1, dot_axes=-1, output_shape=None, output_mask=None,
+          arguments=None, name=None):
+    """Keras 1's functional merge of a list of tensors (see `Merge`); returns the merged tensor."""
+    return Merge(mode=mode, concat_axis=concat_axis, dot_axes=dot_axes, output_shape=output_shape,
+                 output_mask=output_mask, arguments=arguments, name=name)(list(inputs))

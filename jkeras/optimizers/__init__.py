@@ -102,6 +102,7 @@ def get(identifier, custom_objects=None):
 
 __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion",
            "Adafactor", "Optimizer",
-           "OptaxOptimizer", "OptimizerState", "TFOptimizer", "CountedState", "schedules", "legacy", "get", "serialize",
+           "OptaxOptimizer", "OptimizerState", "TFOptimizer", "CountedState", "schedules", "legacy", "get",
+           "serialize",
            "deserialize", "iterations", "get_learning_rate", "set_learning_rate", "slots",
            "with_slots"]

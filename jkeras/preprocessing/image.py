@@ -796,7 +796,8 @@ def _brightness(image, factor, scale, data_format):
 
 
 __all__ = ["DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
-           "apply_affine_transform", "apply_transform", "apply_brightness_shift", "apply_channel_shift", "array_to_img",
+           "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift", "apply_transform",
+           "array_to_img",
            "img_to_array", "load_img", "random_brightness", "random_channel_shift", "random_rotation",
            "random_shear", "random_shift", "random_zoom", "save_img", "smart_resize",
            "transform_matrix_offset_center"]

@@ -122,6 +122,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'jkeras.utils.generic_utils' has no attribute {name!r}")
 
 
-__all__ = ["CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object", "func_dump", "func_load",
-           "get_custom_objects", "has_arg", "is_all_none", "object_list_uid", "serialize_keras_object",
+__all__ = ["CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object", "func_dump",
+           "func_load", "get_custom_objects", "has_arg", "is_all_none", "object_list_uid", "serialize_keras_object",
            "slice_arrays", "to_list", "transpose_shape", "unpack_singleton"]

@@ -29,6 +29,9 @@ PATHS = [
     ("engine.saving", "load_weights_from_hdf5_group", None),
     ("engine.saving", "load_weights_from_hdf5_group_by_name", None),
     ("engine.saving", "save_weights_to_hdf5_group", None),
+    *[("engine.topology", n, f"jkeras.engine.saving:{n}") for n in (   # Keras 2.0-2.1 kept them here
+        "preprocess_weights_for_loading", "load_weights_from_hdf5_group", "load_weights_from_hdf5_group_by_name",
+        "save_weights_to_hdf5_group")],
     *[("legacy.layers", n, f"jkeras.layers.legacy:{n}") for n in (
         "MaxoutDense", "Highway", "AtrousConvolution1D", "AtrousConvolution2D", "Recurrent", "ConvRecurrent2D",
         "Merge", "merge")],

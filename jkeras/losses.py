@@ -656,6 +656,15 @@ logcosh = log_cosh
 cosine = cosine_proximity = cosine_similarity  # Keras 2's names
 
 
+def is_categorical_crossentropy(loss):
+    """Whether `loss` is categorical crossentropy: the function, its name, a `CategoricalCrossentropy`
+    or another wrapper of the function (Keras 2.3's test, which picks the `"acc"` metric's kind)."""
+    return (isinstance(loss, CategoricalCrossentropy)
+            or (isinstance(loss, LossFunctionWrapper) and loss.fn is categorical_crossentropy)
+            or getattr(loss, "__name__", None) == "categorical_crossentropy"
+            or (isinstance(loss, str) and loss == "categorical_crossentropy"))
+
+
 def serialize(loss):
     """A loss function's name, or a `Loss` instance's Keras 3 config dict."""
     if isinstance(loss, Loss):

@@ -7,6 +7,7 @@ and (in a fresh process) under `keras.` after `install_as_keras()`, with numbers
 formulas of Keras 2's code."""
 import importlib
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -47,6 +48,21 @@ PATHS = [
     ("backend", "set_image_dim_ordering", None),
     ("backend", "image_dim_ordering", None),
     ("optimizers", "TFOptimizer", None),
+    ("optimizers", "clip_norm", None),
+    *[("optimizers", n.lower(), f"jkeras.optimizers:{n}") for n in (
+        "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam")],
+    ("engine.saving", "save_attributes_to_hdf5_group", None),
+    ("engine.saving", "load_attributes_from_hdf5_group", None),
+    ("engine.base_layer", "disable_tracking", None),
+    ("losses", "is_categorical_crossentropy", None),
+    ("utils.generic_utils", "getargspec", "inspect:getfullargspec"),
+    ("utils.generic_utils", "check_for_unexpected_keys", None),
+    ("preprocessing.image", "list_pictures", None),
+    ("applications.imagenet_utils", "CLASS_INDEX_PATH", None),
+    ("applications.mobilenet", "BASE_WEIGHT_PATH", None),
+    ("applications.mobilenetv2", "MobileNetV2", "jkeras.applications.mobilenet_v2:MobileNetV2"),
+    ("legacy.layers", "AtrousConv1D", "jkeras.layers.legacy:AtrousConvolution1D"),
+    ("legacy.layers", "AtrousConv2D", "jkeras.layers.legacy:AtrousConvolution2D"),
 ]
 # Keras 2.0-2.1 also had these under keras.layers and its family modules; they need one line each
 # in files of the layers package (see the task report), so they are expected to fail until then.
@@ -54,6 +70,7 @@ PATHS_AWAITING_LAYERS = [
     ("layers", "MaxoutDense"), ("layers", "Highway"), ("layers", "Recurrent"),
     ("layers", "AtrousConvolution1D"), ("layers", "AtrousConvolution2D"), ("layers", "Merge"),
     ("layers.recurrent", "Recurrent"), ("layers.convolutional", "AtrousConvolution2D"),
+    ("layers.convolutional", "AtrousConv2D"),
     ("layers.convolutional_recurrent", "ConvRecurrent2D"),
 ]
 
@@ -323,6 +340,18 @@ def test_engine_saving_group_functions(tmp_path):
     assert not np.array_equal(other.layers[0].get_weights()[0], source.layers[0].get_weights()[0])
 
 
+def test_attributes_in_hdf5_groups_split_past_the_header_limit(tmp_path):
+    from jkeras.engine.saving import load_attributes_from_hdf5_group, save_attributes_to_hdf5_group
+    names = [f"layer_with_a_long_name_{i:05d}" for i in range(3000)]       # ~90 KB > HDF5's 64 KB
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        save_attributes_to_hdf5_group(f, "layer_names", names)
+        assert "layer_names0" in f.attrs and "layer_names1" in f.attrs and "layer_names" not in f.attrs
+        save_attributes_to_hdf5_group(f, "short", ["a", "b"])
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        assert load_attributes_from_hdf5_group(f, "layer_names") == names
+        assert load_attributes_from_hdf5_group(f, "short") == ["a", "b"]
+
+
 def test_preprocess_weights_for_loading_flips_theano_kernels():
     from jkeras.engine.saving import preprocess_weights_for_loading
     conv = layers.Conv2D(2, (3, 3))
@@ -450,3 +479,36 @@ def test_sequential_takes_its_input_shape_from_a_first_model():
     kernel2, bias2 = outer.layers[1].get_weights()
     np.testing.assert_allclose(outer.predict(x, verbose=0), (x @ kernel + bias) @ kernel2 + bias2, rtol=1e-5, atol=1e-6)
     assert not models.Sequential([layers.TimeDistributed(layers.Dense(2, input_shape=(3,)))]).built
+
+
+def test_small_keras2_helpers():
+    from jkeras.engine.base_layer import disable_tracking
+    from jkeras.losses import CategoricalCrossentropy, is_categorical_crossentropy
+    from jkeras.optimizers import clip_norm
+    from jkeras.utils.generic_utils import check_for_unexpected_keys
+
+    def method(self):
+        return 1
+
+    assert disable_tracking(method) is method
+    assert all(is_categorical_crossentropy(x) for x in (
+        "categorical_crossentropy", jkeras.losses.categorical_crossentropy, CategoricalCrossentropy()))
+    assert not any(is_categorical_crossentropy(x) for x in ("mse", jkeras.losses.mse, jkeras.losses.MeanSquaredError()))
+    check_for_unexpected_keys("loss", {"a": 1}, ["a", "b"])
+    with pytest.raises(ValueError, match=r"Unknown entries in loss dictionary: \['c'\]"):
+        check_for_unexpected_keys("loss", {"a": 1, "c": 2}, ["a", "b"])
+    g = np.array([3.0, 4.0], "float32")
+    np.testing.assert_allclose(clip_norm(g, 1.0, np.linalg.norm(g)), g / 5.0, rtol=1e-6)   # Keras 2: g * c / n
+    np.testing.assert_array_equal(clip_norm(g, 10.0, np.linalg.norm(g)), g)
+    assert clip_norm(g, 0, 5.0) is g
+    assert jkeras.optimizers.adam(lr=0.25).get_config()["learning_rate"] == 0.25
+
+
+def test_list_pictures(tmp_path):
+    from jkeras.preprocessing.image import list_pictures
+    (tmp_path / "sub").mkdir()
+    for name in ("a.jpg", "b.png", "notes.txt", "sub/c.jpeg", "sub/d.bmp"):
+        (tmp_path / name).write_bytes(b"")
+    found = sorted(os.path.relpath(p, tmp_path) for p in list_pictures(tmp_path))
+    assert found == ["a.jpg", "b.png", "sub/c.jpeg", "sub/d.bmp"]
+    assert [p.endswith("b.png") for p in list_pictures(tmp_path, ext="png")] == [True]

@@ -15,6 +15,8 @@ from jkeras import activations
 from jkeras import backend
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
+CLASS_INDEX_PATH = ("https://s3.amazonaws.com/deep-learning-models/image-models/"  # Keras 2.0-2.1's
+                    "imagenet_class_index.json")
 _CLASS_INDEX = None
 
 _CAFFE_MEAN = (103.939, 116.779, 123.68)

@@ -132,6 +132,7 @@ decode_predictions = imagenet_utils.decode_predictions
 # Keras 2.0-2.1's MobileNet defined these two here; files it saved name them, so loading them
 # takes custom_objects={"relu6": mobilenet.relu6, "DepthwiseConv2D": mobilenet.DepthwiseConv2D}.
 DepthwiseConv2D = layers.DepthwiseConv2D
+BASE_WEIGHT_PATH = "https://github.com/fchollet/deep-learning-models/releases/download/v0.6/"
 
 
 def relu6(x):

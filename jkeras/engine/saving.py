@@ -40,6 +40,17 @@ def _refuse_reshape(reshape):
                                   "layer.set_weights.")
 
 
+def save_attributes_to_hdf5_group(group, name, data):
+    """Store the strings `data` as the attribute `name` of `group`, split into `name0`, `name1`, ...
+    when it outgrows HDF5's 64 KB attribute limit (Keras 2.2-2.3's helper, as `layer_names` is stored)."""
+    hdf5._write_names(group, name, [str(d) for d in data])
+
+
+def load_attributes_from_hdf5_group(group, name):
+    """The strings `save_attributes_to_hdf5_group` stored as `name` (chunks joined)."""
+    return hdf5._read_names(group, name)
+
+
 def preprocess_weights_for_loading(layer, weights, original_keras_version=None, original_backend=None,
                                    reshape=False):
     """`weights` (numpy arrays as a file of `original_keras_version`, `original_backend` holds them)
@@ -54,6 +65,7 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None, 
     return values
 
 
-__all__ = ["load_model", "load_weights_from_hdf5_group", "load_weights_from_hdf5_group_by_name",
+__all__ = ["load_attributes_from_hdf5_group", "load_model", "load_weights_from_hdf5_group",
+           "load_weights_from_hdf5_group_by_name", "save_attributes_to_hdf5_group",
            "model_from_config", "model_from_json", "model_from_yaml", "preprocess_weights_for_loading",
            "save_model", "save_weights_to_hdf5_group"]

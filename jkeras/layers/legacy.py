@@ -164,6 +164,9 @@ def AtrousConvolution2D(*args, **kwargs):
     return _atrous(Conv2D, args, kwargs)
 
 
+AtrousConv1D, AtrousConv2D = AtrousConvolution1D, AtrousConvolution2D  # Keras 2's short names
+
+
 class Recurrent(Layer):
     """Keras 2.0's abstract base class of recurrent layers, for subclasses written against it.
 

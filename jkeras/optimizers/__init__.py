@@ -19,6 +19,7 @@ from jkeras.optimizers.algorithms import (SGD, Adadelta, Adafactor, Adagrad, Ada
 from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, OptimizerState,
                                     get_learning_rate, iterations, set_learning_rate, slots,
                                     with_slots)
+from jkeras.backend.math_ops import switch
 from jkeras.backend.naming import unique_name
 from jkeras.utils import registry
 
@@ -36,6 +37,17 @@ class TFOptimizer(OptaxOptimizer):
         super().__init__(optimizer, name=unique_name("tf_optimizer"))
         self.optimizer = optimizer
 
+
+def clip_norm(g, c, n):
+    """Keras 2's helper for custom `get_updates`: the gradient `g` scaled by `c / n` where its norm
+    `n` reaches `c`, else `g` itself (`c <= 0`: no clipping)."""
+    if c <= 0:
+        return g
+    return switch(n >= c, g * (c / n), g)
+
+
+# Keras 2's lower-case aliases, the same classes (`optimizers.adam(lr=1e-3)`).
+sgd, rmsprop, adagrad, adadelta, adam, adamax, nadam = SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam
 
 _OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,
                                                      Adamax, Nadam, Ftrl, Lion, Adafactor,

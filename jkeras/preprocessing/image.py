@@ -10,6 +10,7 @@ batch, with the same result (`interpolation_order` 0 or 1 and fill modes 'neares
 """
 import collections
 import os
+import re
 import threading
 import warnings
 
@@ -56,6 +57,13 @@ def apply_transform(x, transform_matrix, channel_axis=0, fill_mode="nearest", cv
     out = np.stack([ndimage.affine_transform(c, transform_matrix[:2, :2], transform_matrix[:2, 2],
                                              order=order, mode=fill_mode, cval=cval) for c in channels])
     return np.rollaxis(out, 0, channel_axis + 1)
+
+
+def list_pictures(directory, ext="jpg|jpeg|bmp|png|ppm"):
+    """Paths of the files below `directory` whose names match `word.ext` (Keras 2.0-2.1's helper;
+    `ext` is a regex alternation of extensions)."""
+    pattern = re.compile(r"([\w]+\.(?:" + ext + "))")
+    return [os.path.join(root, f) for root, _, files in os.walk(directory) for f in files if pattern.match(f)]
 
 
 def flip_axis(x, axis):
@@ -797,7 +805,7 @@ def _brightness(image, factor, scale, data_format):
 
 __all__ = ["DirectoryIterator", "ImageDataGenerator", "Iterator", "NumpyArrayIterator",
            "apply_affine_transform", "apply_brightness_shift", "apply_channel_shift", "apply_transform",
-           "array_to_img",
+           "array_to_img", "list_pictures",
            "img_to_array", "load_img", "random_brightness", "random_channel_shift", "random_rotation",
            "random_shear", "random_shift", "random_zoom", "save_img", "smart_resize",
            "transform_matrix_offset_center"]

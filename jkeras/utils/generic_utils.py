@@ -97,6 +97,17 @@ def transpose_shape(shape, target_format, spatial_axes):
     return list(values) if isinstance(shape, list) else values
 
 
+getargspec = inspect.getfullargspec  # Keras 2.3's name (its Python 3 branch)
+
+
+def check_for_unexpected_keys(name, input_dict, expected_values):
+    """Raise a ValueError naming the keys of `input_dict` not among `expected_values` (Keras 2.3)."""
+    unknown = set(input_dict.keys()).difference(expected_values)
+    if unknown:
+        raise ValueError(f"Unknown entries in {name} dictionary: {sorted(unknown)}. Only expected "
+                         f"following keys: {list(expected_values)}")
+
+
 def func_dump(func):
     """`(code, defaults, closure)` of a Python function, its bytecode marshalled and base64-encoded:
     Keras 2's form for a function inside a config (`Lambda`, custom layers' `get_config`). The
@@ -123,5 +134,5 @@ def __getattr__(name):
 
 
 __all__ = ["CustomObjectScope", "Progbar", "custom_object_scope", "deserialize_keras_object", "func_dump",
-           "func_load", "get_custom_objects", "has_arg", "is_all_none", "object_list_uid", "serialize_keras_object",
+           "func_load", "check_for_unexpected_keys", "get_custom_objects", "getargspec", "has_arg", "is_all_none", "object_list_uid", "serialize_keras_object",
            "slice_arrays", "to_list", "transpose_shape", "unpack_singleton"]

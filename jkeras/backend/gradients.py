@@ -46,7 +46,9 @@ def gradients(loss, variables):
                 raise ValueError(f"K.gradients: the step computed no gradient for {missing}; it has "
                                  "gradients for the model's trainable weights only.")
             return [grads[id(v)] for v in variables]
-    raise RuntimeError("K.gradients(loss, variables) has a value only for the loss of a jkeras train step "
-                       "(inside an optimizer's `get_updates`): JAX differentiates functions, not values. To "
+    raise RuntimeError("K.gradients(loss, variables) takes a symbolic loss (a tensor of a functional graph, "
+                       "differentiated with respect to tensors of that graph) or the loss of a jkeras train "
+                       "step (inside an optimizer's `get_updates`); this loss is a value, and JAX "
+                       "differentiates functions, not values (also inside a Lambda's function). To "
                        "differentiate your own computation, write it as a function and use jax.grad, e.g. "
                        "`jax.grad(lambda w: loss_fn(w, x))(w)`.")

@@ -171,3 +171,24 @@ def test_input_fed_by_a_tensor_starts_a_new_input():
     np.testing.assert_allclose(image_model.predict(both, verbose=0)[1], np.asarray(
         jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")))[0],
         rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_trains_through_a_symbolic_gradient():
+    # mnist_swwae.py's idea (max-pooling switches from a gradient) in a model that is fitted:
+    # the step differentiates the gradient node again, as TF differentiated tf.gradients.
+    import jax
+    import jax.numpy as jnp
+    inp = jkeras.layers.Input((3,))
+    dense = jkeras.layers.Dense(2)
+    model = jkeras.Model(inp, K.gradients(K.sum(K.square(dense(inp))), inp)[0])
+    model.compile(jkeras.optimizers.SGD(0.1), "mse")
+    rng = np.random.default_rng(7)
+    x, y = rng.random((4, 3)).astype("float32"), rng.random((4, 3)).astype("float32")
+    w, b = (jnp.asarray(a) for a in dense.get_weights())
+
+    def loss(w, b):  # d sum((x w + b)^2) / dx = 2 (x w + b) w^T
+        return jnp.mean((y - 2 * (x @ w + b) @ w.T) ** 2)
+    np.testing.assert_allclose(model.train_on_batch(x, y), loss(w, b), rtol=1e-5)
+    gw, gb = jax.grad(loss, argnums=(0, 1))(w, b)
+    np.testing.assert_allclose(dense.get_weights()[0], w - 0.1 * gw, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(dense.get_weights()[1], b - 0.1 * gb, rtol=1e-5, atol=1e-7)

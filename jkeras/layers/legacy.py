@@ -1,6 +1,7 @@
 """Keras 2.0-2.2's deprecated layers (`keras.legacy.layers`): `MaxoutDense`, `Highway`, the
-`AtrousConvolution1D/2D` constructors and `Recurrent`, the abstract base class of Keras 2.0's
-recurrent layers, whose subclasses define one time step in `step(inputs, states)`.
+`AtrousConvolution1D/2D` constructors, `Recurrent` and `ConvRecurrent2D` (the abstract base
+classes of Keras 2.0's recurrent layers, whose subclasses define one time step in
+`step(inputs, states)`), and Keras 1's `Merge`/`merge` of a list of tensors.
 
 Weight names, config keys and the math are Keras 2's (`W`, `b`, `W_carry`, `b_carry`;
 `output_dim`, `nb_feature`, `init`, `W_regularizer`, ...), so models saved by Keras 2 with these
@@ -17,10 +18,11 @@ import numpy as np
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras import backend as K
-from jkeras.backend.random import split_keys
 from jkeras.backend.config import standardize_data_format
+from jkeras.backend.random import split_keys
 from jkeras.layers._utils import normalize_padding, normalize_tuple, present
 from jkeras.layers.base import InputSpec, Layer
+from jkeras.layers.convolutional import Conv1D, Conv2D
 
 
 def _deprecated(name, instead):
@@ -153,14 +155,12 @@ def _atrous(layer, args, kwargs):
 
 def AtrousConvolution1D(*args, **kwargs):
     """Keras 1's dilated 1D convolution: a `Conv1D` with `dilation_rate=atrous_rate`."""
-    from jkeras.layers.convolutional import Conv1D
     return _atrous(Conv1D, args, kwargs)
 
 
 def AtrousConvolution2D(*args, **kwargs):
     """Keras 1's dilated 2D convolution: a `Conv2D` with `dilation_rate=atrous_rate` (Keras 1's
     `AtrousConvolution2D(filters, rows, cols, ...)` arguments included)."""
-    from jkeras.layers.convolutional import Conv2D
     return _atrous(Conv2D, args, kwargs)
 
 

@@ -512,3 +512,25 @@ def test_list_pictures(tmp_path):
     found = sorted(os.path.relpath(p, tmp_path) for p in list_pictures(tmp_path))
     assert found == ["a.jpg", "b.png", "sub/c.jpeg", "sub/d.bmp"]
     assert [p.endswith("b.png") for p in list_pictures(tmp_path, ext="png")] == [True]
+
+
+def test_keras20_config_with_legacy_layers_loads():
+    """A Sequential config in Keras 2.0.8's form (a list of layers; Keras 1 keys as its get_config wrote them)."""
+    glorot = {"class_name": "VarianceScaling", "config": {"scale": 1.0, "mode": "fan_avg",
+                                                           "distribution": "uniform", "seed": None}}
+    common = {"W_regularizer": None, "b_regularizer": None, "activity_regularizer": None, "W_constraint": None,
+              "b_constraint": None, "bias": True, "init": glorot, "trainable": True}
+    config = {"class_name": "Sequential", "keras_version": "2.0.8", "backend": "tensorflow", "config": [
+        {"class_name": "MaxoutDense", "config": {**common, "name": "maxoutdense_1", "output_dim": 4,
+                                                 "nb_feature": 2, "input_dim": 3,
+                                                 "batch_input_shape": [None, 3], "dtype": "float32"}},
+        {"class_name": "Highway", "config": {**common, "name": "highway_1", "activation": "relu",
+                                             "input_dim": None}}]}
+    with _quiet():
+        warnings.simplefilter("ignore")
+        model = models.model_from_json(json.dumps(config), custom_objects={
+            "MaxoutDense": legacy_layers.MaxoutDense, "Highway": legacy_layers.Highway})
+    maxout, highway = model.layers
+    assert (maxout.output_dim, maxout.nb_feature, highway.get_config()["activation"]) == (4, 2, "relu")
+    assert [tuple(w.shape) for w in model.weights] == [(2, 3, 4), (2, 4), (4, 4), (4, 4), (4,), (4,)]
+    assert model.predict(np.ones((2, 3), "float32"), verbose=0).shape == (2, 4)

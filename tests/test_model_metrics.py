@@ -7,6 +7,7 @@ a function `myMetric`), in `metrics_names` and in History, `val_` keys included.
 names them the same way (`training_utils.get_metric_name`: the metric's `name` or `__name__`).
 """
 import numpy as np
+import pytest
 
 import jkeras
 from jkeras import backend as K
@@ -90,3 +91,25 @@ def test_a_new_compile_lists_its_own_metrics():
     model.evaluate(X, Y, verbose=0)
     assert [m.name for m in model.metrics] == ["loss", "myMetric"]
     assert not set(map(id, model.metrics)) & set(map(id, first))
+
+
+def test_weighted_metric_names_and_order_as_tf_keras_2_and_keras_3():
+    """Output by output, metrics then weighted metrics; `weighted_` only where the name is taken.
+    Expected lists: tf.keras 2.21's History keys for the same compile (its order); Keras 3.15
+    logs the same names (sorted), checked here live."""
+    keras = pytest.importorskip("keras")
+    x = np.ones((4, 3), "float32")
+    ys = [np.ones((4, 2), "float32"), np.ones((4, 1), "float32")]
+    metrics, weighted = {"a": ["acc"], "b": ["mae"]}, {"a": ["acc"], "b": ["mae", "mse"]}
+    tf_keras_2 = ["loss", "a_loss", "b_loss", "a_acc", "a_weighted_acc", "b_mae", "b_weighted_mae", "b_mse"]
+    names = {}
+    for lib in (jkeras, keras):
+        inputs = lib.Input((3,))
+        model = lib.Model(inputs, [lib.layers.Dense(2, name="a")(inputs), lib.layers.Dense(1, name="b")(inputs)])
+        model.compile("sgd", ["mse", "mse"], metrics=metrics, weighted_metrics=weighted)
+        names[lib] = list(model.fit(x, ys, verbose=0, sample_weight=[np.ones(4)] * 2).history)
+    assert names[jkeras] == tf_keras_2
+    assert sorted(names[jkeras]) == sorted(names[keras])
+    single = jkeras.Sequential([jkeras.Input((3,)), jkeras.layers.Dense(1)])
+    single.compile("sgd", "mse", metrics=["mse"], weighted_metrics=["mae", "mse"])
+    assert list(single.fit(x, ys[1], verbose=0).history) == ["loss", "mse", "mae", "weighted_mse"]

@@ -150,17 +150,32 @@ class CompiledMetrics:
         multi = len(names) > 1
         self.entries = []  # (log name, metric, output index, weighted)
         self.output_loss_names = [f"{n}_loss" for n in names] if multi else []
-        for weighted, spec in ((False, metrics), (True, weighted_metrics)):
-            if spec is None:
-                continue
-            for i, out_spec in enumerate(per_output(spec, names, "metrics")):
+        specs = [per_output(spec, names, "metrics") if spec is not None else [None] * len(names)
+                 for spec in (metrics, weighted_metrics)]
+        # Output by output, its metrics then its weighted ones; a weighted metric is called
+        # `weighted_<name>` only where its name is taken, as tf.keras 2 and Keras 3 log them.
+        for i in range(len(names)):
+            for weighted, out_spec in ((False, specs[0][i]), (True, specs[1][i])):
                 if out_spec is None:
                     continue
                 for m in out_spec if isinstance(out_spec, (list, tuple)) else [out_spec]:
                     metric = metrics_mod.get(m, y_true_shape=y_shapes[i], y_pred_shape=pred_shapes[i],
                                              loss=compiled_loss.losses[i])
-                    name = ("weighted_" if weighted else "") + metric.name
-                    self.entries.append((f"{names[i]}_{name}" if multi else name, metric, i, weighted))
+                    self.entries.append((self._log_name(names[i] if multi else None, metric.name,
+                                                        weighted), metric, i, weighted))
+
+    def _log_name(self, output, name, weighted):
+        """`[<output>_][weighted_]<name>`, `weighted_` only for a name already taken, and `_1`,
+        `_2`, ... after a name still taken (the same metric asked for twice)."""
+        taken = {"loss", *self.output_loss_names, *(entry[0] for entry in self.entries)}
+        prefix = f"{output}_" if output else ""
+        log = prefix + name
+        if weighted and log in taken:
+            log = f"{prefix}weighted_{name}"
+        base, n = log, 1
+        while log in taken:
+            log, n = f"{base}_{n}", n + 1
+        return log
 
     def init(self):
         # (weighted sum, count) of a batch-size-weighted mean; host zeros cost no device op

@@ -51,8 +51,8 @@ KERAS23_LAYER_PATHS = {
     "wrappers": ["Wrapper", "TimeDistributed", "Bidirectional"],
 }
 # Keras 2.3.1 names that jkeras does not have yet (asserted both ways, so the set only shrinks).
-# Keras 2's legacy layers (AtrousConvolution*, Recurrent, ConvRecurrent2D, Highway, MaxoutDense) are
-# not offered at all: see docs/keras2.md.
+# Keras 2's legacy layers (AtrousConvolution*, Recurrent, ConvRecurrent2D, Highway, MaxoutDense) are in
+# jkeras.layers.legacy (keras.legacy.layers), tested in test_keras2_paths.py.
 LAYER_PATHS_NOT_YET = {("convolutional_recurrent", "ConvLSTM2DCell"), ("convolutional_recurrent", "ConvRNN2D")}
 
 KERAS23_ENGINE_PATHS = {

@@ -66,7 +66,7 @@ PATHS = [
 ]
 # Keras 2.0-2.1 also had these under keras.layers and its family modules; they need one line each
 # in files of the layers package (see the task report), so they are expected to fail until then.
-PATHS_AWAITING_LAYERS = [
+LAYERS_PACKAGE_PATHS = [
     ("layers", "MaxoutDense"), ("layers", "Highway"), ("layers", "Recurrent"),
     ("layers", "AtrousConvolution1D"), ("layers", "AtrousConvolution2D"), ("layers", "Merge"),
     ("layers.recurrent", "Recurrent"), ("layers.convolutional", "AtrousConvolution2D"),
@@ -87,8 +87,7 @@ def test_jkeras_path(module, name, home):
         assert found is _home(home)
 
 
-@pytest.mark.parametrize("module, name", PATHS_AWAITING_LAYERS)
-@pytest.mark.xfail(reason="needs the layers package to export jkeras.layers.legacy", strict=False)
+@pytest.mark.parametrize("module, name", LAYERS_PACKAGE_PATHS)
 def test_jkeras_layers_path(module, name):
     assert getattr(importlib.import_module(f"jkeras.{module}"), name) is getattr(legacy_layers, name)
 

@@ -25,5 +25,10 @@ for _family in _FAMILIES:
         if error.name != f"jkeras.layers.{_family}":
             raise
 
+# Keras 2.0-2.2's deprecated layers, as keras.layers exported them; their `merge` function stays in
+# jkeras.layers.legacy, since `jkeras.layers.merge` is the merge family's module.
+from jkeras.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, ConvRecurrent2D,  # noqa: E402,F401
+                                  Highway, MaxoutDense, Merge, Recurrent)
+
 # Keras 2's keras.layers also had Conv3DTranspose under its Keras 1 names.
 Deconvolution3D = Deconv3D = Conv3DTranspose  # noqa: F821 (exported by the loop above)

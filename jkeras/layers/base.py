@@ -41,6 +41,7 @@ from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
 _KERAS2_WEIGHT_ARGS = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")
+_KERAS20_WEIGHT_ARGS = ("shape", "initializer", "name", "trainable", "regularizer", "constraint")
 _KERAS3_WEIGHT_ARGS = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer", "constraint",
                        "aggregation", "overwrite_with_gradient", "name")
 _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "batch_shape",
@@ -449,7 +450,12 @@ class Layer:
         Keras 2's positional order (`add_weight(name, shape, dtype, initializer, regularizer,
         trainable, constraint)`) and Keras 3's (`add_weight(shape, initializer, dtype, trainable,
         ...)`, a shape first) both work; an initializer may be a Keras 2 function `f(shape, dtype=None)`."""
-        order = _KERAS3_WEIGHT_ARGS if args and isinstance(args[0], (tuple, list)) else _KERAS2_WEIGHT_ARGS
+        order = _KERAS2_WEIGHT_ARGS
+        if args and isinstance(args[0], (tuple, list)):
+            order = _KERAS20_WEIGHT_ARGS if _keras20_weight_order(args) else _KERAS3_WEIGHT_ARGS
+            if len(args) >= 2 and _is_weight_name(args[1]):  # Keras 1's (shape, name), as Keras 2.1+ took it
+                args = (args[0], None, args[1]) + tuple(args[2:])
+                order = _KERAS20_WEIGHT_ARGS
         if len(args) > len(order):
             raise TypeError(f"add_weight takes at most {len(order)} positional arguments; received {len(args)}.")
         for arg_name, value in zip(order, args):
@@ -816,6 +822,36 @@ class Layer:
     def get_output_at(self, node_index):
         return self._inbound_nodes[node_index].outputs
 
+    # Keras 2's accessors of one call (node) of the layer, and its node lists (public until 2.1.2).
+    def get_input_shape_at(self, node_index):
+        return jax.tree.map(lambda t: t.shape, self.get_input_at(node_index), is_leaf=_is_kt)
+
+    def get_output_shape_at(self, node_index):
+        return jax.tree.map(lambda t: t.shape, self.get_output_at(node_index), is_leaf=_is_kt)
+
+    def get_input_mask_at(self, node_index):
+        return jax.tree.map(lambda t: t._keras_mask, self.get_input_at(node_index), is_leaf=_is_kt)
+
+    def get_output_mask_at(self, node_index):
+        return jax.tree.map(lambda t: t._keras_mask, self.get_output_at(node_index), is_leaf=_is_kt)
+
+    @property
+    def inbound_nodes(self):
+        return self._inbound_nodes
+
+    @property
+    def outbound_nodes(self):
+        return self._outbound_nodes
+
+    def get_updates_for(self, inputs):
+        """Keras 2's update ops made on `inputs`: none to list, since a jkeras layer's state
+        changes inside the compiled step (its new `state` tree)."""
+        return []
+
+    def get_losses_for(self, inputs):
+        """Keras 2's losses made on `inputs`; with None, the weight regularization losses."""
+        return self.losses if inputs is None else []
+
     @property
     def input_shape(self):
         return jax.tree.map(lambda t: t.shape, self.input, is_leaf=_is_kt)
@@ -989,6 +1025,28 @@ def _keep_dtypes(new, old):
     if hasattr(new, "astype") and hasattr(old, "dtype") and new.dtype != old.dtype:
         return new.astype(old.dtype)
     return new
+
+
+def _is_weight_name(value):
+    """A string that names neither a dtype nor an initializer: a weight name."""
+    from jkeras import initializers
+    if not isinstance(value, str):
+        return False
+    try:
+        initializers.get(value)
+        return False
+    except ValueError:
+        pass
+    try:
+        np.dtype(value)
+        return False
+    except TypeError:
+        return value != "bfloat16"
+
+
+def _keras20_weight_order(args):
+    """Keras 2.0's `add_weight(shape, initializer, name, ...)`: a third positional that names no dtype."""
+    return len(args) >= 3 and _is_weight_name(args[2])
 
 
 def _dtype_name(dtype):

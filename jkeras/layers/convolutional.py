@@ -411,4 +411,6 @@ __getattr__ = keras2_names(__name__, {
         "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
         "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D", "AveragePooling1D",
         "AveragePooling2D", "AveragePooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D")},
-    "Deconvolution3D": "Conv3DTranspose", "Deconv3D": "Conv3DTranspose"})
+    "Deconvolution3D": "Conv3DTranspose", "Deconv3D": "Conv3DTranspose",
+    "AtrousConvolution1D": "AtrousConvolution1D", "AtrousConvolution2D": "AtrousConvolution2D",
+    "AtrousConv1D": "AtrousConvolution1D", "AtrousConv2D": "AtrousConvolution2D"})

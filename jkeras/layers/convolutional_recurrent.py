@@ -231,3 +231,9 @@ class ConvLSTM3D(_ConvLSTM):
     """
 
     rank = 3
+
+
+# Keras 2.0-2.2's module also held the abstract base `ConvRecurrent2D` (now in jkeras.layers.legacy).
+from jkeras.legacy.paths import keras2_names  # noqa: E402
+
+__getattr__ = keras2_names(__name__, ("ConvRecurrent2D",))

@@ -1274,3 +1274,9 @@ class Bidirectional(_StatesAsInputsMixin, _JitEagerMixin, _NestedKwargsMixin, Wr
         if backward is not None:
             config["backward_layer"] = _deserialize_layer(backward, custom_objects)
         return cls(**config)
+
+
+# Keras 2.0-2.2's module also held the abstract base `Recurrent` (now in jkeras.layers.legacy).
+from jkeras.legacy.paths import keras2_names  # noqa: E402
+
+__getattr__ = keras2_names(__name__, ("Recurrent",))

@@ -64,8 +64,7 @@ PATHS = [
     ("legacy.layers", "AtrousConv1D", "jkeras.layers.legacy:AtrousConvolution1D"),
     ("legacy.layers", "AtrousConv2D", "jkeras.layers.legacy:AtrousConvolution2D"),
 ]
-# Keras 2.0-2.1 also had these under keras.layers and its family modules; they need one line each
-# in files of the layers package (see the task report), so they are expected to fail until then.
+# Keras 2.0-2.1 also had these under keras.layers and its family modules.
 LAYERS_PACKAGE_PATHS = [
     ("layers", "MaxoutDense"), ("layers", "Highway"), ("layers", "Recurrent"),
     ("layers", "AtrousConvolution1D"), ("layers", "AtrousConvolution2D"), ("layers", "Merge"),

@@ -201,8 +201,22 @@ def test_input_tensor_and_source_inputs():
                                pooling="max")
     assert model.inputs[0] is inp
     assert model.output_shape == (None, 512)
-    with pytest.raises(ValueError, match="symbolic"):
-        imagenet_utils.input_tensor_or_new(np.zeros((1, 32, 32, 3)), (32, 32, 3))
+
+
+def test_input_tensor_not_made_by_a_layer_starts_a_new_input():
+    """Keras 2's applications: a tensor that is not a layer's output (a `K` op's result, as
+    neural_doodle's `VGG19(input_tensor=K.concatenate([K.variable(style), placeholder]))`, or an
+    array) gets `Input(tensor=...)`; the model starts there and feeds it."""
+    from jkeras import backend as K
+    style = np.random.default_rng(0).random((1, 32, 32, 3)).astype("float32")
+    target = K.placeholder((1, 32, 32, 3))
+    images = K.concatenate([K.variable(style), target], axis=0)
+    model = applications.VGG16(weights=None, include_top=False, input_tensor=images)
+    assert type(model.layers[0]).__name__ == "InputLayer"
+    assert [layer.name for layer in model.layers[1:3]] == ["block1_conv1", "block1_conv2"]
+    assert model.output_shape == (2, 1, 1, 512)
+    fed = applications.VGG16(weights=None, include_top=False, input_tensor=style)
+    assert type(fed.layers[0]).__name__ == "InputLayer" and fed.output_shape == (1, 1, 1, 512)
 
 
 @pytest.mark.parametrize("args", [

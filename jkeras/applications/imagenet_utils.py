@@ -267,14 +267,17 @@ def model_input(input_tensor, input_shape, include_top, weights, classes, file_n
 
 
 def input_tensor_or_new(input_tensor, shape):
-    """The model's input: `Input(shape)` when `input_tensor` is None, else `input_tensor` itself."""
+    """The model's input: `Input(shape)` when `input_tensor` is None; `input_tensor` itself when a
+    layer made it; else (an array, a variable, a `K` op's result such as `K.concatenate` of a
+    variable and a placeholder) a new `Input(tensor=input_tensor)` that starts the model, as
+    Keras 2's applications did for a tensor that was not a Keras tensor."""
     from jkeras.layers import Input
+    from jkeras.layers.base import BackendOp
     if input_tensor is None:
         return Input(shape=shape)
-    if not backend.is_keras_tensor(input_tensor):
-        raise ValueError("`input_tensor` must be a symbolic tensor (from `jkeras.Input` or a layer "
-                         f"called on one); received {type(input_tensor).__name__}.")
-    return input_tensor
+    if backend.is_keras_tensor(input_tensor) and not isinstance(input_tensor._keras_history[0], BackendOp):
+        return input_tensor
+    return Input(tensor=input_tensor, shape=shape)
 
 
 def source_inputs(tensor):
@@ -328,9 +331,10 @@ def classifier_head(x, include_top, pooling, classes, classifier_activation, wei
 
 def finish_model(img_input, input_tensor, outputs, name, weights, file_name, origin=None,
                  file_hash=None):
-    """The `Model` from the input (`input_tensor`'s source inputs when given), `weights` loaded."""
+    """The `Model` from the input (`img_input`'s source inputs when `input_tensor` was given),
+    `weights` loaded."""
     from jkeras.models import Model
-    inputs = img_input if input_tensor is None else source_inputs(input_tensor)
+    inputs = img_input if input_tensor is None else source_inputs(img_input)
     return load_weights(Model(inputs, outputs, name=name), weights, file_name, origin, file_hash)
 
 

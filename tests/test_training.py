@@ -142,18 +142,18 @@ def test_same_seed_same_bits():
         np.testing.assert_array_equal(a, b)
 
 
-def test_dropout_only_in_training_and_regularizer_only_in_training_loss():
+def test_the_regularizer_penalty_counts_in_training_and_evaluation_loss():
+    """As Keras 2 (its total loss), tf.keras 2 and Keras 3: evaluate's loss holds the penalty too."""
     x, y = _data()
     inp = layers.Input((6,))
     out = layers.Dense(3, kernel_regularizer=jkeras.regularizers.l2(10.0), name="d")(inp)
     model = jkeras.Model(inp, out)
-    model.compile("sgd", "mse")
+    model.compile(jkeras.optimizers.SGD(0.0), "mse")
     test_loss = model.evaluate(x, y, verbose=0)
     mse = float(np.mean((model.predict(x) - y) ** 2))
-    assert test_loss == pytest.approx(mse, rel=1e-5)
-    train_loss = model.train_on_batch(x, y)
     penalty = 10.0 * np.sum(model.get_layer("d").get_weights()[0] ** 2)
-    assert train_loss > mse + 0.5 * penalty
+    assert test_loss == pytest.approx(mse + penalty, rel=1e-5)
+    assert model.train_on_batch(x, y) == pytest.approx(mse + penalty, rel=1e-5)
 
 
 def test_sample_and_class_weights():

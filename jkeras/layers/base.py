@@ -213,6 +213,42 @@ def add_loss(value):
         _losses.stack[-1].append(value)
 
 
+def losses_wanted():
+    """Whether a step is gathering `add_loss` values (a train or test step, not `predict`)."""
+    return bool(_losses.stack)
+
+
+_padding = TraceStack()
+
+
+@contextlib.contextmanager
+def padded_rows(mask):
+    """Within the block the step's batch ends in padding rows, where `mask` (batch,) is 0 (an
+    evaluate batch filled up to the compiled size): losses taken per row leave them out."""
+    with _padding.gather() as found:
+        found.append(mask)
+        yield
+
+
+def real_rows(value):
+    """`(value, rows)`: a batch-first `value` with its padding rows zeroed and the number of
+    real rows; other values (or outside `padded_rows`) as they are, with their first dim."""
+    rows = value.shape[0] if value.ndim else 1
+    mask = _padding.stack[-1][0] if _padding.stack else None
+    if mask is None or not value.ndim or value.shape[0] != mask.shape[0]:
+        return value, rows
+    keep = mask.reshape(mask.shape + (1,) * (value.ndim - 1)).astype(value.dtype)
+    return value * keep, jnp.sum(mask).astype(value.dtype)
+
+
+def row_mean(value):
+    """The mean of `value` over its real rows (`jnp.mean` where no padding applies)."""
+    kept, rows = real_rows(value)
+    if kept is value:
+        return jnp.mean(value)
+    return jnp.sum(kept) / (rows * (value.size // value.shape[0]))
+
+
 _metrics = TraceStack()
 collect_metrics = _metrics.gather  # every `add_metric` made while the block runs: {name: value}
 

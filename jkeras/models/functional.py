@@ -1,9 +1,8 @@
 """Functional models: `Model(inputs, outputs)` over a graph of layer calls."""
 import jax
-import jax.numpy as jnp
 
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.layers.base import Layer, add_loss, note_edit
+from jkeras.layers.base import Layer, add_loss, losses_wanted, note_edit, row_mean
 from jkeras.layers.core import InputLayer
 from jkeras.legacy import interfaces
 from jkeras.models.graph import flatten_tensors, map_graph, nodes_between, record_output_masks, run_graph
@@ -95,13 +94,13 @@ class Functional(Model):
         outputs = jax.tree.map(lambda t: computed[id(t)], self._outputs_struct,
                                is_leaf=lambda t: isinstance(t, KerasTensor))
         record_output_masks([masks.get(id(t)) for t in self._output_tensors])
-        if training and self._added_losses:
+        if self._added_losses and losses_wanted():  # train and test steps, as Keras 2's total loss
             self._add_graph_losses(computed, masks, params, state, training, key)
         return outputs, new_state
 
     def add_loss(self, losses, inputs=None, **kwargs):
         """Keras 2's `model.add_loss(tensor)` (the VAE examples): a tensor of the model's graph,
-        computed from its inputs, joins the training loss at every step, as its mean (Keras 2
+        computed from its inputs, joins the loss of every train and test step, as its mean (Keras 2
         took `K.mean` of the total); other values are added as a layer's."""
         values = list(losses) if isinstance(losses, (list, tuple)) else [losses]
         tensors = [v for v in values if isinstance(v, KerasTensor)]
@@ -148,7 +147,7 @@ class Functional(Model):
         params, state = _by_layer(self._layers, params), _by_layer(self._layers, state)
         values = run_graph(self._loss_nodes, [], [], params, state, training, key, known=(computed, masks))[0]
         for tensor in self._added_losses:
-            add_loss(jnp.mean(values[id(tensor)]))
+            add_loss(row_mean(values[id(tensor)]))
 
     def flatten_inputs(self, inputs):
         """Input values in `self.inputs` order, from a single array, a list or a dict by name,

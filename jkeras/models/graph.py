@@ -10,7 +10,7 @@ import jax
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.random import split_by_name
-from jkeras.layers.base import Layer, TraceStack, add_loss
+from jkeras.layers.base import Layer, TraceStack, add_loss, losses_wanted, real_rows
 from jkeras.layers.core import InputLayer
 
 # `with output_masks() as masks:` around a traced model call leaves in `masks` the outermost
@@ -191,9 +191,10 @@ def run_graph(nodes, input_tensors, input_values, params, state, training, key, 
                             **kwargs)
         if s:
             new_state[layer.name] = s
-        if layer.activity_regularizer is not None and training:
+        if layer.activity_regularizer is not None and losses_wanted():  # train and test steps, as Keras
             for o in jax.tree.leaves(out):  # divided by the batch size, as Keras 3 does
-                add_loss(layer.activity_regularizer(o) / (o.shape[0] if o.ndim else 1))
+                o, rows = real_rows(o)
+                add_loss(layer.activity_regularizer(o) / rows)
         flat_out = flatten_tensors(node.outputs)
         flat_vals = jax.tree.leaves(out)
         for t, v in zip(flat_out, flat_vals):

@@ -8,6 +8,7 @@ permutation drawn from `(root key, epoch)` and batches are gathered inside the
 compiled loop, which runs `steps_per_execution` steps per dispatch.
 """
 import collections
+import contextlib
 import itertools
 import math
 import time
@@ -22,7 +23,7 @@ from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config
 from jkeras.backend.random import layer_key, root_seed
-from jkeras.layers.base import Variable, collect_losses, collect_metrics
+from jkeras.layers.base import Variable, collect_losses, collect_metrics, padded_rows
 from jkeras.legacy import interfaces
 from jkeras.mixed_precision import loss_scale
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
@@ -220,7 +221,8 @@ class Trainer:
     def _loss_and_updates(self, trainable, frozen, state, x, y, sw, key, training, mask=None):
         params = cu.merge_params(trainable, frozen)
         with activations.keep_logits():  # a crossentropy of a softmax output uses its logits
-            with collect_losses() as extra, collect_metrics() as logged, graph.output_masks() as out_masks:
+            with collect_losses() as extra, collect_metrics() as logged, graph.output_masks() as out_masks, \
+                    (padded_rows(mask) if mask is not None else contextlib.nullcontext()):
                 y_pred, new_state = self._run(params, state, x, training=training, key=key)
             y_pred = self._as_output_list(y_pred)
             if self._placed:  # the loss is computed where unplaced work runs
@@ -228,9 +230,11 @@ class Trainer:
                     (y_pred, list(extra), list(out_masks), list(logged)), jax.devices()[0])
             total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
             logits = [activations.found_logits(out) for out in y_pred]  # for the metrics
-        if training:
-            penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
-            total = total + sum(penalties) + sum(extra)
+        # The weight penalties and added losses count in evaluation too, as in Keras 2, tf.keras 2
+        # and Keras 3 (a test step gets all params: its penalties are the trainable weights' ones).
+        weights = trainable if training else cu.split_params(trainable, self._trainable_mask)[0]
+        penalties = [p for layer, lp in _walk(self, weights) for p in layer.regularization_losses(lp)]
+        total = total + sum(penalties) + sum(extra)
         return total, (parts, y_pred, new_state, logits, logged)
 
     def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size, logged):

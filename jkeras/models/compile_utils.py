@@ -22,6 +22,9 @@ def per_output(spec, output_names, what):
             raise ValueError(f"The model has {n} outputs {output_names}, but `loss` is a list of "
                              f"{len(spec)}.")
         return list(spec)
+    if (isinstance(spec, (list, tuple)) and what == "metrics" and n > 1 and len(spec) == n
+            and all(s is None or isinstance(s, (list, tuple)) for s in spec)):
+        return list(spec)  # a list of lists: one list of metrics per output, as Keras 2
     return [spec] * n
 
 
@@ -101,14 +104,13 @@ def _batch_loss_by_row(fn, y_true, y_pred, mask, value):
 def weighted_mean(values, sample_weight, mask=None):
     """Keras's sum_over_batch_size: `sum(values * weight) / number of values`.
 
-    Rows where `mask` is 0 (padding) count neither in the sum nor in the number.
+    Rows where `mask` is 0 (padding) count neither in the sum nor in the number. A
+    `(batch, timesteps)` weight (`sample_weight_mode="temporal"`) weights each step.
     """
     values = jnp.asarray(values, jnp.float32)
     if sample_weight is None and mask is None:
         return jnp.mean(values)
-    w = jnp.ones(values.shape[:1], jnp.float32) if mask is None else mask
-    if sample_weight is not None:
-        w = w * sample_weight.astype(jnp.float32)
+    w = _combine(sample_weight, mask)  # (batch,), or (batch, timesteps) for temporal weights
     if values.ndim == 0:  # a loss of the whole batch counts once for each of its rows, as Keras 2
         values = jnp.broadcast_to(values, w.shape)
     w = jnp.reshape(w, w.shape + (1,) * (values.ndim - w.ndim))
@@ -184,8 +186,11 @@ class CompiledMetrics:
             state[name] = metric.init()
         return state
 
-    def update(self, state, total, parts, y_true, y_pred, sample_weight, mask, batch_size):
-        """New metric state after one batch; `mask` (batch,) drops padding rows.
+    def update(self, state, total, parts, y_true, y_pred, sample_weight, mask, batch_size,
+               output_masks=None):
+        """New metric state after one batch; `mask` (batch,) drops padding rows, and an output's
+        Keras mask (`output_masks`, one per output or None) weights all its metrics, weighted
+        or not, as tf.keras 2 does (an `Embedding(mask_zero=True)` sequence's padding steps).
 
         Losses are averaged over batches weighted by their size, as Keras's loss tracker does.
         """
@@ -196,13 +201,17 @@ class CompiledMetrics:
         for name, part in zip(self.output_loss_names, parts):
             if part is not None:
                 state[name] = state[name] + jnp.stack([part * count, count])
+        output_masks = output_masks or [None] * len(y_pred)
         for name, metric, i, weighted in self.entries:
             if y_true[i] is None:
                 continue
             if isinstance(metric, metrics_mod.Keras2StatefulMetric):  # padded rows by mask, no weights
                 state[name] = metric.update(state[name], y_true[i], y_pred[i], mask=mask)
                 continue
-            sw = sample_weight[i] if weighted else None
+            om = output_masks[i]
+            if om is not None and tuple(om.shape) != tuple(y_pred[i].shape[:om.ndim]):
+                om = None  # a mask not of this output's leading axes (as the loss, left out)
+            sw = _combine(sample_weight[i] if weighted else None, om)
             sw = _combine(sw, mask)
             state[name] = metric.update(state[name], y_true[i], y_pred[i], sw)
         return state
@@ -216,9 +225,19 @@ class CompiledMetrics:
 
 
 def _combine(sample_weight, mask):
+    """The product of two weights, either possibly None; the one of lower rank (a (batch,) row
+    weight against a (batch, timesteps) mask) is broadcast over the other's trailing axes."""
     if mask is None:
         return sample_weight
-    return mask if sample_weight is None else sample_weight * mask
+    mask = jnp.asarray(mask, jnp.float32)
+    if sample_weight is None:
+        return mask
+    sample_weight = jnp.asarray(sample_weight, jnp.float32)
+    if sample_weight.ndim < mask.ndim:
+        sample_weight = jnp.reshape(sample_weight, sample_weight.shape + (1,) * (mask.ndim - sample_weight.ndim))
+    elif mask.ndim < sample_weight.ndim:
+        mask = jnp.reshape(mask, mask.shape + (1,) * (sample_weight.ndim - mask.ndim))
+    return sample_weight * mask
 
 
 def trainable_mask(layer, parent_trainable=True):

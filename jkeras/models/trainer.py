@@ -235,13 +235,17 @@ class Trainer:
         weights = trainable if training else cu.split_params(trainable, self._trainable_mask)[0]
         penalties = [p for layer, lp in _walk(self, weights) for p in layer.regularization_losses(lp)]
         total = total + sum(penalties) + sum(extra)
-        return total, (parts, y_pred, new_state, logits, logged)
+        return total, (parts, y_pred, new_state, logits, (logged, list(out_masks) or None))
 
     def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size, logged):
         """The metrics after a step: the compiled ones (a crossentropy metric of a softmax output
-        uses the logits too, as in tf.keras 2), and the `add_metric` means, padding rows left out."""
+        uses the logits too, as in tf.keras 2; an output's Keras mask weights its metrics, as in
+        tf.keras 2), and the `add_metric` means, padding rows left out. `logged` is the
+        `(add_metric values, output masks)` pair `_loss_and_updates` returns."""
+        logged, out_masks = logged
         with activations.keep_logits(zip(y_pred, logits)):
-            mstate = self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size)
+            mstate = self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size,
+                                                   out_masks)
         for name, value in logged:
             if name not in mstate:
                 raise ValueError(f"A layer called add_metric(..., name={name!r}) only in training; "

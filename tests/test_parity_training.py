@@ -79,3 +79,26 @@ def test_a_list_of_metric_lists_is_one_list_per_output():
         ev = model.evaluate(x, [ya, yb], batch_size=4, verbose=0, return_dict=True)
         got[lib] = {k: ev[k] for k in ("loss", "a_loss", "b_loss", "a_mae", "b_accuracy")}
     assert got[jkeras] == pytest.approx(got[keras], rel=1e-5)
+
+
+def test_on_batch_with_reset_metrics_false_accumulates_over_batches():
+    # tf_keras 2.21 (it resets before the step): train_on_batch on rows 0-3 gave
+    # [1.0460498332977295, 0.25], then on rows 4-9 with reset_metrics=False
+    # [1.165714979171753, 0.30000001192092896] (all ten rows); test_on_batch likewise
+    # [1.044395923614502, 0.25] then [1.1500520706176758, 0.30000001192092896].
+    x = np.linspace(-1, 1, 40).reshape(10, 4).astype("float32")
+    y = np.array([0, 1, 2, 1, 0, 2, 2, 1, 0, 1])
+    inputs = jkeras.Input((4,))
+    model = jkeras.Model(inputs, jkeras.layers.Dense(3, activation="softmax")(inputs))
+    model.set_weights([np.linspace(-1, 1, 12).reshape(4, 3).astype("float32"),
+                       np.linspace(0, .5, 3).astype("float32")])
+    model.compile(jkeras.optimizers.SGD(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert model.train_on_batch(x[:4], y[:4]) == pytest.approx([1.0460498332977295, 0.25], rel=1e-5)
+    got = model.train_on_batch(x[4:], y[4:], reset_metrics=False)
+    assert got == pytest.approx([1.165714979171753, 0.30000001192092896], rel=1e-5)
+    assert model.test_on_batch(x[:4], y[:4]) == pytest.approx([1.044395923614502, 0.25], rel=1e-5)
+    got = model.test_on_batch(x[4:], y[4:], reset_metrics=False)
+    assert got == pytest.approx([1.1500520706176758, 0.30000001192092896], rel=1e-5)
+    model.reset_metrics()
+    fresh = model.test_on_batch(x[4:], y[4:], reset_metrics=False)
+    assert fresh == pytest.approx(model.test_on_batch(x[4:], y[4:]))

@@ -840,9 +840,10 @@ class Trainer:
         self._require_compiled("train_on_batch")
         data = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, class_weight)
         self._prepare(data.sample_x(), data.y)
-        carry = self._make_carry(self._metrics_init())
+        carry = self._make_carry(self._on_batch_metrics(reset_metrics))
         carry = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
         self._write_back(carry)
+        self._batch_metrics = (self._compiled_metrics, carry[4])
         return self._batch_result(carry[4], return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
@@ -851,10 +852,25 @@ class Trainer:
         self._prepare(data.sample_x(), data.y)
         rows = data.num_samples
         mstate, state = self._test_fn()(*self._place((self._own_tree(True), self._own_tree(False))),
-                                        self._metrics_init(), jax.device_put(data.arrays()),
+                                        self._on_batch_metrics(reset_metrics), jax.device_put(data.arrays()),
                                         np.ones(rows, np.float32))
         self._keep_state(state)
+        self._batch_metrics = (self._compiled_metrics, mstate)
         return self._batch_result(mstate, return_dict)
+
+    def _on_batch_metrics(self, reset_metrics):
+        """The metric state a `train_on_batch`/`test_on_batch` starts from: fresh when
+        `reset_metrics` (tf.keras 2 resets before the step), else what the last such call of this
+        compile left, so that `reset_metrics=False` accumulates across batches as in tf.keras 2."""
+        kept = getattr(self, "_batch_metrics", None)
+        if reset_metrics or kept is None or kept[0] is not self._compiled_metrics:
+            return self._metrics_init()
+        return kept[1]
+
+    def reset_metrics(self):
+        """Forget the metric state `train_on_batch`/`test_on_batch(reset_metrics=False)`
+        accumulate (`fit` and `evaluate` start their own each epoch), as Keras 2's."""
+        self._batch_metrics = None
 
     def _batch_result(self, mstate, return_dict):
         logs = {k: float(v) for k, v in self._results_fn()(mstate).items()}

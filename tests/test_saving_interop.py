@@ -304,6 +304,11 @@ NO_KERAS3_ROUND_TRIP = {
                           "Keras 3 loads its weights (test_saving_peers); a tf.keras 2 file in "
                           "test_layers_attention",
     "RandomBrightness": "one way (below): Keras 3 cannot write it to .h5 (\"cannot pickle 'module' object\")",
+    "MaxoutDense": _KERAS2_ONLY + "Keras 2.0's legacy layer, against numpy and a 2.0.8-style config in test_keras2_paths",
+    "Highway": _KERAS2_ONLY + "Keras 2.0's legacy layer, against numpy and a 2.0.8-style config in test_keras2_paths",
+    "Merge": _KERAS2_ONLY + "Keras 2.0-2.1's legacy merge, its modes against numpy in test_keras2_paths",
+    "Recurrent": "Keras 2.0's abstract RNN base (subclasses define step()): subclasses in test_keras2_paths",
+    "ConvRecurrent2D": "Keras 2.0's abstract convolutional RNN base: a subclass in test_keras2_paths",
 }
 
 

@@ -10,6 +10,7 @@ Each constructor warns, as Keras 2's did, that the layer is deprecated.
 """
 import functools
 import inspect
+import operator
 import warnings
 
 import jax
@@ -320,6 +321,7 @@ class ConvRecurrent2D(Recurrent):
 
 
 _MERGE_MODES = ("sum", "mul", "concat", "ave", "cos", "dot", "max")
+_ELEMENTWISE = {"sum": operator.add, "ave": operator.add, "mul": operator.mul, "max": jnp.maximum}
 
 
 class Merge(Layer):
@@ -373,23 +375,16 @@ class Merge(Layer):
             return self.mode(inputs, **self.arguments, **extra), state
         if self.mode in ("cos", "dot") and len(inputs) != 2:
             raise ValueError(f"{self.mode} merge takes exactly 2 tensors; received {len(inputs)}.")
-        if self.mode in ("sum", "ave", "mul", "max"):
+        if self.mode in _ELEMENTWISE:
             shapes = {tuple(x.shape) for x in inputs}
             if len(shapes) > 1:
                 raise ValueError(f"Only tensors of the same shape can be merged in {self.mode} mode; "
                                  f"received shapes {sorted(shapes)}.")
         if self.mode == "concat":
             return jnp.concatenate(inputs, axis=self.concat_axis), state
-        if self.mode in ("sum", "ave"):
-            total = sum(inputs[1:], inputs[0])
-            return (total / len(inputs) if self.mode == "ave" else total), state
-        if self.mode == "mul":
-            product = inputs[0]
-            for x in inputs[1:]:
-                product = product * x
-            return product, state
-        if self.mode == "max":
-            return functools.reduce(jnp.maximum, inputs), state
+        if self.mode in _ELEMENTWISE:
+            out = functools.reduce(_ELEMENTWISE[self.mode], inputs)
+            return (out / len(inputs) if self.mode == "ave" else out), state
         axes = self._axes(inputs)
         a, b = inputs
         if self.mode == "dot":
@@ -405,7 +400,7 @@ class Merge(Layer):
             return None
         if callable(self.mode):
             return self._output_mask(mask) if callable(self._output_mask) else self._output_mask
-        if self.mode in ("sum", "mul", "ave", "max"):
+        if self.mode in _ELEMENTWISE:
             return functools.reduce(jnp.logical_and, [m for m in mask if m is not None])
         if self.mode == "concat":
             full = [jnp.ones(x.shape, bool) if m is None else (m[..., None] if m.ndim < x.ndim else m)

@@ -235,14 +235,13 @@ class Trainer:
         weights = trainable if training else cu.split_params(trainable, self._trainable_mask)[0]
         penalties = [p for layer, lp in _walk(self, weights) for p in layer.regularization_losses(lp)]
         total = total + sum(penalties) + sum(extra)
-        return total, (parts, y_pred, new_state, logits, (logged, list(out_masks) or None))
+        return total, (parts, y_pred, new_state, logits, logged, list(out_masks) or None)
 
-    def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size, logged):
+    def _update_metrics(self, mstate, total, parts, y, y_pred, logits, sw, mask, batch_size, logged,
+                        out_masks):
         """The metrics after a step: the compiled ones (a crossentropy metric of a softmax output
         uses the logits too, as in tf.keras 2; an output's Keras mask weights its metrics, as in
-        tf.keras 2), and the `add_metric` means, padding rows left out. `logged` is the
-        `(add_metric values, output masks)` pair `_loss_and_updates` returns."""
-        logged, out_masks = logged
+        tf.keras 2), and the `add_metric` means, padding rows left out."""
         with activations.keep_logits(zip(y_pred, logits)):
             mstate = self._compiled_metrics.update(mstate, total, parts, y, y_pred, sw, mask, batch_size,
                                                    out_masks)
@@ -265,13 +264,14 @@ class Trainer:
         # gradients), times a `loss_scale_factor` the optimizer divides the gradients by again
         scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
         grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
-        (total, (parts, y_pred, new_state, logits, logged)), grads = grad_fn(trainable, frozen, state, x, y, sw,
+        (total, (parts, y_pred, new_state, logits, logged, out_masks)), grads = grad_fn(trainable, frozen, state, x, y, sw,
                                                                      key, True)
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
         batch_size = jax.tree.leaves(x)[0].shape[0]
-        mstate = self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, None, batch_size, logged)
+        mstate = self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, None, batch_size, logged,
+                                      out_masks)
         return trainable, frozen, new_state, opt_state, mstate, step + 1
 
     def _train_fn(self, batch_size, steps):
@@ -361,11 +361,11 @@ class Trainer:
 
     def _test_step(self, params, state, mstate, batch, mask):
         x, y, sw = self._shard_batch(batch)
-        total, (parts, y_pred, state, logits, logged) = self._loss_and_updates(
+        total, (parts, y_pred, state, logits, logged, out_masks) = self._loss_and_updates(
             params, {}, state, x, y, sw, None, False, mask)
         batch_size = jax.tree.leaves(x)[0].shape[0]
         return self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, mask,
-                                    batch_size, logged), state
+                                    batch_size, logged, out_masks), state
 
     def _test_fn(self):
         if "test" not in self._jitted:

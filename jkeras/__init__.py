@@ -1,5 +1,5 @@
 """jkeras: the Keras 2 API on JAX, compiled with XLA."""
-__version__ = "0.1.0"
+from jkeras.version import __version__
 
 import gc
 

@@ -6,7 +6,7 @@ import threading
 import jax
 import jax.numpy as jnp
 
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.backend import config
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 
 def _norms(w, axis):

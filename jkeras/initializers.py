@@ -15,7 +15,7 @@ import numpy as np
 
 from jkeras.backend import config
 from jkeras.backend.arrays import to_device
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 _TRUNCATED_STDDEV = 0.87962566103423978  # stddev of a unit normal truncated to [-2, 2]
 

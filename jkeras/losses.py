@@ -23,7 +23,7 @@ from jkeras import activations
 from jkeras.backend import config
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
-from jkeras.utils.registry import deserialize_keras_object, serialize_keras_object
+from jkeras.backend.registry import deserialize_keras_object, serialize_keras_object
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 

@@ -37,7 +37,7 @@ from jkeras.losses import (  # noqa: F401  (re-exported)
                            mean_absolute_percentage_error, mean_squared_error,
                            mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
                            squared_hinge, squeeze_or_expand_to_same_rank)
-from jkeras.utils.registry import deserialize_keras_object, get_custom_objects, serialize_keras_object
+from jkeras.backend.registry import deserialize_keras_object, get_custom_objects, serialize_keras_object
 
 NEG_INF = -1e10
 

@@ -4,7 +4,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 
 def _factor(value, name):

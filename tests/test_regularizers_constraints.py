@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jkeras import constraints, regularizers
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 keras = pytest.importorskip("keras")
 

@@ -18,7 +18,7 @@ from jkeras import backend, initializers, layers
 from jkeras.applications import imagenet_utils
 from jkeras.backend.naming import unique_name
 from jkeras.models import Sequential
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 BASE_WEIGHTS_PATH = "https://storage.googleapis.com/tensorflow/keras-applications/convnext/"
 WEIGHTS_HASHES = {

@@ -97,7 +97,7 @@ def without_foreign_keys(config, class_name=None):
 
 def serialize(layer):
     """A layer's Keras config dict (`module`, `class_name`, `config`), as `keras.layers.serialize`."""
-    from jkeras.utils import registry
+    from jkeras.backend import registry
     return registry.serialize_keras_object(layer, "keras.layers")
 
 
@@ -105,7 +105,7 @@ def deserialize(config, custom_objects=None):
     """The layer that a Keras 3 or tf.keras 2 layer config dict describes (a layer passes through),
     as `keras.layers.deserialize`; custom classes come from `custom_objects` or the registry."""
     from jkeras import layers  # the package imports every family, this module included
-    from jkeras.utils import registry
+    from jkeras.backend import registry
     if isinstance(config, layers.Layer):
         return config
     if isinstance(config, dict) and isinstance(config.get("config"), dict):

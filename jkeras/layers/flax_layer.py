@@ -5,7 +5,7 @@ import inspect
 import jax.numpy as jnp
 
 from jkeras.layers.base import Layer
-from jkeras.utils import registry
+from jkeras.backend import registry
 from jkeras.backend.random import split_keys
 
 

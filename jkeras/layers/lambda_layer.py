@@ -12,7 +12,7 @@ import numpy as np
 
 from jkeras.errors import ConfigError, UnsafeLoadError
 from jkeras.layers.base import Layer
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 _LAMBDA = "__lambda__"
 

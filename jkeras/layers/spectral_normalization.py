@@ -6,7 +6,7 @@ from jkeras import initializers
 from jkeras.backend.random import split_by_name
 from jkeras.layers.base import Layer
 from jkeras.layers.wrappers import TimeDistributed
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 
 def _unit(x):

@@ -21,7 +21,7 @@ from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, Opt
                                     with_slots)
 from jkeras.backend.math_ops import switch
 from jkeras.backend.naming import unique_name
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 class TFOptimizer(OptaxOptimizer):
     """Keras 2's wrapper of the backend's own optimizer, for compiling a model with it. On JAX

@@ -10,7 +10,7 @@ import math
 import jax.numpy as jnp
 
 from jkeras.backend import floatx
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 
 class LearningRateSchedule:

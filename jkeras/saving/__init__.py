@@ -8,7 +8,7 @@ from jkeras.saving.hdf5 import FileFormatError, load_weights, save_model, save_w
 from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope, get_registered_name,
                                          get_registered_object, model_from_config, model_from_json,
                                          model_from_yaml, register_keras_serializable)
-from jkeras.utils.registry import get_custom_objects
+from jkeras.backend.registry import get_custom_objects
 from jkeras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object
 
 

@@ -40,7 +40,8 @@ import h5py
 import jax
 import numpy as np
 
-from jkeras import __version__, losses, optimizers
+from jkeras import losses, optimizers
+from jkeras.version import __version__
 from jkeras.errors import ConfigError, FileFormatError, JkerasError
 from jkeras.metrics import resolve_custom
 from jkeras.models.compile_utils import split_params, trainable_mask

@@ -29,8 +29,9 @@ import yaml
 
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
+from jkeras.version import __version__
 from jkeras.layers._utils import without_foreign_keys
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 # Limits on what a config may declare, checked before anything is built.
 MAX_CONFIG_DEPTH = 200          # nesting of dicts/lists
@@ -790,7 +791,6 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
 
 
 def to_json(model, **kwargs):
-    from jkeras import __version__
     return json.dumps({**model_config(model), "keras_version": __version__, "backend": "jax"}, **kwargs)
 
 

@@ -19,7 +19,7 @@ from jkeras.utils.layer_utils import (convert_all_kernels_in_model, count_params
 from jkeras.utils.logging_utils import (disable_interactive_logging, enable_interactive_logging,
                                         is_interactive_logging_enabled)
 from jkeras.utils.np_utils import normalize, to_categorical, to_ordinal
-from jkeras.utils.registry import get_custom_objects
+from jkeras.backend.registry import get_custom_objects
 from jkeras.utils.sequence import Sequence
 from jkeras.utils.sequence_utils import pad_sequences
 from jkeras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object

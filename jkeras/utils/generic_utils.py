@@ -8,8 +8,8 @@ import base64
 import inspect
 import marshal
 
-from jkeras.utils import registry
-from jkeras.utils.registry import get_custom_objects
+from jkeras.backend import registry
+from jkeras.backend.registry import get_custom_objects
 
 _ABOVE = {"CustomObjectScope": "jkeras.saving.serialization",
           "custom_object_scope": "jkeras.saving.serialization",

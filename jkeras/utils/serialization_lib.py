@@ -6,7 +6,7 @@ are read here.
 """
 import importlib
 
-from jkeras.utils import registry
+from jkeras.backend import registry
 
 # The Keras module a config names -> the jkeras module that holds its classes (floors below utils).
 _MODULES = {"keras.layers": "jkeras.layers", "keras.activations": "jkeras.activations",

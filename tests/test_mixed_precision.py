@@ -10,7 +10,7 @@ import pytest
 
 import jkeras
 from jkeras import layers, losses, mixed_precision
-from jkeras.mixed_precision import loss_scale
+from jkeras.optimizers import loss_scale
 from jkeras.models import compile_utils
 
 os.environ.setdefault("KERAS_BACKEND", "jax")

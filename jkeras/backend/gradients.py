@@ -9,7 +9,7 @@ jkeras's train step does for an optimizer's `get_updates`.
 import contextlib
 import threading
 
-from jkeras.backend import symbolic
+from jkeras.backend import keras_tensor
 from jkeras.backend.keras_tensor import KerasTensor
 
 
@@ -38,7 +38,7 @@ def gradients(loss, variables):
     that graph, to fetch with `K.function` as Keras 2 does; else `loss` must be a train step's."""
     variables = list(variables) if isinstance(variables, (list, tuple)) else [variables]
     if isinstance(loss, KerasTensor):
-        return symbolic.handler("gradients", "K.gradients of a symbolic tensor")(loss, variables)
+        return keras_tensor.handler("gradients", "K.gradients of a symbolic tensor")(loss, variables)
     for offered_loss, grads in reversed(_offered.stack):
         if offered_loss is loss:
             missing = [getattr(v, "name", repr(v)) for v in variables if id(v) not in grads]

@@ -8,6 +8,23 @@ import numpy as np
 # only functions a `BackendOp` loaded from a file may run.
 RECORDED_NAMES = set()
 
+# What the layers and models floors register for calls on symbolic tensors (the backend imports
+# neither): 'op' records a K call as a layer, 'placeholder' makes an Input, 'gradients' K.gradients.
+_handlers = {}
+
+
+def register_symbolic_handler(kind, handler):
+    """`kind` 'op': `handler(name, fn, args, kwargs)` records a call; 'placeholder':
+    `handler(shape, dtype, name)` makes an input tensor."""
+    _handlers[kind] = handler
+
+
+def handler(kind, what):
+    """The handler registered for `kind`, or a RuntimeError naming `what` needed it."""
+    if kind not in _handlers:
+        raise RuntimeError(f"{what} needs jkeras's layers and models: `import jkeras` first.")
+    return _handlers[kind]
+
 
 def _recorded(op_name, swap=False):
     """An operator method that records `op_name` on symbolic tensors as a graph layer."""
@@ -15,7 +32,6 @@ def _recorded(op_name, swap=False):
     RECORDED_NAMES.add(f"operator.{op_name}")
 
     def method(self, *other):
-        from jkeras.backend.symbolic import handler
         args = (other[0], self) if swap else (self,) + other
         return handler("op", f"The operator {op_name} on a symbolic tensor")(f"operator.{op_name}", fn, args, {})
     method.__name__ = f"__r{op_name}__" if swap else f"__{op_name}__"

@@ -2,27 +2,13 @@
 
 A `K` function called on `KerasTensor`s (functional-model code, `K.placeholder`) becomes a
 layer call in the graph, as tf.keras 2 records a TF op; the layers floor registers the
-handler that does it (`register_symbolic_handler`), so the backend imports no layer.
+handler that does it (`keras_tensor.register_symbolic_handler`), so the backend imports no layer.
 """
 import functools
 
 import jax
 
-from jkeras.backend.keras_tensor import RECORDED_NAMES, KerasTensor
-
-_handlers = {}
-
-
-def register_symbolic_handler(kind, handler):
-    """`kind` 'op': `handler(name, fn, args, kwargs)` records a call; 'placeholder':
-    `handler(shape, dtype, name)` makes an input tensor."""
-    _handlers[kind] = handler
-
-
-def handler(kind, what):
-    if kind not in _handlers:
-        raise RuntimeError(f"{what} needs jkeras's layers and models: `import jkeras` first.")
-    return _handlers[kind]
+from jkeras.backend.keras_tensor import RECORDED_NAMES, KerasTensor, handler
 
 
 def _is_leaf(x):

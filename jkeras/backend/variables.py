@@ -20,7 +20,8 @@ from jkeras.backend.arrays import to_device
 from jkeras.backend.config import floatx
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import unique_name
-from jkeras.backend.symbolic import handler, op
+from jkeras.backend.keras_tensor import handler
+from jkeras.backend.symbolic import op
 
 
 def _binary(name):

@@ -36,7 +36,8 @@ from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.backend.placement import current_device
 from jkeras.backend.random import layer_key, split_by_name
-from jkeras.backend.symbolic import read, register_symbolic_handler
+from jkeras.backend.keras_tensor import register_symbolic_handler
+from jkeras.backend.symbolic import read
 from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from jkeras.backend.keras_tensor import KerasTensor
-from jkeras.backend.symbolic import register_symbolic_handler
+from jkeras.backend.keras_tensor import register_symbolic_handler
 from jkeras.layers.base import collect_losses, collect_metrics
 from jkeras.models.graph import GraphOp, nodes_between, output_masks, run_graph
 

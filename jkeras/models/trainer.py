@@ -25,7 +25,7 @@ from jkeras.backend import config
 from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import Variable, collect_losses, collect_metrics, padded_rows
 from jkeras.legacy import interfaces
-from jkeras.mixed_precision import loss_scale
+from jkeras.optimizers import loss_scale
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
 from jkeras.models import compile_utils as cu
 from jkeras.models import graph

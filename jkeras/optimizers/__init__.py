@@ -12,8 +12,9 @@ jitted step.
 """
 import optax
 
-from jkeras.mixed_precision.loss_scale import LossScaleOptimizer
 from jkeras.optimizers import legacy, schedules
+from jkeras.optimizers.loss_scale import LossScaleOptimizer
+from jkeras.optimizers.lookup import deserialize, get, serialize
 from jkeras.optimizers.algorithms import (SGD, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Ftrl,
                                          Lion, Nadam, RMSprop)
 from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, OptimizerState,
@@ -21,7 +22,7 @@ from jkeras.optimizers.base import (CountedState, OptaxOptimizer, Optimizer, Opt
                                     with_slots)
 from jkeras.backend.math_ops import switch
 from jkeras.backend.naming import unique_name
-from jkeras.backend import registry
+
 
 class TFOptimizer(OptaxOptimizer):
     """Keras 2's wrapper of the backend's own optimizer, for compiling a model with it. On JAX
@@ -48,69 +49,6 @@ def clip_norm(g, c, n):
 
 # Keras 2's lower-case aliases, the same classes (`optimizers.adam(lr=1e-3)`).
 sgd, rmsprop, adagrad, adadelta, adam, adamax, nadam = SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam
-
-_OPTIMIZERS = {cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta,
-                                                     Adamax, Nadam, Ftrl, Lion, Adafactor,
-                                                     LossScaleOptimizer)}
-
-
-def _canonical(name):
-    """Keras's case-insensitive names; tf.keras writes its own as `Custom>Adam`."""
-    if not isinstance(name, str):
-        return name
-    short = name.split(">")[-1].lower()
-    return short if short in _OPTIMIZERS else name
-
-
-def serialize(optimizer):
-    """The Keras 3 dict for an optimizer."""
-    return registry.serialize_keras_object(optimizer, "keras.optimizers")
-
-
-_LEGACY = {cls.__name__.lower(): cls for cls in (legacy.SGD, legacy.RMSprop, legacy.Adam, legacy.Adagrad,
-                                                 legacy.Adadelta, legacy.Adamax, legacy.Nadam,
-                                                 legacy.Ftrl)}
-
-
-def _is_legacy_config(inner):
-    """A Keras 2 / tf.keras `OptimizerV2` config, which tf.keras builds as a legacy optimizer:
-    `is_legacy_optimizer` true, or absent with Keras 2's `decay` and no Keras 3 keys."""
-    flag = inner.get("is_legacy_optimizer")
-    if flag is not None:
-        return bool(flag)
-    return "decay" in inner and "use_ema" not in inner and "weight_decay" not in inner
-
-
-def deserialize(config, custom_objects=None):
-    """An optimizer from its Keras 3, tf.keras 2 or Keras 2 dict (Keras 2's and tf.keras's
-    legacy ones as `optimizers.legacy` classes, as tf.keras builds them)."""
-    if isinstance(config, dict) and "class_name" in config:
-        name = _canonical(config["class_name"])
-        inner = config.get("config") or {}
-        if isinstance(name, str) and name in _LEGACY and isinstance(inner, dict) and _is_legacy_config(inner):
-            return _LEGACY[name].from_config(inner)
-        config = {**config, "class_name": name}
-    return registry.deserialize_keras_object(config, _OPTIMIZERS, "optimizer", custom_objects)
-
-
-def get(identifier, custom_objects=None):
-    """An optimizer from a name (`"adam"`, any case), a Keras 3 or tf.keras 2 config dict,
-    an optimizer (returned as is) or a raw `optax.GradientTransformation` (wrapped);
-    None gives None."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, (Optimizer, OptaxOptimizer, LossScaleOptimizer)):
-        return identifier
-    if isinstance(identifier, optax.GradientTransformation):
-        return OptaxOptimizer(identifier)
-    if isinstance(identifier, str):
-        identifier = _canonical(identifier)
-    obj = deserialize(identifier, custom_objects)
-    if not isinstance(obj, (Optimizer, OptaxOptimizer, LossScaleOptimizer)):
-        raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. Known names: "
-                         f"{', '.join(sorted(_OPTIMIZERS))}.")
-    return obj
-
 
 __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion",
            "Adafactor", "Optimizer",

@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jkeras.optimizers import lookup
+
 
 class LossScaleState(NamedTuple):
     """The wrapped transformation's state, the current scale and the finite steps since it changed."""
@@ -79,14 +81,13 @@ class LossScaleOptimizer:
 
     def __init__(self, inner_optimizer, initial_scale=2.0 ** 15, dynamic_growth_steps=2000,
                  name=None, **kwargs):
-        from jkeras import optimizers  # optimizers sit beside this package; load on use
         if kwargs.pop("dynamic", True) is not True:
             raise ValueError("Only dynamic loss scaling is supported (`dynamic=True`).")
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
         if not dynamic_growth_steps >= 1:
             raise ValueError(f"`dynamic_growth_steps` must be >= 1; received {dynamic_growth_steps}.")
-        self.inner_optimizer = optimizers.get(inner_optimizer)
+        self.inner_optimizer = lookup.get(inner_optimizer)
         self.initial_scale = float(initial_scale)
         self.dynamic_growth_steps = int(dynamic_growth_steps)
         self.name = name or "loss_scale_optimizer"
@@ -109,16 +110,17 @@ class LossScaleOptimizer:
         return getattr(self.inner_optimizer, name)
 
     def get_config(self):
-        from jkeras import optimizers
-        return {"name": self.name, "inner_optimizer": optimizers.serialize(self.inner_optimizer),
+        return {"name": self.name, "inner_optimizer": lookup.serialize(self.inner_optimizer),
                 "initial_scale": self.initial_scale, "dynamic_growth_steps": self.dynamic_growth_steps}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from jkeras import optimizers
         config = dict(config)
-        config["inner_optimizer"] = optimizers.deserialize(config["inner_optimizer"], custom_objects)
+        config["inner_optimizer"] = lookup.deserialize(config["inner_optimizer"], custom_objects)
         return cls(**config)
 
     def __repr__(self):
         return f"<jkeras.mixed_precision.LossScaleOptimizer inner={self.inner_optimizer!r}>"
+
+
+lookup.register(LossScaleOptimizer)

@@ -14,7 +14,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-_current = {"distribution": None}
+from jkeras.backend import placement
+
 
 
 def list_devices(device_type=None):
@@ -173,19 +174,6 @@ class ModelParallel(Distribution):
                                  f"{sorted(weight_paths)[:20]}.")
 
 
-def to_local(tree):
-    """Arrays this process can read: replicated ones as their local copy, split ones gathered."""
-    from jax.experimental import multihost_utils
-
-    def local(x):
-        if not isinstance(x, jax.Array) or x.is_fully_addressable:
-            return x
-        if x.sharding.is_fully_replicated:
-            return x.addressable_data(0)
-        return jax.numpy.asarray(multihost_utils.process_allgather(x, tiled=True))
-    return jax.tree.map(local, tree)
-
-
 def _path_name(path):
     """`'layer/weight'` from a pytree path (dict keys only; optimizer slots end the same way)."""
     keys = [str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey)]
@@ -197,20 +185,21 @@ class _Scope:
         self.distribution, self.previous = distribution, None
 
     def __enter__(self):
-        self.previous = _current["distribution"]
-        _current["distribution"] = self.distribution
+        self.previous = placement.current_distribution()
+        placement.set_current_distribution(self.distribution)
         return self.distribution
 
     def __exit__(self, *exc):
-        _current["distribution"] = self.previous
+        placement.set_current_distribution(self.previous)
 
 
 def set_distribution(value):
     """Make `value` (or None) the distribution every model trains under."""
     if value is not None and not isinstance(value, Distribution):
         raise TypeError(f"set_distribution expects a Distribution or None; received {type(value).__name__}.")
-    _current["distribution"] = value
+    placement.set_current_distribution(value)
 
 
 def distribution():
-    return _current["distribution"]
+    """The distribution models train under now (`set_distribution` or the innermost `scope()`), or None."""
+    return placement.current_distribution()

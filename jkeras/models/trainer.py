@@ -21,7 +21,7 @@ import numpy as np
 from jkeras import activations
 from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
-from jkeras.backend import config
+from jkeras.backend import config, placement
 from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import Variable, collect_losses, collect_metrics, padded_rows
 from jkeras.legacy import interfaces
@@ -31,7 +31,6 @@ from jkeras.models import compile_utils as cu
 from jkeras.models import graph
 from jkeras.data import adapters as data_mod
 from jkeras.data import sources
-from jkeras.distribution import mesh as dist_mod
 
 
 class Trainer:
@@ -90,7 +89,7 @@ class Trainer:
             optimizer.bind(lambda: self._opt_state, lambda s: setattr(self, "_opt_state", s))
         self._seed = root_seed() if seed is None else int(seed)
         self._jitted = {}
-        self._distribution = getattr(self, "_own_distribution", None) or dist_mod.distribution()
+        self._distribution = getattr(self, "_own_distribution", None) or placement.current_distribution()
         self._run_eagerly = bool(run_eagerly) or not jit_compile
         self.compiled = True
 
@@ -417,7 +416,7 @@ class Trainer:
         if "results" not in self._jitted:
             names = self.metrics_names
             compiled = jax.jit(lambda m: [self._metric_results(m)[k] for k in names])
-            local = dist_mod.to_local if jax.process_count() > 1 else (lambda values: values)
+            local = placement.to_local if jax.process_count() > 1 else (lambda values: values)
             self._jitted["results"] = lambda m: dict(zip(names, local(compiled(m))))
         return self._jitted["results"]
 
@@ -433,7 +432,7 @@ class Trainer:
 
     def _write_back(self, carry):
         if jax.process_count() > 1:
-            carry = dist_mod.to_local(carry)
+            carry = placement.to_local(carry)
         trainable, frozen, state, opt_state, _, step = carry
         self._assign_tree(cu.merge_params(trainable, frozen), params=True)
         self._assign_tree(state, params=False)

@@ -27,12 +27,6 @@ from jkeras.utils.timed_threads import TimedThread
 from jkeras.utils.vis_utils import model_to_dot, model_to_dot_text, plot_model
 
 
-def multi_gpu_model(model, gpus=None, cpu_merge=True, cpu_relocation=False):
-    """Keras 2's data-parallel wrapper; see `jkeras.distribution.multi_gpu_model`."""
-    from jkeras.distribution import multi_gpu_model as wrap  # distribution sits above utils
-    return wrap(model, gpus, cpu_merge, cpu_relocation)
-
-
 class FeatureSpace:
     """tf.keras's FeatureSpace builds a `tf.data` preprocessing graph; it has no numpy meaning."""
 
@@ -50,6 +44,7 @@ _ABOVE = {"CustomObjectScope": "jkeras.saving.serialization",
           "get_registered_name": "jkeras.saving.serialization",
           "get_registered_object": "jkeras.saving.serialization",
           "Progbar": "jkeras.callbacks",
+          "multi_gpu_model": "jkeras.distribution.multi_gpu",
           "print_summary": "jkeras.models.summary",
           # on this floor, but loaded on first use: downloads, archives, worker pools, WAV files
           "get_file": "jkeras.utils.data_utils", "validate_file": "jkeras.utils.data_utils",

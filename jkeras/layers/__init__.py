@@ -1,6 +1,7 @@
 """Keras layers, one module per family; every public name of each family is exported here."""
 import importlib
 
+from jkeras.layers import _utils
 from jkeras.layers._utils import deserialize, serialize  # noqa: F401  (exported)
 from jkeras.layers.base import BackendOp, InputSpec, Layer, Variable, add_loss  # noqa: F401  (exported)
 
@@ -32,3 +33,7 @@ from jkeras.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, Conv
 
 # Keras 2's keras.layers also had Conv3DTranspose under its Keras 1 names.
 Deconvolution3D = Deconv3D = Conv3DTranspose  # noqa: F821 (exported by the loop above)
+
+# `deserialize` finds a layer class by any name it is exported under here.
+_utils.register_layer_classes({n: c for n, c in globals().items()
+                               if isinstance(c, type) and issubclass(c, Layer)})

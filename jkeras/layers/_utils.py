@@ -2,6 +2,8 @@
 `layers.serialize`/`layers.deserialize`."""
 import numpy as np
 
+from jkeras.layers.base import Layer
+
 
 def normalize_tuple(value, n, name, allow_zero=False):
     """`value` (an int or `n` ints) as a tuple of `n` ints, as Keras's `standardize_tuple`."""
@@ -101,14 +103,23 @@ def serialize(layer):
     return registry.serialize_keras_object(layer, "keras.layers")
 
 
+# The layer classes `deserialize` finds by name: jkeras.layers registers its exports here, so this
+# module, which every family imports, never imports the package.
+_KNOWN = {}
+
+
+def register_layer_classes(mapping):
+    """Add `mapping` (name -> Layer subclass) to the classes `deserialize` knows by name; the
+    layers package calls it once its families are imported."""
+    _KNOWN.update(mapping)
+
+
 def deserialize(config, custom_objects=None):
     """The layer that a Keras 3 or tf.keras 2 layer config dict describes (a layer passes through),
     as `keras.layers.deserialize`; custom classes come from `custom_objects` or the registry."""
-    from jkeras import layers  # the package imports every family, this module included
     from jkeras.backend import registry
-    if isinstance(config, layers.Layer):
+    if isinstance(config, Layer):
         return config
     if isinstance(config, dict) and isinstance(config.get("config"), dict):
         config = {**config, "config": without_foreign_keys(config["config"], config.get("class_name"))}
-    known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, layers.Layer)}
-    return registry.deserialize_keras_object(config, known, "layer", custom_objects)
+    return registry.deserialize_keras_object(config, dict(_KNOWN), "layer", custom_objects)

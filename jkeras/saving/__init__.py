@@ -1,25 +1,14 @@
 """Saving and loading: Keras `.h5` files, JSON/YAML architectures, custom objects."""
-import os
-
 from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
-from jkeras.saving import checkpoint, hdf5
+from jkeras.saving import api, checkpoint, hdf5
+from jkeras.saving.api import load_model, load_weights, save_model, save_weights
 from jkeras.saving.checkpoint import CheckpointError, restore_checkpoint, save_checkpoint
-from jkeras.saving.hdf5 import FileFormatError, load_weights, save_model, save_weights
+from jkeras.saving.hdf5 import FileFormatError
 from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope, get_registered_name,
                                          get_registered_object, model_from_config, model_from_json,
                                          model_from_yaml, register_keras_serializable)
 from jkeras.backend.registry import get_custom_objects
 from jkeras.utils.serialization_lib import deserialize_keras_object, serialize_keras_object
-
-
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """A model from a Keras `.h5` file or from an Orbax checkpoint folder (`model.save(dir)`)."""
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError("load_model() needs a file path (a str or os.PathLike) as `filepath`; "
-                        f"received {type(filepath).__name__}.")
-    if os.path.isdir(os.fspath(filepath)):
-        return checkpoint.load_model(filepath, custom_objects, compile, safe_mode)
-    return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
 
 
 __all__ = ["CheckpointError", "ConfigError", "CustomObjectScope", "FileFormatError", "JkerasError",

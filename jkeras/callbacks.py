@@ -1040,10 +1040,12 @@ class ModelCheckpoint(MonitorCallback):
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _sync_weights(self):
-        """Mid-epoch the live weights are in the trainer's carry; ask it to write them back."""
-        sync = getattr(self.model, "_sync_weights", None)
-        if callable(sync):
-            sync()
+        """Mid-epoch the live weights are in the trainer's train state; write them into the model."""
+        live = getattr(self.model, "live_train_state", None)
+        if callable(live):
+            state = live()
+            if state is not None:
+                self.model.set_train_state(state)
         elif not self._warned_stale:
             self._warned_stale = True
             warnings.warn("This model cannot write its weights back in the middle of an epoch, so "
@@ -1311,7 +1313,7 @@ class TensorBoard(Callback):
     def on_test_end(self, logs=None):
         if logs:
             writer = self._writer(self._val_dir)
-            step = int(getattr(self.model, "_step", 0))
+            step = getattr(self.model, "steps_trained", 0)
             for name, value in logs.items():
                 writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), step)
             writer.flush()
@@ -1368,29 +1370,27 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.delete_checkpoint, self.max_to_keep = delete_checkpoint, max_to_keep
         self._since_save = 0
+        self._epoch = 0
 
     def on_train_begin(self, logs=None):
-        import jax
-        import jax.numpy as jnp
-
         from jkeras.saving import checkpoint
         if checkpoint.latest_meta(self.backup_dir) is None:
             return
         meta = checkpoint.restore_checkpoint(self.backup_dir, self.model)
-        metrics = meta.get("metrics")
-        if metrics is not None:
-            metrics = jax.tree.map(lambda ref, v: jnp.asarray(v, ref.dtype),
-                                   self.model._metrics_init(), metrics)
-        self.model._resume_point = (meta["epoch"], meta["batch"], metrics)
+        self.model.resume_from(meta["epoch"], meta["batch"], meta.get("metrics"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(batch, logs)
-        if self.save_freq == "epoch" or self.model._live is None:
+        if self.save_freq == "epoch":
             return
         self._since_save += 1
         if self._since_save >= self.save_freq:
-            carry, epoch, done = self.model._live
-            self._save(carry, epoch, done)
+            live = self.model.live_train_state()  # a copy: only when it is saved
+            if live is not None:
+                self._save(live, self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":

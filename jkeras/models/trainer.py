@@ -1,7 +1,7 @@
 """compile / fit / evaluate / predict: the facade over three jitted pure functions.
 
-Everything that changes in training travels in one carry tuple
-`(trainable, frozen, state, opt_state, metrics_state, step)`; the train step is
+Everything that changes in training travels in one `TrainState`
+`(trainable, frozen, state, opt_state, metrics, step)`; the train step is
 `value_and_grad` + optax, jitted once per batch shape with the carry donated.
 Array data lives on the device for the whole `fit`; each epoch's order is a
 permutation drawn from `(root key, epoch)` and batches are gathered inside the
@@ -29,6 +29,7 @@ from jkeras.optimizers import loss_scale
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
 from jkeras.models import compile_utils as cu
 from jkeras.models import graph
+from jkeras.models.train_state import TrainState
 from jkeras.data import adapters as data_mod
 from jkeras.data import sources
 
@@ -148,7 +149,7 @@ class Trainer:
             self._trainable_mask = cu.trainable_mask(self)
         if self._opt_state is None:
             trainable, _ = cu.split_params(self._own_tree(True), self._trainable_mask)
-            self._opt_state = self._compile(self._tx.init)(trainable)
+            self._opt_state = self._compile(self.init_opt_state)(trainable)
 
     def _abstract_outputs(self, x):
         """The outputs' shapes, from one abstract trace that also measures the forward pass for
@@ -256,9 +257,9 @@ class Trainer:
         return mstate
 
     def _train_step(self, carry, batch, root_key):
-        trainable, frozen, state, opt_state, mstate, step = carry
+        trainable, frozen, state, opt_state = carry.trainable, carry.frozen, carry.state, carry.opt_state
         x, y, sw = self._shard_batch(batch)
-        key = jax.random.fold_in(root_key, step)
+        key = jax.random.fold_in(root_key, carry.step)
         # the loss is scaled for differentiation: a LossScaleOptimizer's dynamic scale (float16
         # gradients), times a `loss_scale_factor` the optimizer divides the gradients by again
         scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
@@ -269,9 +270,9 @@ class Trainer:
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
         batch_size = jax.tree.leaves(x)[0].shape[0]
-        mstate = self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, None, batch_size, logged,
-                                      out_masks)
-        return trainable, frozen, new_state, opt_state, mstate, step + 1
+        mstate = self._update_metrics(carry.metrics, total, parts, y, y_pred, logits, sw, None, batch_size,
+                                      logged, out_masks)
+        return TrainState(trainable, frozen, new_state, opt_state, mstate, carry.step + 1)
 
     def _train_fn(self, batch_size, steps):
         """Jitted: `steps` train steps on batches gathered from device data by `perm`.
@@ -298,10 +299,10 @@ class Trainer:
                     for i in range(steps):
                         carry = one(carry, i)[0]
                     return carry
-                flat = self._flat_slots(carry[0])
-                carry = _with_opt_state(carry, flatten_slots(carry[3], flat))
+                flat = self._flat_slots(carry.trainable)
+                carry = carry._replace(opt_state=flatten_slots(carry.opt_state, flat))
                 carry = jax.lax.scan(one, carry, jnp.arange(steps))[0]
-                return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
+                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable))
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
 
@@ -324,10 +325,10 @@ class Trainer:
                     batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
                     return self._train_step(carry, batch, root_key)
 
-                flat = self._flat_slots(carry[0])
-                carry = _with_opt_state(carry, flatten_slots(carry[3], flat))
+                flat = self._flat_slots(carry.trainable)
+                carry = carry._replace(opt_state=flatten_slots(carry.opt_state, flat))
                 carry = jax.lax.fori_loop(0, count, one, carry)
-                return _with_opt_state(carry, unflatten_slots(carry[3], flat, carry[0]))
+                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable))
             pays = self._loop_pays(3 * batch_size)  # forward + backward
             self._jitted[key] = jax.jit(run, donate_argnums=(0,)) if pays else None
         return self._jitted[key]
@@ -424,8 +425,8 @@ class Trainer:
     def _make_carry(self, mstate):
         """A fresh copy of the current values, safe to donate to the train step."""
         trainable, frozen = cu.split_params(self._own_tree(True), self._trainable_mask)
-        carry = (trainable, frozen, self._own_tree(False), self._opt_state, mstate,
-                 np.int32(self._step))
+        carry = TrainState(trainable, frozen, self._own_tree(False), self._opt_state, mstate,
+                           np.int32(self._step))
         if self._distribution is not None:
             return self._distribution.place(carry)
         return _fresh_copy(carry)
@@ -433,11 +434,98 @@ class Trainer:
     def _write_back(self, carry):
         if jax.process_count() > 1:
             carry = placement.to_local(carry)
-        trainable, frozen, state, opt_state, _, step = carry
-        self._assign_tree(cu.merge_params(trainable, frozen), params=True)
-        self._assign_tree(state, params=False)
-        self._opt_state = opt_state
-        self._step = step
+        self._assign_tree(cu.merge_params(carry.trainable, carry.frozen), params=True)
+        self._assign_tree(carry.state, params=False)
+        self._opt_state = carry.opt_state
+        self._step = carry.step
+
+    # ---- the train state, public ----
+    def get_train_state(self):
+        """The model's current `TrainState`, as copies (safe to keep while training goes on).
+
+        Compiled or not: an uncompiled model gives `opt_state=None, metrics=None`; a compiled
+        one its optimizer state (None before the first step) and the metric state
+        `train_on_batch(reset_metrics=False)` accumulates (fresh when there is none).
+        """
+        return jax.tree.map(jnp.copy, self._current_train_state())
+
+    def set_train_state(self, train_state):
+        """Make `train_state` (a `TrainState`) the model's current values: weights, layer state,
+        optimizer state, metric state and step. Every field is checked against the model's
+        structure and shapes first, so a state that does not fit changes nothing."""
+        ts = TrainState(*train_state)
+        mine = self._current_train_state()
+        for field in ("trainable", "frozen", "state"):
+            _check_fits(field, getattr(ts, field), getattr(mine, field))
+        if ts.opt_state is not None:
+            if not self.compiled:
+                raise ValueError("set_train_state: an uncompiled model has no optimizer state; compile() "
+                                 "it first or pass opt_state=None.")
+            expected = self._opt_state
+            if expected is None:
+                expected = jax.eval_shape(self.init_opt_state, mine.trainable)
+            _check_fits("opt_state", ts.opt_state, expected)
+        if ts.metrics is not None:
+            if getattr(self, "_compiled_metrics", None) is None:
+                raise ValueError("set_train_state: this model has no metric state yet (it is built by the "
+                                 "first fit/evaluate/train_on_batch); pass metrics=None.")
+            _check_fits("metrics", ts.metrics, self._metrics_init())
+        if np.ndim(ts.step) or not np.issubdtype(np.asarray(ts.step).dtype, np.integer):
+            raise ValueError(f"set_train_state: step must be an integer scalar; received {ts.step!r}.")
+        self._write_back(ts)
+        if ts.metrics is not None:
+            self._batch_metrics = (self._compiled_metrics, ts.metrics)
+
+    @property
+    def seed(self):
+        """The root seed of the model's training randomness (dropout keys, shuffling); set by
+        `compile(seed=...)` or the global seed at compile time; None before compile."""
+        return getattr(self, "_seed", None)
+
+    @seed.setter
+    def seed(self, value):
+        self._seed = None if value is None else int(value)
+
+    @property
+    def steps_trained(self):
+        """How many train steps the model has taken (the `step` of its train state), as an int."""
+        return int(self._step)
+
+    def init_opt_state(self, trainable):
+        """A fresh optimizer state for the `trainable` tree: the compiled optimizer's. A subclass
+        that trains with several optimizers (a GAN's two) overrides it to return any pytree,
+        which its `train_step` then finds in `state.opt_state`."""
+        return self._tx.init(trainable)
+
+    def live_train_state(self):
+        """Inside a train batch callback of `fit`: a copy of the `TrainState` after that batch
+        (the running values, which the model's weights only get at the end of the epoch);
+        None outside one. `set_train_state(model.live_train_state())` syncs the weights."""
+        if self._live is None:
+            return None
+        return jax.tree.map(jnp.copy, self._live)
+
+    def resume_from(self, epoch, batch, metrics=None):
+        """Make the next `fit` start at batch `batch` of epoch `epoch` (both 0-based) with the
+        epoch's running metric state `metrics` (a pytree of the metric state's structure, values
+        as arrays or nested lists; None for a fresh one), as BackupAndRestore does when it
+        restores a checkpoint in `on_train_begin`."""
+        if metrics is not None:
+            metrics = jax.tree.map(lambda ref, v: jnp.asarray(v, ref.dtype), self._metrics_init(), metrics)
+        self._resume_point = (int(epoch), int(batch), metrics)
+
+    def _current_train_state(self):
+        """`get_train_state()` without the copies: the arrays the layers hold now."""
+        trainable, frozen = cu.split_params(self._own_tree(True), self._current_mask())
+        metrics = (self._on_batch_metrics(False)
+                   if self.compiled and getattr(self, "_compiled_metrics", None) is not None else None)
+        return TrainState(trainable, frozen, self._own_tree(False), self._opt_state if self.compiled else None,
+                          metrics, np.int32(self._step))
+
+    def _current_mask(self):
+        """The trainable mask `compile()` fixed, or (uncompiled) the one the layers give now."""
+        mask = getattr(self, "_trainable_mask", None)
+        return cu.trainable_mask(self) if mask is None else mask
 
     # ---- fit ----
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
@@ -497,12 +585,11 @@ class Trainer:
         run_epoch = (self._array_epoch(train, batch_size, steps, shuffle) if arrays
                      else self._source_epoch(train, class_weight))
         self.stop_training = False
-        self._resume_point = None
         cbs.on_train_begin()
         epoch_logs = {}
         start_epoch, start_batch, start_metrics = initial_epoch, 0, None
-        if self._resume_point is not None:  # set by BackupAndRestore in on_train_begin
-            start_epoch, start_batch, start_metrics = self._resume_point
+        if self._resume_point is not None:  # `resume_from` (BackupAndRestore's on_train_begin)
+            (start_epoch, start_batch, start_metrics), self._resume_point = self._resume_point, None
         for epoch in range(start_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             resumed = epoch == start_epoch and start_metrics is not None
@@ -510,7 +597,7 @@ class Trainer:
             carry = run_epoch(epoch, self._make_carry(mstate), cbs,
                               start_batch if epoch == start_epoch else 0)
             self._write_back(carry)
-            epoch_logs = {k: float(v) for k, v in self._results_fn()(carry[4]).items()}
+            epoch_logs = {k: float(v) for k, v in self._results_fn()(carry.metrics).items()}
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_data(val, validation_batch_size or batch_size, cbs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -572,7 +659,7 @@ class Trainer:
                     k = pace.steps(end - done) if cbs.shows_progress else end - done
                     carry = loop(carry, device_data, perm, done * batch_size, k, root_key)
                     if cbs.shows_progress:
-                        pace.measured(k, carry[5])
+                        pace.measured(k, carry.step)
                 done += k
                 self._batch_end(cbs, carry, epoch, done, batch_size, k)
             if rest and done < steps and not self.stop_training:
@@ -615,22 +702,19 @@ class Trainer:
             return carry
         return run
 
-    def _sync_weights(self):
-        """Inside a batch callback: copy the running values into the layers (a checkpoint asks)."""
-        if self._live is not None:
-            self._write_back(jax.tree.map(jnp.copy, self._live[0]))
 
     def _batch_begin(self, cbs, batch, size):
         if cbs.uses_batch_hooks:
             cbs.on_train_batch_begin(batch, callbacks_mod.BatchLogs(batch, size))
 
     def _batch_end(self, cbs, carry, epoch, batches_done, size, steps=1):
-        """Batch callbacks, when some callback has them; `_live` lets a checkpoint save the carry.
-        The logs are read lazily, but computed now: the next step takes the carry's buffers."""
+        """Batch callbacks, when some callback has them; `live_train_state()` lets a checkpoint
+        save the carry. The logs are read lazily, but computed now: the next step takes the
+        carry's buffers."""
         if not cbs.uses_batch_hooks:
             return
-        self._live = (carry, epoch, batches_done)
-        values = data_mod.LazyLogs(self._results_fn()(carry[4]))
+        self._live = carry
+        values = data_mod.LazyLogs(self._results_fn()(carry.metrics))
         cbs.on_train_batch_end(batches_done - 1, callbacks_mod.BatchLogs(batches_done - 1, size, values, steps))
         self._live = None
 
@@ -842,8 +926,8 @@ class Trainer:
         carry = self._make_carry(self._on_batch_metrics(reset_metrics))
         carry = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
         self._write_back(carry)
-        self._batch_metrics = (self._compiled_metrics, carry[4])
-        return self._batch_result(carry[4], return_dict)
+        self._batch_metrics = (self._compiled_metrics, carry.metrics)
+        return self._batch_result(carry.metrics, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._require_compiled("test_on_batch")
@@ -937,8 +1021,18 @@ def _check_steps(name, value):
         raise ValueError(f"{name} must be a positive int or None; received {value!r}.")
 
 
-def _with_opt_state(carry, opt_state):
-    return carry[:3] + (opt_state,) + carry[4:]
+def _check_fits(field, given, expected):
+    """Raise a ValueError naming the first leaf of `given` whose place or shape differs from
+    `expected`'s (both pytrees; `expected` may hold ShapeDtypeStructs)."""
+    got, want = jax.tree_util.tree_structure(given), jax.tree_util.tree_structure(expected)
+    if got != want:
+        raise ValueError(f"set_train_state: `{field}` does not have the model's structure; "
+                         f"expected {want}, received {got}.")
+    pairs = zip(jax.tree_util.tree_flatten_with_path(given)[0], jax.tree.leaves(expected))
+    for (path, leaf), ref in pairs:
+        if np.shape(leaf) != np.shape(ref):
+            raise ValueError(f"set_train_state: `{field}{jax.tree_util.keystr(path)}` has shape "
+                             f"{np.shape(leaf)}; the model's has {np.shape(ref)}.")
 
 
 @jax.jit

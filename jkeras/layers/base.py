@@ -38,6 +38,7 @@ from jkeras.backend.placement import current_device
 from jkeras.backend.random import layer_key, split_by_name
 from jkeras.backend.keras_tensor import register_symbolic_handler
 from jkeras.backend.symbolic import read
+from jkeras.layers import paths
 from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
@@ -717,6 +718,14 @@ class Layer:
             cached = (Variable.edits, trees, jax.tree.flatten(trees))
             object.__setattr__(self, "_cached_trees", cached)
         return cached
+
+    def _path_index(self):
+        """This layer's `paths.PathIndex`, kept until a weight or the structure changes."""
+        cached = self.__dict__.get("_cached_index")
+        if cached is None or cached[0] != Variable.edits:
+            cached = (Variable.edits, paths.PathIndex(self))
+            object.__setattr__(self, "_cached_index", cached)
+        return cached[1]
 
     def _own_tree(self, params):
         """This layer's current `params` (or `state`) pytree, nested layers included."""

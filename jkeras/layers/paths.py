@@ -1,0 +1,233 @@
+"""The parameter tree is the naming: a weight's path in the params/state tree names it everywhere.
+
+A path is a tuple of dict keys, `("lstm", "lstm_cell", "kernel")`: the layer names from the
+root down, then the weight's name. Every other spelling derives from it: `path_str` gives
+"lstm/lstm_cell/kernel" (TensorBoard tags, layout regexes, optimizer slot names), `h5_name` the
+tf.keras `.h5` name "lstm/lstm_cell/kernel:0". `PathIndex` binds paths to a root layer's
+`Variable`s and layers, built in one walk and cached until a weight or the structure changes.
+
+Trees are plain nested dicts; the helpers here keep their keys in insertion order, as the
+layers built them (jax's own tree functions sort the keys; the Keras orders of `weights` and
+`.h5` files are not sorted, so they come from `PathIndex.ordered`).
+"""
+import jax
+
+
+def weight_paths(tree):
+    """The path of every leaf of `tree`, in jax's (sorted-key) leaf order."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return [tuple(_dict_key(k) for k in path) for path, _ in flat]
+
+
+def _dict_key(key):
+    if not isinstance(key, jax.tree_util.DictKey):
+        raise TypeError(f"A weight tree holds only dicts; found the path entry {key!r}.")
+    return key.key
+
+
+def path_str(path, sep="/"):
+    """`path` as one string, `("dense", "kernel")` -> "dense/kernel"."""
+    return sep.join(str(p) for p in path)
+
+
+def h5_name(path, graph_prefixes=frozenset()):
+    """The tf.keras `.h5` weight name of `path`: "dense/kernel:0". A layer directly inside a
+    nested graph model (a prefix in `graph_prefixes`) adds no name of its own: tf.keras names
+    such weights by the nested model ("encoder/kernel:0" for ("encoder", "dense", "kernel"))."""
+    last = len(path) - 1
+    kept = [p for i, p in enumerate(path) if i == last or tuple(path[:i]) not in graph_prefixes]
+    return path_str(kept) + ":0"
+
+
+def has_path(tree, path):
+    """Whether `tree` holds an entry at `path` (a leaf or a subtree)."""
+    for p in path:
+        if not isinstance(tree, dict) or p not in tree:
+            return False
+        tree = tree[p]
+    return True
+
+
+def get_path(tree, path):
+    """The entry of `tree` at `path`."""
+    for p in path:
+        tree = tree[p]
+    return tree
+
+
+def set_path(tree, path, value):
+    """A copy of `tree` with `value` at `path` (copied dicts along the path, the rest shared)."""
+    if len(path) == 1:
+        return {**tree, path[0]: value}
+    return {**tree, path[0]: set_path(tree[path[0]], path[1:], value)}
+
+
+def map_with_path(fn, tree, prefix=()):
+    """`tree` with each leaf `x` at path `p` replaced by `fn(p, x)`, dict order kept."""
+    return {k: map_with_path(fn, v, prefix + (k,)) if isinstance(v, dict) else fn(prefix + (k,), v)
+            for k, v in tree.items()}
+
+
+def split(tree, mask):
+    """`(selected, rest)`: the subtrees of `tree` where `mask` (a tree of bools, possibly
+    missing entries, which count as False) is True, and the others; `merge` undoes it.
+    Empty subtrees are left out of both."""
+    selected, rest = {}, {}
+    for k, v in tree.items():
+        m = mask.get(k, False)
+        if isinstance(v, dict):
+            a, b = split(v, m if isinstance(m, dict) else {})
+            if a:
+                selected[k] = a
+            if b:
+                rest[k] = b
+        elif m is True:
+            selected[k] = v
+        else:
+            rest[k] = v
+    return selected, rest
+
+
+def merge(a, b):
+    """One tree holding the entries of `a` and of `b` (`b`'s where both hold a leaf)."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = merge(out[k], v) if k in out and isinstance(v, dict) else v
+    return out
+
+
+def trainable_mask(tree, frozen_prefixes):
+    """A tree like `tree` with True where a weight trains: no layer on its path (the root's
+    prefix `()` included) is among `frozen_prefixes`."""
+    def trains(path, _):
+        return not any(path[:i] in frozen_prefixes for i in range(len(path)))
+    return map_with_path(trains, tree)
+
+
+_KINDS = {"weights": "weights", "trainable": "trainable_weights",
+          "non_trainable": "non_trainable_weights"}
+
+
+class PathIndex:
+    """The paths of a root layer's weights and nested layers, from one walk of the layer tree.
+
+    A layer met at several paths (one layer used twice inside the root) is listed at each; a
+    weight's `path` is the first in Keras order (own weights, trainable first, then each nested
+    layer's), the one `weights` keeps when it drops repeats.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self._base = next(c for c in type(root).__mro__ if "_own_tree" in vars(c))
+        self._layers = {}     # prefix -> layer
+        self._variables = {}  # path -> Variable
+        self._first = {}      # id(Variable) -> its first path
+        self._orders = {}     # (id(layer), kind) -> list, filled on demand
+        self._walk(root, ())
+
+    def _walk(self, layer, prefix):
+        self._layers.setdefault(prefix, layer)
+        variables = layer._variables
+        own = [n for n, v in variables.items() if v._trainable] + \
+            [n for n, v in variables.items() if not v._trainable]
+        for name in own:
+            path = prefix + (name,)
+            v = self._variables.setdefault(path, variables[name])
+            self._first.setdefault(id(v), path)
+        for sub in layer._layers:
+            if prefix + (sub.name,) not in self._layers:
+                self._walk(sub, prefix + (sub.name,))
+
+    def path(self, variable):
+        """The path of `variable` (its first, where it sits at several); KeyError if not the root's."""
+        try:
+            return self._first[id(variable)]
+        except KeyError:
+            raise KeyError(f"{variable!r} is not a weight of layer '{self.root.name}'.") from None
+
+    def variable(self, path):
+        """The `Variable` at `path`."""
+        return self._variables[tuple(path)]
+
+    def has_variable(self, path):
+        return tuple(path) in self._variables
+
+    def layer(self, prefix):
+        """The layer at `prefix` (`()` is the root)."""
+        return self._layers[tuple(prefix)]
+
+    def layer_paths(self):
+        """`(prefix, layer)` for every layer under the root (the root first, at `()`), in walk order."""
+        return list(self._layers.items())
+
+    def is_graph_model(self, prefix):
+        """Whether the layer at `prefix` is a graph (functional or Sequential) model."""
+        return hasattr(self.layer(prefix), "_nodes")
+
+    def graph_prefixes(self):
+        """The prefixes of the nested graph models (the root left out), for `h5_name`."""
+        return frozenset(p for p, layer in self._layers.items() if p and hasattr(layer, "_nodes"))
+
+    def frozen_prefixes(self):
+        """The prefixes of the layers set `trainable = False` (the root's is `()`)."""
+        return frozenset(p for p, layer in self._layers.items() if not layer.trainable)
+
+    def regularizer(self, path):
+        """The regularizer of the weight at `path`, or None."""
+        return self.layer(path[:-1])._regularizers.get(path[-1])
+
+    def constraint(self, path):
+        """The constraint of the weight at `path`, or None."""
+        return self.layer(path[:-1])._constraints.get(path[-1])
+
+    def ordered(self, kind):
+        """The root's weights in Keras order, `kind` one of "weights", "trainable",
+        "non_trainable": what `Layer.weights`, `trainable_weights`, `non_trainable_weights`
+        give (a nested layer that overrides one of those contributes its own list)."""
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {sorted(_KINDS)}; received {kind!r}.")
+        return list(self._base_order(self.root, kind))
+
+    def _order(self, layer, kind):
+        """`layer`'s list of `kind`, through its own property where its class overrides it."""
+        prop = _KINDS[kind]
+        if getattr(type(layer), prop) is not getattr(self._base, prop):
+            return getattr(layer, prop)
+        return self._base_order(layer, kind)
+
+    def _base_order(self, layer, kind):
+        key = (id(layer), kind)
+        if key not in self._orders:
+            self._orders[key] = getattr(self, "_" + kind)(layer)
+        return self._orders[key]
+
+    def _weights(self, layer):
+        own = [v for v in layer._variables.values() if v._trainable] + \
+            [v for v in layer._variables.values() if not v._trainable]
+        seen, out = set(), []
+        for w in own + [w for sub in layer._layers for w in self._order(sub, "weights")]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    def _trainable(self, layer):
+        if not layer.trainable:
+            return []
+        own = [v for v in layer._variables.values() if v._trainable]
+        return own + [w for sub in layer._layers for w in self._order(sub, "trainable")]
+
+    def _non_trainable(self, layer):
+        if not layer.trainable:
+            own = list(layer._variables.values())
+            nested = [w for sub in layer._layers for w in self._order(sub, "weights")]
+            return [v for v in own if v._trainable] + [w for w in nested if w._trainable] + \
+                [v for v in own if not v._trainable] + [w for w in nested if not w._trainable]
+        own = [v for v in layer._variables.values() if not v._trainable]
+        return own + [w for sub in layer._layers for w in self._order(sub, "non_trainable")]
+
+
+def index_of(layer):
+    """`layer`'s `PathIndex` (its weights and nested layers by path), built once per change of
+    a weight or of the layer structure: the accessor the trainer, saving and callbacks use."""
+    return layer._path_index()

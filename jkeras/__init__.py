@@ -1,8 +1,6 @@
 """jkeras: the Keras 2 API on JAX, compiled with XLA."""
 from jkeras.version import __version__
 
-import gc
-
 from jkeras.backend import config as _config, xla_flags as _xla_flags
 
 _xla_flags.apply_default(_config.default_xla_flags())   # before anything starts jax's backends
@@ -19,10 +17,6 @@ from jkeras.models import Model, Sequential
 __all__ = ["config", "device", "distribution", "Input", "install_as_keras", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
            "initializers", "layers", "losses", "metrics", "mixed_precision", "models", "optimizers", "regularizers",
            "utils"]
-
-# What importing jax and jkeras built lives as long as the process. Freezing it keeps every
-# later full collection from scanning it again: one such pass cost ~120 ms of a first step.
-gc.freeze()
 
 
 _LAZY_SUBMODULES = ("applications", "datasets", "preprocessing", "wrappers", "engine", "legacy",

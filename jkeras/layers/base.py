@@ -736,12 +736,15 @@ class Layer:
                 tree[layer.name] = sub
         return tree
 
-    def _assign_tree(self, tree, params):
-        """Write `tree` (from `init` or a compiled step) back into the weights."""
+    def _assign_tree(self, tree, params, index=None, prefix=()):
+        """Write `tree` (from `init` or a compiled step) back into the weights, nested layers
+        found by path; a weight not made yet (by `init`) is made, of kind `params`."""
+        index = self._path_index() if index is None else index
         for name, value in tree.items():
-            layer = next((lyr for lyr in self._layers if lyr.name == name), None)
-            if layer is not None and isinstance(value, dict):
-                layer._assign_tree(value, params)
+            path = prefix + (name,)
+            if isinstance(value, dict) and index.has_layer(path):
+                layer = index.layer(path)
+                layer._assign_tree(value, params, index, path)
                 layer.built = True
             elif name in self._variables:
                 self._variables[name]._value = value
@@ -752,21 +755,12 @@ class Layer:
     @property
     def weights(self):
         """Keras 3's order: own weights (trainable kind first), then each nested layer's, deduplicated."""
-        own = [v for v in self._variables.values() if v._trainable] + \
-            [v for v in self._variables.values() if not v._trainable]
-        seen, out = set(), []
-        for w in own + [w for layer in self._layers for w in layer.weights]:
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        return out
+        return self._path_index().ordered("weights")
 
     @property
     def trainable_weights(self):
-        if not self.trainable:
-            return []
-        own = [v for v in self._variables.values() if v._trainable]
-        return own + [w for layer in self._layers for w in layer.trainable_weights]
+        """Own trainable weights, then each nested layer's; none when `trainable` is False."""
+        return self._path_index().ordered("trainable")
 
     @trainable_weights.setter
     def trainable_weights(self, weights):
@@ -776,13 +770,9 @@ class Layer:
 
     @property
     def non_trainable_weights(self):
-        if not self.trainable:
-            own = list(self._variables.values())
-            nested = [w for layer in self._layers for w in layer.weights]
-            return [v for v in own if v._trainable] + [w for w in nested if w._trainable] + \
-                [v for v in own if not v._trainable] + [w for w in nested if not w._trainable]
-        own = [v for v in self._variables.values() if not v._trainable]
-        return own + [w for layer in self._layers for w in layer.non_trainable_weights]
+        """Own non-trainable weights, then each nested layer's; all of them (trainable kind
+        first) when `trainable` is False."""
+        return self._path_index().ordered("non_trainable")
 
     @non_trainable_weights.setter
     def non_trainable_weights(self, weights):
@@ -1058,10 +1048,9 @@ def _cast_float(x, dtype):
 def _autocast(layer, params):
     """`params` with each layer's floating weights in its compute dtype, as Keras's autocast
     reads them (nested layers by their own policy)."""
-    nested = {sub.name: sub for sub in layer._layers}
-    return {k: _autocast(nested[k], v) if k in nested and isinstance(v, dict)
-            else jax.tree.map(lambda x: _cast_float(x, layer.compute_dtype), v)
-            for k, v in params.items()}
+    index = layer._path_index()
+    return paths.map_with_path(lambda p, x: jax.tree.map(
+        lambda leaf: _cast_float(leaf, index.owner(p).compute_dtype), x), params)
 
 
 def _keep_dtypes(new, old):

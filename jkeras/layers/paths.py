@@ -156,6 +156,18 @@ class PathIndex:
         """The layer at `prefix` (`()` is the root)."""
         return self._layers[tuple(prefix)]
 
+    def has_layer(self, prefix):
+        return tuple(prefix) in self._layers
+
+    def owner(self, path):
+        """The layer whose weight (or whose nested entry) sits at `path`: the deepest layer on it."""
+        prefix = ()
+        for name in path[:-1]:
+            if prefix + (name,) not in self._layers:
+                break
+            prefix += (name,)
+        return self._layers[prefix]
+
     def layer_paths(self):
         """`(prefix, layer)` for every layer under the root (the root first, at `()`), in walk order."""
         return list(self._layers.items())

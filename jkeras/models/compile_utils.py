@@ -5,6 +5,7 @@ import numpy as np
 
 from jkeras import losses as losses_mod
 from jkeras.backend import config
+from jkeras.layers import paths
 from jkeras import metrics as metrics_mod
 
 
@@ -241,39 +242,14 @@ def _combine(sample_weight, mask):
 
 
 def trainable_mask(layer, parent_trainable=True):
-    """A tree like `layer`'s params with True where the weight trains (read at compile)."""
-    trainable = parent_trainable and layer.trainable
-    tree = {n: trainable for n, v in layer._variables.items() if v._trainable}
-    for sub in layer._layers:
-        sub_tree = trainable_mask(sub, trainable)
-        if sub_tree:
-            tree[sub.name] = sub_tree
-    return tree
+    """A tree like `layer`'s params with True where the weight trains (read at compile): no
+    layer on its path is frozen."""
+    frozen = paths.index_of(layer).frozen_prefixes()
+    return paths.trainable_mask(layer._own_trees()[0], frozen if parent_trainable else frozen | {()})
 
 
-def split_params(params, mask):
-    """`(trainable, frozen)` subtrees of `params` by `mask`; `merge_params` undoes it."""
-    trainable, frozen = {}, {}
-    for k, v in params.items():
-        m = mask.get(k, False)
-        if isinstance(v, dict):
-            t, f = split_params(v, m if isinstance(m, dict) else {})
-            if t:
-                trainable[k] = t
-            if f:
-                frozen[k] = f
-        elif m is True:
-            trainable[k] = v
-        else:
-            frozen[k] = v
-    return trainable, frozen
-
-
-def merge_params(a, b):
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = merge_params(out[k], v) if k in out and isinstance(v, dict) else v
-    return out
+split_params = paths.split  # `(trainable, frozen)` subtrees of params by a mask; `merge_params` undoes it
+merge_params = paths.merge
 
 
 def tree_size(tree):

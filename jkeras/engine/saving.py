@@ -5,7 +5,7 @@ import types
 import numpy as np
 
 from jkeras.models import load_model, model_from_config, model_from_json, model_from_yaml, save_model
-from jkeras.saving import hdf5, legacy_weights
+from jkeras.saving import h5_io, legacy_h5_weights, legacy_weights
 
 
 def _as_model(layers):
@@ -16,21 +16,21 @@ def _as_model(layers):
 def save_weights_to_hdf5_group(group, layers):
     """Write each layer's weights under `group` in Keras 2's layout (`layer_names`, one group per
     layer with its `weight_names`), as `model.save_weights` does for a whole model."""
-    hdf5._write_weights(group, _as_model(layers))
+    legacy_h5_weights.write_weights(group, _as_model(layers))
 
 
 def load_weights_from_hdf5_group(f, layers, reshape=False):
     """Load `f` (an h5py group in Keras 2's layout) into `layers`, matched in order among the
     layers that have weights; all are checked before any is assigned."""
     _refuse_reshape(reshape)
-    hdf5.load_weights_from_group(f, _as_model(layers))
+    legacy_h5_weights.load_weights_from_group(f, _as_model(layers))
 
 
 def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False, reshape=False):
     """Load `f` into the `layers` whose names it holds; with `skip_mismatch`, a layer whose
     weights do not fit is skipped with a warning instead of refused."""
     _refuse_reshape(reshape)
-    hdf5.load_weights_from_group(f, _as_model(layers), by_name=True, skip_mismatch=skip_mismatch)
+    legacy_h5_weights.load_weights_from_group(f, _as_model(layers), by_name=True, skip_mismatch=skip_mismatch)
 
 
 def _refuse_reshape(reshape):
@@ -43,12 +43,12 @@ def _refuse_reshape(reshape):
 def save_attributes_to_hdf5_group(group, name, data):
     """Store the strings `data` as the attribute `name` of `group`, split into `name0`, `name1`, ...
     when it outgrows HDF5's 64 KB attribute limit (Keras 2.2-2.3's helper, as `layer_names` is stored)."""
-    hdf5._write_names(group, name, [str(d) for d in data])
+    h5_io.write_names(group, name, [str(d) for d in data])
 
 
 def load_attributes_from_hdf5_group(group, name):
     """The strings `save_attributes_to_hdf5_group` stored as `name` (chunks joined)."""
-    return hdf5._read_names(group, name)
+    return h5_io.read_names(group, name)
 
 
 def preprocess_weights_for_loading(layer, weights, original_keras_version=None, original_backend=None,

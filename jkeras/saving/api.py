@@ -17,7 +17,7 @@ import os
 
 import jax
 
-from jkeras.saving import checkpoint, hdf5
+from jkeras.saving import checkpoint, keras3_weights, legacy_h5
 
 HDF5_SUFFIXES = (".h5", ".hdf5")
 MODEL_SUFFIXES = HDF5_SUFFIXES + (".keras",)  # a path ending so names a file, never a folder
@@ -57,14 +57,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
     if format_of(filepath, save_format, what="save") == "orbax":
         checkpoint.save_checkpoint(filepath, model, max_to_keep=max_to_keep)
         return
-    hdf5.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+    legacy_h5.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model from a Keras `.h5` file or from an Orbax checkpoint folder (`model.save(dir)`)."""
     if format_of(filepath, reading=True, what="load_model") == "orbax":
         return checkpoint.load_model(filepath, custom_objects, compile, safe_mode)
-    return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
+    return legacy_h5.load_model(filepath, custom_objects, compile, safe_mode)
 
 
 def save_weights(model, filepath, overwrite=True, save_format=None):
@@ -72,15 +72,15 @@ def save_weights(model, filepath, overwrite=True, save_format=None):
     check_path(filepath, "save_weights")
     if not writes_files():
         return
-    format_of(filepath, save_format, what="save_weights")
-    hdf5.save_weights(model, filepath, overwrite=overwrite)
+    layout = keras3_weights if format_of(filepath, save_format, what="save_weights") == "weights_h5" else legacy_h5
+    layout.save_weights(model, filepath, overwrite=overwrite)
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     """Weights from a Keras `.h5` (weights-only in either layout, or whole-model), by order or
     by layer name."""
     check_path(filepath, "load_weights")
-    hdf5.load_weights(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+    legacy_h5.load_weights(model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
 
 def writes_files():

@@ -24,6 +24,7 @@ import numpy as np
 from jkeras.errors import CheckpointError, ConfigError, JkerasError
 from jkeras.models.compile_utils import merge_params
 from jkeras.saving import serialization
+from jkeras.saving.training_config import compile_from, training_config
 
 _log = logging.getLogger("jkeras")
 
@@ -89,8 +90,7 @@ def save_checkpoint(directory, model, carry=None, epoch=0, batch=0, max_to_keep=
     except NotImplementedError:
         meta["model_config"] = None
     if getattr(model, "compiled", False):
-        from jkeras.saving.hdf5 import _training_config
-        meta["training_config"] = _training_config(model)
+        meta["training_config"] = training_config(model)
     manager = _manager(directory, max_to_keep)
     existing = manager.all_steps()
     save_id = (max(existing) + 1) if existing else 0
@@ -281,11 +281,10 @@ def load_model(directory, custom_objects=None, compile=True, safe_mode=True):
         raise type(error)(f"{os.fspath(directory)}: {error}") from error
     training = meta.get("training_config")
     if compile and training:
-        from jkeras.saving.hdf5 import _compile_from
         try:
             if not isinstance(training, dict):
                 raise TypeError(f"a {type(training).__name__}, not a JSON object")
-            _compile_from(model, training, custom_objects)
+            compile_from(model, training, custom_objects)
         except JkerasError:
             raise
         except Exception as error:  # noqa: BLE001 - a training config from a file

@@ -230,10 +230,9 @@ class Trainer:
                     (y_pred, list(extra), list(out_masks), list(logged)), jax.devices()[0])
             total, parts = self._compiled_loss(y, y_pred, sw, mask, out_masks or None)
             logits = [activations.found_logits(out) for out in y_pred]  # for the metrics
-        # The weight penalties and added losses count in evaluation too, as in Keras 2, tf.keras 2
-        # and Keras 3 (a test step gets all params: its penalties are the trainable weights' ones).
-        weights = trainable if training else cu.split_params(trainable, self._trainable_mask)[0]
-        penalties = [p for layer, lp in _walk(self, weights) for p in layer.regularization_losses(lp)]
+        # The weight penalties (of the trainable weights) and added losses count in evaluation
+        # too, as in Keras 2, tf.keras 2 and Keras 3.
+        penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
         total = total + sum(penalties) + sum(extra)
         return total, (parts, y_pred, new_state, logits, logged, list(out_masks) or None)
 
@@ -256,26 +255,98 @@ class Trainer:
             mstate[name] = mstate[name] + jnp.stack([jnp.sum(value * weight), jnp.sum(weight)])
         return mstate
 
-    def _train_step(self, carry, batch, root_key):
-        trainable, frozen, state, opt_state = carry.trainable, carry.frozen, carry.state, carry.opt_state
-        x, y, sw = self._shard_batch(batch)
-        key = jax.random.fold_in(root_key, carry.step)
+    def step_key(self, state):
+        """The PRNG key of the train step that takes `state`: `fold_in(root key, state.step)`,
+        where the root key comes from the model's seed. For use inside `train_step` (dropout
+        and any other randomness of a step), so that the same seed gives the same bits."""
+        root = self.__dict__.get("_step_root_key")
+        if root is None:
+            raise RuntimeError("step_key() gives the key of the train step being compiled; call it "
+                               "inside train_step.")
+        return jax.random.fold_in(root, state.step)
+
+    def train_step(self, state, data):
+        """One gradient step: `(logs, new_state)` for a `TrainState` and a batch `data` =
+        `(x, y, sample_weight)` (y and sample_weight may be None).
+
+        `fit` and `train_on_batch` compile it (several steps in one program, see
+        `steps_per_execution`); a subclass may override it, as in Keras 3, and then the
+        `logs` (a dict of scalars) of the latest step are what `fit` reports. The default
+        differentiates the compiled loss (plus weight penalties and `add_loss` losses) with
+        respect to `state.trainable`, applies the compiled optimizer and the weight
+        constraints, updates the metrics and counts the step.
+        """
+        x, y, sw = data
+        trainable, frozen, opt_state = state.trainable, state.frozen, state.opt_state
+        key = self.step_key(state)
         # the loss is scaled for differentiation: a LossScaleOptimizer's dynamic scale (float16
         # gradients), times a `loss_scale_factor` the optimizer divides the gradients by again
         scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
         grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
-        (total, (parts, y_pred, new_state, logits, logged, out_masks)), grads = grad_fn(trainable, frozen, state, x, y, sw,
-                                                                     key, True)
+        (total, (parts, y_pred, new_state, logits, logged, out_masks)), grads = grad_fn(
+            trainable, frozen, state.state, x, y, sw, key, True)
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
         batch_size = jax.tree.leaves(x)[0].shape[0]
-        mstate = self._update_metrics(carry.metrics, total, parts, y, y_pred, logits, sw, None, batch_size,
+        mstate = self._update_metrics(state.metrics, total, parts, y, y_pred, logits, sw, None, batch_size,
                                       logged, out_masks)
-        return TrainState(trainable, frozen, new_state, opt_state, mstate, carry.step + 1)
+        return self._metric_results(mstate), TrainState(trainable, frozen, new_state, opt_state, mstate,
+                                                        state.step + 1)
+
+    def test_step(self, state, data):
+        """Loss and metrics of one batch in inference mode: `(logs, new_state)`, where `state` is
+        a `TrainState` (its `opt_state` and `step` None) and `data` is
+        `(x, y, sample_weight, mask)`: `mask` (batch,) is 0 on the rows that only pad the last
+        batch up to the compiled size, which no loss or metric may count.
+
+        `evaluate` (and validation in `fit`) compiles it; a subclass may override it, and then
+        the `logs` of the latest batch are what `evaluate` reports.
+        """
+        x, y, sw, mask = data
+        total, (parts, y_pred, new_state, logits, logged, out_masks) = self._loss_and_updates(
+            state.trainable, state.frozen, state.state, x, y, sw, None, False, mask)
+        batch_size = jax.tree.leaves(x)[0].shape[0]
+        mstate = self._update_metrics(state.metrics, total, parts, y, y_pred, logits, sw, mask,
+                                      batch_size, logged, out_masks)
+        return self._metric_results(mstate), state._replace(state=new_state, metrics=mstate)
+
+    def _overrides(self, name):
+        """Whether this model's class overrides the Trainer method `name` (a custom step)."""
+        return getattr(type(self), name) is not getattr(Trainer, name)
+
+    @contextlib.contextmanager
+    def _root_key_as(self, root_key):
+        """Within the block, `step_key` derives from `root_key` (a traced argument of the step)."""
+        before = self.__dict__.get("_step_root_key")
+        self.__dict__["_step_root_key"] = root_key
+        try:
+            yield
+        finally:
+            if before is None:
+                self.__dict__.pop("_step_root_key", None)
+            else:
+                self.__dict__["_step_root_key"] = before
+
+    def _train_step(self, carry, batch, root_key):
+        """`train_step` as the compiled programs run it, on `(state, logs)`: the batch sharded,
+        the root key given to `step_key`. The logs are kept only where a subclass overrides
+        `train_step` (the default's are the metrics' results, read from the state)."""
+        with self._root_key_as(root_key):
+            logs, state = self.train_step(carry[0], self._shard_batch(batch))
+        return state, (logs if self._overrides("train_step") else None)
+
+    def _zero_logs(self, method, step, *specs):
+        """Zeros shaped like the logs `step(*specs)[1]` (a loop's first carry) where a subclass
+        overrides `method`; None for the default steps, which keep no logs."""
+        if not self._overrides(method):
+            return None
+        logs = jax.eval_shape(step, *specs)[1]
+        return jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), logs)
 
     def _train_fn(self, batch_size, steps):
-        """Jitted: `steps` train steps on batches gathered from device data by `perm`.
+        """Jitted: `steps` train steps on batches gathered from device data by `perm`;
+        returns `(state, logs)`.
 
         The steps run in a `lax.scan`, except for models with convolutions, whose steps are
         unrolled: XLA:CPU runs convolutions inside a loop body about 20x slower (measured),
@@ -290,25 +361,27 @@ class Trainer:
                 idx = jax.lax.dynamic_slice_in_dim(perm, start, steps * batch_size)
                 rows = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
 
-                def one(carry, i):
+                def one(pair, i):
                     batch = jax.tree.map(
                         lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size), rows)
-                    return self._train_step(carry, batch, root_key), None
+                    return self._train_step(pair, batch, root_key), None
 
-                if steps == 1 or _uses_convolution(one, carry, 0):
+                pair = (carry, self._zero_logs("train_step", lambda p: one(p, 0)[0], (carry, None)))
+                if steps == 1 or _uses_convolution(one, pair, 0):
                     for i in range(steps):
-                        carry = one(carry, i)[0]
-                    return carry
+                        pair = one(pair, i)[0]
+                    return pair
                 flat = self._flat_slots(carry.trainable)
-                carry = carry._replace(opt_state=flatten_slots(carry.opt_state, flat))
-                carry = jax.lax.scan(one, carry, jnp.arange(steps))[0]
-                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable))
+                pair = (carry._replace(opt_state=flatten_slots(carry.opt_state, flat)), pair[1])
+                carry, logs = jax.lax.scan(one, pair, jnp.arange(steps))[0]
+                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable)), logs
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
 
     def _auto_train_fn(self, batch_size):
         """Jitted: a traced number of train steps in a `fori_loop`, so every chunk `"auto"` runs
-        (one step or a whole epoch) is one program, and gives the same bits whatever the chunks.
+        (one step or a whole epoch) is one program, and gives the same bits whatever the chunks;
+        returns `(state, logs)`.
 
         None where the loop would not pay: op-by-op models, and on XLA:CPU convolutions (~30x
         slower in a loop) and steps long enough that the dispatch is not what they wait for
@@ -320,15 +393,16 @@ class Trainer:
             def run(carry, data, perm, start, count, root_key):
                 self._trace_counts["train"] += 1
 
-                def one(i, carry):
+                def one(i, pair):
                     idx = jax.lax.dynamic_slice_in_dim(perm, start + i * batch_size, batch_size)
                     batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
-                    return self._train_step(carry, batch, root_key)
+                    return self._train_step(pair, batch, root_key)
 
+                logs = self._zero_logs("train_step", lambda pair: one(0, pair), (carry, None))
                 flat = self._flat_slots(carry.trainable)
-                carry = carry._replace(opt_state=flatten_slots(carry.opt_state, flat))
-                carry = jax.lax.fori_loop(0, count, one, carry)
-                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable))
+                pair = (carry._replace(opt_state=flatten_slots(carry.opt_state, flat)), logs)
+                carry, logs = jax.lax.fori_loop(0, count, one, pair)
+                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable)), logs
             pays = self._loop_pays(3 * batch_size)  # forward + backward
             self._jitted[key] = jax.jit(run, donate_argnums=(0,)) if pays else None
         return self._jitted[key]
@@ -344,34 +418,38 @@ class Trainer:
 
     def _flat_slots(self, trainable):
         """Optimizer slots a scan of steps holds as flat vectors (`optimizers.flatten_slots`):
-        a jkeras optimizer's elementwise rule on one device; else none."""
+        a jkeras optimizer's elementwise rule on one device, stepped by the default
+        `train_step` on the default `init_opt_state`; else none."""
         opt = getattr(self.optimizer, "inner_optimizer", self.optimizer)
-        if self._distribution is not None or not isinstance(opt, optimizers_mod.Optimizer):
+        if (self._distribution is not None or not isinstance(opt, optimizers_mod.Optimizer)
+                or self._overrides("train_step") or self._overrides("init_opt_state")):
             return ()
         return opt.flat_slots(trainable)
 
     def _train_batch_fn(self):
-        """Jitted: one train step on a batch that arrives from the host."""
+        """Jitted: one train step on a batch that arrives from the host; `(state, logs)`."""
         if "train_batch" not in self._jitted:
             def run(carry, batch, root_key):
                 self._trace_counts["train_batch"] += 1
-                return self._train_step(carry, batch, root_key)
+                return self._train_step((carry, None), batch, root_key)
             self._jitted["train_batch"] = self._compile(run, donate_argnums=(0,))
         return self._jitted["train_batch"]
 
-    def _test_step(self, params, state, mstate, batch, mask):
+    def _test_step(self, trainable, frozen, carry, batch, mask):
+        """`test_step` as the compiled programs run it, on `(metrics, state, logs)`: the batch
+        sharded; the logs kept only where a subclass overrides `test_step`."""
         x, y, sw = self._shard_batch(batch)
-        total, (parts, y_pred, state, logits, logged, out_masks) = self._loss_and_updates(
-            params, {}, state, x, y, sw, None, False, mask)
-        batch_size = jax.tree.leaves(x)[0].shape[0]
-        return self._update_metrics(mstate, total, parts, y, y_pred, logits, sw, mask,
-                                    batch_size, logged, out_masks), state
+        mstate, state, _ = carry
+        logs, new = self.test_step(TrainState(trainable, frozen, state, None, mstate, None), (x, y, sw, mask))
+        return new.metrics, new.state, (logs if self._overrides("test_step") else None)
 
     def _test_fn(self):
+        """Jitted: one test step, `(trainable, frozen, state, metrics, batch, mask) ->
+        (metrics, state, logs)`."""
         if "test" not in self._jitted:
-            def run(params, state, mstate, batch, mask):
+            def run(trainable, frozen, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
-                return self._test_step(params, state, mstate, batch, mask)
+                return self._test_step(trainable, frozen, (mstate, state, None), batch, mask)
             self._jitted["test"] = self._compile(run)
         return self._jitted["test"]
 
@@ -380,13 +458,14 @@ class Trainer:
         for every dataset size, the last chunk padded and its padding masked."""
         key = ("test_chunk", batch_size)
         if key not in self._jitted:
-            def run(params, state, mstate, chunk, mask, count):
+            def run(trainable, frozen, state, mstate, chunk, mask, count):
                 self._trace_counts["test"] += 1
 
                 def one(i, carry):
                     part = lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size)  # noqa: E731
-                    return self._test_step(params, carry[1], carry[0], jax.tree.map(part, chunk), part(mask))
-                return jax.lax.fori_loop(0, count, one, (mstate, state))
+                    return self._test_step(trainable, frozen, carry, jax.tree.map(part, chunk), part(mask))
+                logs = self._zero_logs("test_step", lambda c: (None, one(0, c)[2]), (mstate, state, None))
+                return jax.lax.fori_loop(0, count, one, (mstate, state, logs))
             self._jitted[key] = jax.jit(run)
         return self._jitted[key]
 
@@ -420,6 +499,15 @@ class Trainer:
             local = placement.to_local if jax.process_count() > 1 else (lambda values: values)
             self._jitted["results"] = lambda m: dict(zip(names, local(compiled(m))))
         return self._jitted["results"]
+
+    def _step_logs(self, method, mstate, logs):
+        """The logs of the latest step, on the device: the metrics' results from `mstate`, or
+        the `logs` a subclass's own `method` (train_step/test_step) returned ({} before one)."""
+        if not self._overrides(method):
+            return self._results_fn()(mstate)
+        if logs is None:
+            return {}
+        return dict(placement.to_local(logs) if jax.process_count() > 1 else logs)
 
     # ---- carry <-> facade ----
     def _make_carry(self, mstate):
@@ -594,10 +682,10 @@ class Trainer:
             cbs.on_epoch_begin(epoch)
             resumed = epoch == start_epoch and start_metrics is not None
             mstate = start_metrics if resumed else self._metrics_init()
-            carry = run_epoch(epoch, self._make_carry(mstate), cbs,
-                              start_batch if epoch == start_epoch else 0)
+            carry, logs = run_epoch(epoch, self._make_carry(mstate), cbs,
+                                    start_batch if epoch == start_epoch else 0)
             self._write_back(carry)
-            epoch_logs = {k: float(v) for k, v in self._results_fn()(carry.metrics).items()}
+            epoch_logs = {k: float(v) for k, v in self._step_logs("train_step", carry.metrics, logs).items()}
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_data(val, validation_batch_size or batch_size, cbs)
                 epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -641,6 +729,7 @@ class Trainer:
         pace = _Pace()  # kept across epochs: the step time measured in one sizes the next one's chunks
 
         def run(epoch, carry, cbs, first_batch):
+            logs = None
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
             perm = self._place(jax.device_put(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size)))
             done, end = first_batch, min(full, steps)
@@ -649,24 +738,24 @@ class Trainer:
                 if loop is None:
                     k = 1 if spe == "auto" else min(spe, end - done)
                     self._batch_begin(cbs, done, batch_size)
-                    carry = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
-                                                          root_key)
+                    carry, logs = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
+                                                                root_key)
                 elif cbs.needs_every_batch:
                     k = 1
                     self._batch_begin(cbs, done, batch_size)
-                    carry = loop(carry, device_data, perm, done * batch_size, 1, root_key)
+                    carry, logs = loop(carry, device_data, perm, done * batch_size, 1, root_key)
                 else:
                     k = pace.steps(end - done) if cbs.shows_progress else end - done
-                    carry = loop(carry, device_data, perm, done * batch_size, k, root_key)
+                    carry, logs = loop(carry, device_data, perm, done * batch_size, k, root_key)
                     if cbs.shows_progress:
                         pace.measured(k, carry.step)
                 done += k
-                self._batch_end(cbs, carry, epoch, done, batch_size, k)
+                self._batch_end(cbs, carry, logs, epoch, done, batch_size, k)
             if rest and done < steps and not self.stop_training:
                 self._batch_begin(cbs, done, rest)
-                carry = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, root_key)
-                self._batch_end(cbs, carry, epoch, done + 1, rest)
-            return carry
+                carry, logs = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, root_key)
+                self._batch_end(cbs, carry, logs, epoch, done + 1, rest)
+            return carry, logs
         return run
 
     def _source_epoch(self, source, class_weight):
@@ -690,6 +779,7 @@ class Trainer:
             return arrays
 
         def run(epoch, carry, cbs, first_batch):
+            logs = None
             root_key = self._root_key()
             batches = itertools.islice(enumerate(source.batches(epoch)), first_batch, None)
             for step, batch in enumerate(sources.device_prefetch(map(standardize, batches)), first_batch):
@@ -697,9 +787,9 @@ class Trainer:
                     break
                 rows = jax.tree.leaves(batch[0])[0].shape[0]
                 self._batch_begin(cbs, step, rows)
-                carry = self._train_batch_fn()(carry, batch, root_key)
-                self._batch_end(cbs, carry, epoch, step + 1, rows)
-            return carry
+                carry, logs = self._train_batch_fn()(carry, batch, root_key)
+                self._batch_end(cbs, carry, logs, epoch, step + 1, rows)
+            return carry, logs
         return run
 
 
@@ -707,14 +797,14 @@ class Trainer:
         if cbs.uses_batch_hooks:
             cbs.on_train_batch_begin(batch, callbacks_mod.BatchLogs(batch, size))
 
-    def _batch_end(self, cbs, carry, epoch, batches_done, size, steps=1):
+    def _batch_end(self, cbs, carry, logs, epoch, batches_done, size, steps=1):
         """Batch callbacks, when some callback has them; `live_train_state()` lets a checkpoint
         save the carry. The logs are read lazily, but computed now: the next step takes the
         carry's buffers."""
         if not cbs.uses_batch_hooks:
             return
         self._live = carry
-        values = data_mod.LazyLogs(self._results_fn()(carry.metrics))
+        values = data_mod.LazyLogs(self._step_logs("train_step", carry.metrics, logs))
         cbs.on_train_batch_end(batches_done - 1, callbacks_mod.BatchLogs(batches_done - 1, size, values, steps))
         self._live = None
 
@@ -740,17 +830,13 @@ class Trainer:
         cbs = callbacks_mod.callback_list(callbacks, self, {
             "batch_size": batch_size, "steps": steps, "samples": data.num_samples if arrays else None,
             "verbose": verbose, "metrics": self.metrics_names})
-        logs = self._evaluate_data(data, batch_size, cbs)
-        if return_dict:
-            return logs
-        values = [logs[k] for k in self.metrics_names if k in logs]
-        return values[0] if len(values) == 1 else values
+        return self._as_result(self._evaluate_data(data, batch_size, cbs), return_dict)
 
     def _evaluate_data(self, data, batch_size, cbs):
         """Loss and metrics over `data`, with the callbacks' test hooks (batch hooks only where a
         callback has them)."""
-        params, state = self._place((self._own_tree(True), self._own_tree(False)))
-        mstate = self._metrics_init()
+        trainable, frozen, state = self._eval_trees()
+        mstate, logs = self._metrics_init(), None
         fn = self._test_fn()
         hooks = cbs.overrides("on_test_batch_begin") or cbs.overrides("on_test_batch_end")
         cbs.on_test_begin()
@@ -759,19 +845,24 @@ class Trainer:
             fn = self._chunk_test_fn(batch_size)
             for rows, valid in data_mod.padded_slices(data.arrays(), data.num_samples, chunk):
                 mask = (np.arange(chunk) < valid).astype(np.float32)
-                mstate, state = fn(params, state, mstate, rows, mask, -(-valid // batch_size))
+                mstate, state, logs = fn(trainable, frozen, state, mstate, rows, mask, -(-valid // batch_size))
         for i, (batch, mask) in enumerate(() if chunk else self._test_batches(data, batch_size)):
             if hooks:
                 size = int(np.sum(mask))
                 cbs.on_test_batch_begin(i, callbacks_mod.BatchLogs(i, size))
-            mstate, state = fn(params, state, mstate, batch, mask)
+            mstate, state, logs = fn(trainable, frozen, state, mstate, batch, mask)
             if hooks:  # the metrics state is not donated: the logs may read it later
-                values = lambda m=mstate: data_mod.LazyLogs(self._results_fn()(m))
+                values = lambda m=mstate, g=logs: data_mod.LazyLogs(self._step_logs("test_step", m, g))
                 cbs.on_test_batch_end(i, callbacks_mod.BatchLogs(i, size, values))
         self._keep_state(state)
-        logs = {k: float(v) for k, v in self._results_fn()(mstate).items()}
+        logs = {k: float(v) for k, v in self._step_logs("test_step", mstate, logs).items()}
         cbs.on_test_end(logs)
         return logs
+
+    def _eval_trees(self):
+        """`(trainable, frozen, state)` of the current values, placed, for the test steps."""
+        trainable, frozen = cu.split_params(self._own_tree(True), self._current_mask())
+        return self._place((trainable, frozen, self._own_tree(False)))
 
     def _test_chunk_rows(self, data, batch_size, hooks):
         """Rows per dispatch for `"auto"` evaluation of array data (see `_chunk_rows`); 0 to go
@@ -924,22 +1015,21 @@ class Trainer:
         data = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, class_weight)
         self._prepare(data.sample_x(), data.y)
         carry = self._make_carry(self._on_batch_metrics(reset_metrics))
-        carry = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
+        carry, logs = self._train_batch_fn()(carry, jax.device_put(data.arrays()), self._root_key())
         self._write_back(carry)
         self._batch_metrics = (self._compiled_metrics, carry.metrics)
-        return self._batch_result(carry.metrics, return_dict)
+        return self._batch_result(self._step_logs("train_step", carry.metrics, logs), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._require_compiled("test_on_batch")
         data = data_mod.ArrayData.from_user(self, x, self._loss_free_targets(y), sample_weight, None)
         self._prepare(data.sample_x(), data.y)
         rows = data.num_samples
-        mstate, state = self._test_fn()(*self._place((self._own_tree(True), self._own_tree(False))),
-                                        self._on_batch_metrics(reset_metrics), jax.device_put(data.arrays()),
-                                        np.ones(rows, np.float32))
+        mstate, state, logs = self._test_fn()(*self._eval_trees(), self._on_batch_metrics(reset_metrics),
+                                              jax.device_put(data.arrays()), np.ones(rows, np.float32))
         self._keep_state(state)
         self._batch_metrics = (self._compiled_metrics, mstate)
-        return self._batch_result(mstate, return_dict)
+        return self._batch_result(self._step_logs("test_step", mstate, logs), return_dict)
 
     def _on_batch_metrics(self, reset_metrics):
         """The metric state a `train_on_batch`/`test_on_batch` starts from: fresh when
@@ -955,11 +1045,15 @@ class Trainer:
         accumulate (`fit` and `evaluate` start their own each epoch), as Keras 2's."""
         self._batch_metrics = None
 
-    def _batch_result(self, mstate, return_dict):
-        logs = {k: float(v) for k, v in self._results_fn()(mstate).items()}
+    def _batch_result(self, device_logs, return_dict):
+        return self._as_result({k: float(v) for k, v in device_logs.items()}, return_dict)
+
+    def _as_result(self, logs, return_dict):
+        """What Keras 2 returns for these logs: the dict, or its values in `metrics_names`
+        order (a custom step's logs in their own order), a single one as a scalar."""
         if return_dict:
             return logs
-        values = [logs[k] for k in self.metrics_names if k in logs]
+        values = [logs[k] for k in self.metrics_names if k in logs] or list(logs.values())
         return values[0] if len(values) == 1 else values
 
     # ---- Keras 2 generator aliases (with the Keras 1 arguments Keras 2 converted) ----

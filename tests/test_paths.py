@@ -171,8 +171,7 @@ def test_get_set_has_path():
     assert new == {"a": {"b": 1, "c": 5}, "d": 3} and tree["a"]["c"] == 2
     assert paths.get_path(new, ("a", "c")) == 5
     assert paths.weight_paths(tree) == [("a", "b"), ("a", "c"), ("d",)]
-    with pytest.raises(TypeError):
-        paths.weight_paths({"a": [1, 2]})
+    assert paths.weight_paths({"a": [1, {"b": 2}]}) == [("a",), ("a", "b")]
 
 
 def test_index_is_built_once_per_change():

@@ -15,6 +15,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jkeras.backend import placement
+from jkeras.layers import paths
 
 
 
@@ -176,8 +177,7 @@ class ModelParallel(Distribution):
 
 def _path_name(path):
     """`'layer/weight'` from a pytree path (dict keys only; optimizer slots end the same way)."""
-    keys = [str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey)]
-    return "/".join(keys)
+    return paths.path_str(paths.key_path(path))
 
 
 class _Scope:

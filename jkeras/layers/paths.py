@@ -14,15 +14,15 @@ import jax
 
 
 def weight_paths(tree):
-    """The path of every leaf of `tree`, in jax's (sorted-key) leaf order."""
+    """The path of every leaf of `tree`, in jax's (sorted-key) leaf order (see `key_path`)."""
     flat, _ = jax.tree_util.tree_flatten_with_path(tree)
-    return [tuple(_dict_key(k) for k in path) for path, _ in flat]
+    return [key_path(path) for path, _ in flat]
 
 
-def _dict_key(key):
-    if not isinstance(key, jax.tree_util.DictKey):
-        raise TypeError(f"A weight tree holds only dicts; found the path entry {key!r}.")
-    return key.key
+def key_path(jax_path):
+    """A jax key path as a weight path: its dict keys, in order. Other entries (an optimizer
+    state's tuple and attribute nodes) are left out, so a slot of a weight ends as the weight."""
+    return tuple(k.key for k in jax_path if isinstance(k, jax.tree_util.DictKey))
 
 
 def path_str(path, sep="/"):

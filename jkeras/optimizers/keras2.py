@@ -27,6 +27,7 @@ from jkeras import backend as K
 from jkeras.backend.config import floatx
 from jkeras.backend.gradients import gradients, offer_gradients
 from jkeras.backend.variables import Variable, bind_values, collect_updates, is_variable, track_created
+from jkeras.layers.paths import path_str
 from jkeras.optimizers.state import OptimizerState, find_node, replace_nodes
 
 
@@ -136,9 +137,9 @@ def _learn_layout(made, extras, weights_list, special, param_shapes, treedef):
 def _replay(optimizer, params, grads, iterations, learning_rate, made_values=None, extras=()):
     """One traced run of `optimizer.get_updates`; returns what it made and updated."""
     leaves, treedef = jax.tree.flatten(params)
-    paths = ["/".join(str(getattr(k, "key", k)) for k in path)
+    names = [path_str(tuple(getattr(k, "key", k) for k in path))
              for path, _ in jax.tree_util.tree_flatten_with_path(params)[0]]
-    weights = [_Weight(x, dtype=str(x.dtype), name=f"{p}:0") for x, p in zip(leaves, paths)]
+    weights = [_Weight(x, dtype=str(x.dtype), name=f"{p}:0") for x, p in zip(leaves, names)]
     count = Variable(iterations, dtype="int32", name="iterations")
     rate = Variable(learning_rate, dtype=str(jnp.asarray(learning_rate).dtype), name="learning_rate")
     table = {(id(optimizer), "iterations"): (optimizer, count),

@@ -5,15 +5,20 @@ from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.layers.base import Layer, add_loss, losses_wanted, note_edit, row_mean
 from jkeras.layers.core import InputLayer
 from jkeras.legacy import interfaces
+from jkeras.models import model as model_module
+from jkeras.models.functional_config import functional_config, functional_from_config
 from jkeras.models.graph import flatten_tensors, map_graph, nodes_between, record_output_masks, run_graph
 from jkeras.models.model import Model
 from jkeras.models.trainer import Trainer
+from jkeras.saving.serialization import register_model_classes
 
 
 class Functional(Model):
     """A model defined by its input and output tensors."""
 
     _convert_input_args = False  # as Keras: each layer casts its own inputs to its policy
+    is_graph_model = True  # its architecture is a graph of layer calls, written as a config
+    _config_node_offset = 1  # a nested one's calls count from 1 in a config (models/functional_config.py)
     _added_losses = ()  # tensors of the graph given to `add_loss`
     _loss_nodes = ()  # the nodes that compute them, beyond the outputs' nodes
 
@@ -185,8 +190,8 @@ class Functional(Model):
         return values
 
     def get_config(self):
-        from jkeras.saving import serialization  # saving sits above models
-        return serialization.functional_config(self)
+        """Keras 2's Functional config: layers with their inbound nodes, input/output refs."""
+        return functional_config(self)
 
     @property
     def fixed_batch_size(self):
@@ -204,3 +209,7 @@ def _by_layer(layers, tree):
             flat[layer.name] = tree[layer.name]
             flat.update(_by_layer(layer._layers, tree[layer.name]))
     return flat
+
+
+model_module.register_functional(Functional, functional_from_config)
+register_model_classes({"Functional": Functional, "Model": Functional})

@@ -7,8 +7,20 @@ attributes and run through the Keras-style path of `Layer.apply`.
 import copy
 import os
 
+from jkeras.errors import ConfigError
 from jkeras.layers.base import Layer
 from jkeras.models.trainer import Trainer
+from jkeras.saving import serialization
+
+# `Functional` and the function that rebuilds a functional model from its config:
+# models/functional.py subclasses Model, so it registers them here once it is imported.
+_functional = {}
+
+
+def register_functional(cls, from_config):
+    """Make `Model(inputs, outputs)` build `cls` (Functional) and `Model.from_config` rebuild a
+    graph with `from_config(config, custom_objects, safe_mode, cls, path)`."""
+    _functional.update(cls=cls, from_config=from_config)
 
 
 class Model(Trainer, Layer):
@@ -17,16 +29,14 @@ class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
         graph_args = ("inputs", "outputs", "input", "output")  # Keras 1's `Model(input=, output=)` too
         if cls is Model and (args or any(k in kwargs for k in graph_args)):
-            from jkeras.models.functional import Functional
-            return object.__new__(Functional)
+            return object.__new__(_functional["cls"])
         return object.__new__(cls)
 
     def __init__(self, *args, trainable=True, name=None, dtype=None, **kwargs):
         if _graph_args(args, kwargs):  # a subclass whose __init__ builds a graph (Keras 2's way)
-            from jkeras.models.functional import Functional
             functional_subclass(type(self))
             extra = {} if dtype is None else {"dtype": dtype}
-            Functional.__init__(self, *args, trainable=trainable, name=name, **extra, **kwargs)
+            _functional["cls"].__init__(self, *args, trainable=trainable, name=name, **extra, **kwargs)
             return
         Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
         Trainer.__init__(self)
@@ -93,9 +103,46 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """A model from `get_config()`'s dict (Keras 2's `Model.from_config`)."""
-        from jkeras.saving import serialization  # saving sits above models
-        return serialization.model_from_class_config(cls, config, custom_objects)
+        """A model from `get_config()`'s dict (Keras 2's `Model.from_config`).
+
+        `config` is what the model's `get_config()` gives (Keras 2's inner config:
+        `{"name", "layers", "input_layers", "output_layers"}` for functional models,
+        `{"name", "layers"}` or a plain list of layers for Sequential); the outer
+        `{"class_name", "config"}` form is accepted too. A subclassed model is built
+        as `cls(**config)`, as Keras does.
+        """
+        if isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), (dict, list)):
+            config = config["config"]
+        with serialization.custom_object_scope(custom_objects or {}), \
+                serialization.converting(f"{cls.__name__}.from_config"):
+            sequential = serialization.model_class("Sequential")
+            if issubclass(cls, sequential) or isinstance(config, list):
+                return (cls if issubclass(cls, sequential) else sequential).from_graph_config(
+                    config, custom_objects)
+            if isinstance(config, dict) and "layers" in config and "input_layers" in config:
+                return cls.from_graph_config(config, custom_objects)
+            if not isinstance(config, dict):
+                raise ConfigError(f"{cls.__name__}.from_config needs a dict config; received "
+                                  f"{serialization.short(config)}.")
+            try:
+                return cls(**config)
+            except TypeError as error:
+                raise ConfigError(f"{cls.__name__}.from_config could not build the model from its "
+                                  f"config ({error}). A subclassed model needs a get_config() that "
+                                  "returns its constructor arguments.") from error
+
+    @classmethod
+    def reads_graph_config(cls, config):
+        """Whether loading builds this class from the functional graph in `config` (with
+        `from_graph_config`): a functional config, and no `from_config` of the class's own."""
+        own = getattr(cls.from_config, "__func__", None) is not Model.from_config.__func__
+        return isinstance(config, dict) and "layers" in config and "input_layers" in config and not own
+
+    @classmethod
+    def from_graph_config(cls, config, custom_objects=None, safe_mode=True, path="config"):
+        """A functional model of this class, its layer calls replayed from `config`; `path`
+        names `config` in error messages."""
+        return _functional["from_config"](config, custom_objects, safe_mode, cls, path)
 
     # ---- files (the saving package sits above models, hence the deferred imports) ----
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, max_to_keep=None):
@@ -130,11 +177,11 @@ class Model(Trainer, Layer):
         hdf5.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
     def to_json(self, **kwargs):
-        from jkeras.saving import serialization
+        """The model's config as JSON (`{"class_name", "config", "keras_version", "backend"}`)."""
         return serialization.to_json(self, **kwargs)
 
     def to_yaml(self, **kwargs):
-        from jkeras.saving import serialization
+        """The model's config as YAML (`{"class_name", "config"}`)."""
         return serialization.to_yaml(self, **kwargs)
 
 
@@ -158,10 +205,10 @@ def functional_subclass(cls):
     """Put `Functional` in place of `Model` among `cls`'s bases, as tf.keras 2 does for a
     `Model` subclass whose `__init__` calls `super().__init__(inputs=..., outputs=...)`:
     its instances are functional models (`isinstance(net, Functional)`), of their own class."""
-    from jkeras.models.functional import Functional
+    functional = _functional["cls"]
     if cls is Model:
-        return Functional
-    if not issubclass(cls, Model) or issubclass(cls, Functional):
+        return functional
+    if not issubclass(cls, Model) or issubclass(cls, functional):
         return cls
     cls.__bases__ = tuple(functional_subclass(base) for base in cls.__bases__)
     return cls

@@ -2,10 +2,13 @@
 import warnings
 
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.errors import ConfigError
 from jkeras.layers.base import Layer, note_edit
 from jkeras.layers.core import InputLayer
 from jkeras.models.functional import Functional
 from jkeras.models.trainer import Trainer
+from jkeras.saving.serialization import (config_entry, config_where, converting, deserialize_layer,
+                                         register_model_classes, short)
 
 
 def _first_declaring(layer):
@@ -18,6 +21,9 @@ def _first_declaring(layer):
 
 class Sequential(Functional):
     """A linear stack of layers; built as a functional graph once its input shape is known."""
+
+    config_class_name = "Sequential"  # a config names subclasses Sequential too
+    _config_node_offset = 0  # nested, it is written without its InputLayer (`_nested_config`)
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         Layer.__init__(self, trainable=trainable, name=name, **kwargs)
@@ -105,8 +111,25 @@ class Sequential(Functional):
         return self.output_names if self.built else [self._stack[-1].name if self._stack else "output_1"]
 
     def get_config(self):
-        from jkeras.saving import serialization  # saving sits above models
-        return serialization.model_config(self)["config"]
+        """`{"name", "layers"}`: the InputLayer (once the input shape is known) and the stack,
+        as Keras 2 lists them."""
+        return sequential_config(self)
+
+    def _nested_config(self):
+        """Its entry in a Functional model's config: without its InputLayer, as its input
+        comes from the call (models/functional_config.py)."""
+        return {"class_name": "Sequential", "config": sequential_config(self, with_input=False)}
+
+    @classmethod
+    def reads_graph_config(cls, config):
+        """Loading always builds a Sequential from its layers (`from_graph_config`)."""
+        return True
+
+    @classmethod
+    def from_graph_config(cls, config, custom_objects=None, safe_mode=True, path="config"):
+        """A model of this class with the layers of `config` (`{"name", "layers"}`, or Keras
+        2.2's bare list of layer configs); `path` names `config` in error messages."""
+        return sequential_from_config(config, custom_objects, safe_mode, cls, path)
 
     # ---- Keras 2's Sequential-only prediction helpers (removed in later versions) ----
     def predict_proba(self, x, batch_size=32, verbose=0):
@@ -131,3 +154,44 @@ class Sequential(Functional):
         warnings.warn("`Sequential.model` is deprecated. `Sequential` is a subclass of `Model`, you can "
                       "just use your `Sequential` instance directly.", stacklevel=2)
         return self
+
+
+def sequential_config(model, with_input=True):
+    """`{"name", "layers"}` of a Sequential model: its InputLayer (with `with_input`, once the
+    input shape is known) and the stack."""
+    first = [model._input_layer] if with_input and model._input_layer is not None else []
+    return {"name": model.name, "layers": [config_entry(layer) for layer in first + list(model._stack)]}
+
+
+def sequential_from_config(config, custom_objects=None, safe_mode=True, cls=None, path="config"):
+    """A Sequential model (of class `cls`) from `{"name", "layers", "build_input_shape"}` or a
+    list of layer configs; every error is a `ConfigError` naming `path`."""
+    if isinstance(config, dict):
+        entries = config.get("layers")
+        if not isinstance(entries, list):
+            raise ConfigError(f"{path}.layers must be a list of layer configs; received "
+                              f"{short(entries)}.")
+        name = config.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"{path}.name must be a string; received {short(name)}.")
+        prefix = f"{path}.layers"
+    elif isinstance(config, list):
+        entries, name, prefix = config, None, path
+    else:
+        raise ConfigError(f"{path}: a Sequential config must be a dict with 'layers' (or a list of "
+                          f"layer configs); received {type(config).__name__}.")
+    model = (cls or Sequential)(name=name)
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) and hasattr(entry, "get_config"):  # `get_config()` objects
+            entry = config_entry(entry)
+        layer = deserialize_layer(entry, custom_objects, safe_mode, f"{prefix}[{i}]")
+        with converting(config_where(f"{prefix}[{i}]", entry)):
+            model.add(layer)
+    build_shape = config.get("build_input_shape") if isinstance(config, dict) else None
+    if not model.built and build_shape:
+        with converting(f"{path}.build_input_shape"):
+            model._ensure_built(tuple(build_shape))
+    return model
+
+
+register_model_classes({"Sequential": Sequential})

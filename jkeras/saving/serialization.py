@@ -10,14 +10,9 @@ function with tf.keras 2's `function_type`, MultiHeadAttention with its input sh
 its call's value and key as keyword arguments, Keras 3's new keys left out where they hold
 their default. Only MultiHeadAttention has no form Keras 3's reader loads as well.
 
-Nested models: in the legacy node lists, tf.keras 2 counts the calls of a nested
-model that has an InputLayer from 1 (node 0 links the model's own input to its
-output), Keras 3 from 0. A nested Sequential is therefore written without its
-InputLayer (its input comes from the call; tf.keras 2 writes it so when it was
-never given an input shape) and counted from 0, which all three read. A nested
-Functional model always has its Inputs, so it is written with tf.keras 2's
-numbering: it loads in tf.keras and jkeras; Keras 3 cannot load it (its own
-legacy reader's limitation, the same for tf.keras 2's files) but loads its weights.
+Model configs are the models' own (`get_config`/`from_config` in jkeras.models): this module
+finds the model classes by name in a registry the models fill when they are imported
+(`register_model_classes`), so it never imports them.
 """
 import contextlib
 import contextvars
@@ -27,7 +22,6 @@ import math
 
 import yaml
 
-from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
 from jkeras.version import __version__
 from jkeras.layers._utils import without_foreign_keys
@@ -42,13 +36,28 @@ MAX_MODEL_WEIGHTS = 2 ** 32     # ... and all layers one `model_from_config` bui
 # Weight elements the layers built so far by the current `model_from_config` create.
 _built_weights = contextvars.ContextVar("jkeras_built_weights", default=None)
 
+# The model classes by the names a config gives them ("Functional", "Model", "Sequential"):
+# jkeras.models registers them when it is imported.
+_MODEL_CLASSES = {}
+
+
+def register_model_classes(mapping):
+    """Make `mapping` (class name -> model class) known to `deserialize_layer` and
+    `layer_classes`; jkeras.models calls it for Functional, Model and Sequential, so saving
+    finds them without importing the models."""
+    _MODEL_CLASSES.update(mapping)
+
+
+def model_class(name):
+    """The model class registered under `name` (`"Functional"`, `"Sequential"`)."""
+    return _MODEL_CLASSES[name]
 
 
 def layer_classes():
     """`{class name: class}` of every public layer and model class, with Keras's aliases."""
-    from jkeras import layers, models
+    from jkeras import layers
     known = {n: c for n, c in vars(layers).items() if isinstance(c, type) and issubclass(c, layers.Layer)}
-    known.update(Sequential=models.Sequential, Functional=models.Functional, Model=models.Functional)
+    known.update(_MODEL_CLASSES)
     return known
 
 
@@ -105,111 +114,28 @@ def _nested_keras2(value):
 
 
 def model_config(model):
-    """The `{"class_name", "config"}` of a model, as `model_config` and `to_json` hold it."""
-    from jkeras.models import Sequential
-    if isinstance(model, Sequential):
-        return {"class_name": "Sequential", "config": {
-            "name": model.name,
-            "layers": [_layer_entry(layer) for layer in _sequential_layers(model)]}}
-    if not hasattr(model, "_nodes"):
+    """The `{"class_name", "config"}` of a model, as `model_config` and `to_json` hold it: a
+    functional subclass (`class Net(Model)`) under its own (registered) name, as tf.keras 2
+    writes it, with the whole graph and whatever its own get_config adds."""
+    if not getattr(model, "is_graph_model", False):
         raise NotImplementedError(
             f"Model '{model.name}' is a subclassed model: its architecture is Python code, so it "
             "cannot be written as a config. Save its weights with save_weights() instead.")
-    from jkeras.models import Functional
-    if type(model) is Functional:
-        return {"class_name": "Functional", "config": functional_config(model)}
-    # a functional subclass (`class Net(Model)`) is written under its own name, as tf.keras 2
-    # does, with the whole graph (and whatever its own get_config adds)
-    return {"class_name": get_registered_name(type(model)), "config": model.get_config()}
+    name = getattr(model, "config_class_name", None) or get_registered_name(type(model))
+    return {"class_name": name, "config": model.get_config()}
 
 
-def _sequential_layers(model):
-    """The InputLayer (once the input shape is known) and the stack, as Keras 2 lists them."""
-    first = [model._input_layer] if getattr(model, "_input_layer", None) is not None else []
-    return first + list(model._stack)
-
-
-def _layer_entry(layer):
-    if hasattr(layer, "_nodes") or hasattr(layer, "_stack"):
+def config_entry(layer):
+    """The `{"class_name", "config"}` entry of a layer (a nested model's too) in a model's config."""
+    if getattr(layer, "is_graph_model", False):
         return model_config(layer)
     return serialize_layer(layer)
 
 
-def _nested_entry(layer):
-    """A layer of a Functional model's config; a nested Sequential without its InputLayer
-    (see the module docstring)."""
-    if not hasattr(layer, "_stack"):
-        return _layer_entry(layer)
-    return {"class_name": "Sequential", "config": {
-        "name": layer.name, "layers": [_layer_entry(inner) for inner in layer._stack]}}
-
-
-def _counts_from_one(layer):
-    """Whether tf.keras 2 numbers this layer's calls from 1: a model with its InputLayer."""
-    from jkeras.models import Sequential
-    if isinstance(layer, Sequential):
-        return False  # written without its InputLayer (`_nested_entry`)
-    return hasattr(layer, "_nodes")
-
-
 def functional_config(model):
-    """Keras 2's Functional config: layers with their inbound nodes, input/output refs."""
-    own = {id(n) for n in model._nodes} | {id(t._keras_history[0]._inbound_nodes[0])
-                                          for t in model.inputs}
-
-    def node_index(layer, node):
-        nodes = [n for n in layer._inbound_nodes if id(n) in own]
-        return nodes.index(node) + int(_counts_from_one(layer))
-
-    def ref(tensor):
-        layer, index, tensor_index = tensor._keras_history
-        return [layer.name, node_index(layer, layer._inbound_nodes[index]), tensor_index]
-
-    def tensor_refs(value):
-        """A call's keyword argument as tf.keras 2 writes it: each tensor as its reference
-        (`mha(q, value=v)`, `attention_mask=m`, an RNN's `initial_state=[h, c]`)."""
-        if isinstance(value, KerasTensor):
-            return ref(value)
-        if isinstance(value, (list, tuple)):
-            return [tensor_refs(v) for v in value]
-        if isinstance(value, dict):
-            return {k: tensor_refs(v) for k, v in value.items()}
-        return value
-
-    layers = []
-    for layer in model.layers:
-        entry = _nested_entry(layer)
-        entry["name"] = layer.name
-        inbound = []
-        names = getattr(layer, "call_input_names", None)
-        for node in layer._inbound_nodes:
-            if id(node) not in own or not node.parent_tensors:
-                continue
-            kwargs = {k: tensor_refs(v) for k, v in node.kwargs.items()}
-            if names and isinstance(node.inputs, (list, tuple)) and len(node.inputs) > 1:
-                # `mha(query, value, key)`, as tf.keras 2 writes a call: the first argument
-                # is the inbound tensor, the others are keyword arguments
-                kwargs.update({k: ref(t) for k, t in zip(names[1:], node.inputs[1:])})
-                inbound.append([ref(node.inputs[0]) + [kwargs]])
-                continue
-            inbound.append([ref(t) + [kwargs] for t in _flat(node.inputs)])
-        entry["inbound_nodes"] = inbound
-        layers.append(entry)
-    # One input (output) is written as a bare `[name, node, index]`: tf.keras unwraps a
-    # one-element list anyway, but Keras 3 would make the model return a list of one, which
-    # breaks the next layer when the model is nested.
-    inputs, outputs = [ref(t) for t in model.inputs], [ref(t) for t in model.outputs]
-    return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": inputs[0] if len(inputs) == 1 else inputs,
-            "output_layers": outputs[0] if len(outputs) == 1 else outputs}
-
-
-def _flat(structure):
-    if isinstance(structure, KerasTensor):
-        return [structure]
-    if isinstance(structure, dict):
-        return [t for v in structure.values() for t in _flat(v)]
-    return [t for v in structure for t in _flat(v)]
+    """Keras 2's config of a functional model: its `get_config()` (layers with their inbound
+    nodes, input/output references)."""
+    return model.get_config()
 
 
 def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config"):
@@ -220,11 +146,11 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config")
     """
     if not isinstance(entry, dict) or "class_name" not in entry:
         raise ConfigError(f"{path}: a layer config must be a dict with 'class_name' and 'config'; "
-                          f"received {_short(entry)}.")
+                          f"received {short(entry)}.")
     name = entry["class_name"]
     if not isinstance(name, str):
-        raise ConfigError(f"{path}.class_name must be a string; received {_short(name)}.")
-    where = _where(path, entry)
+        raise ConfigError(f"{path}.class_name must be a string; received {short(name)}.")
+    where = config_where(path, entry)
     classes = {**layer_classes(), **registry.get_custom_objects(), **(custom_objects or {})}
     registered = entry.get("registered_name")
     cls = classes.get(name) or (classes.get(registered) if isinstance(registered, str) else None)
@@ -232,15 +158,12 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config")
         raise ConfigError(f"Unknown layer class '{name}' ({where}). Pass custom layers with "
                           f"custom_objects={{'{name}': {name}}} or CustomObjectScope.")
     config = entry.get("config", {})
-    from jkeras.models import Functional, Sequential
-    with _converting(where):
-        if isinstance(cls, type) and issubclass(cls, Sequential):  # Keras 2.2 wrote a bare list
-            return _sequential_from_config(config, custom_objects, safe_mode, cls, f"{path}.config")
+    with converting(where):
+        if _rebuilds_graph(cls, config):
+            return cls.from_graph_config(config, custom_objects, safe_mode, f"{path}.config")
         if not isinstance(config, dict):
             raise ConfigError(f"The config of layer class '{name}' ({where}) must be a dict; "
                               f"received {type(config).__name__}.")
-        if _rebuilds_graph(cls, config):
-            return functional_from_config(config, custom_objects, safe_mode, cls, f"{path}.config")
         if safe_mode:
             _refuse_code(cls, config, where)
         config = _clean_config(config, classes, name)
@@ -257,21 +180,21 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config")
 
 
 def _rebuilds_graph(cls, config):
-    """Whether `cls` is built from the graph in `config`: a Model class (a functional subclass
-    too, `Net(Model)` or `{"Net": Model}` in custom_objects) without a `from_config` of its own."""
-    from jkeras.models import Model, Sequential
-    if not (isinstance(cls, type) and issubclass(cls, Model)) or issubclass(cls, Sequential):
-        return False
-    own = getattr(cls.from_config, "__func__", None) is not Model.from_config.__func__
-    return "layers" in config and "input_layers" in config and not own
+    """Whether `cls` is built from the graph in `config` (its `from_graph_config`): a
+    Sequential class (Keras 2.2 wrote a bare list of layers), or a Model class (a functional
+    subclass too, `Net(Model)` or `{"Net": Model}` in custom_objects) without a `from_config`
+    of its own, given a functional config (the class's `reads_graph_config`)."""
+    reads = getattr(cls, "reads_graph_config", None) if isinstance(cls, type) else None
+    return reads is not None and reads(config)
 
 
-def _short(value, limit=200):
+def short(value, limit=200):
+    """`repr(value)`, cut to `limit` characters, for error messages."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _where(path, entry):
+def config_where(path, entry):
     """`path (layer 'name', class 'Dense')` for messages."""
     config = entry.get("config") if isinstance(entry, dict) else None
     name = entry.get("name") if isinstance(entry, dict) else None
@@ -284,12 +207,16 @@ def _where(path, entry):
     return f"{path} ({', '.join(parts)})" if parts else path
 
 
+class PassesConversion(Exception):
+    """An exception `converting` lets through as it is: one its caller handles."""
+
+
 @contextlib.contextmanager
-def _converting(where):
+def converting(where):
     """Turn any failure while building from a config into a `ConfigError` naming `where`."""
     try:
         yield
-    except (JkerasError, _NotYet):
+    except (JkerasError, PassesConversion):
         raise
     except RecursionError as error:
         raise ConfigError(f"{where}: the config is nested too deeply to build.") from error
@@ -330,7 +257,7 @@ def _guard_size(layer, config, where):
     than `MAX_LAYER_WEIGHTS` elements (or `MAX_MODEL_WEIGHTS` for all layers together) ->
     ConfigError, before anything is allocated."""
     from jkeras.layers import Layer
-    if not isinstance(layer, Layer) or hasattr(layer, "_nodes") or hasattr(layer, "_stack"):
+    if not isinstance(layer, Layer) or getattr(layer, "is_graph_model", False):
         return
 
     def guarded(input_shape):
@@ -393,7 +320,7 @@ def check_config_tree(config, root="config"):
             if isinstance(value, dict):
                 for k, v in value.items():
                     if not isinstance(k, str):
-                        raise ConfigError(f"{path}: config keys must be strings; found {_short(k)}.")
+                        raise ConfigError(f"{path}: config keys must be strings; found {short(k)}.")
                     stack.append((v, f"{path}.{k}", depth + 1, inner))
             else:
                 for i, v in enumerate(value):
@@ -424,291 +351,6 @@ def _is_layer_class(obj):
     return isinstance(obj, type) and issubclass(obj, Layer)
 
 
-def _sequential_from_config(config, custom_objects, safe_mode, cls=None, path="config"):
-    from jkeras.models import Sequential
-    if isinstance(config, dict):
-        entries = config.get("layers")
-        if not isinstance(entries, list):
-            raise ConfigError(f"{path}.layers must be a list of layer configs; received "
-                              f"{_short(entries)}.")
-        name = config.get("name")
-        if name is not None and not isinstance(name, str):
-            raise ConfigError(f"{path}.name must be a string; received {_short(name)}.")
-        prefix = f"{path}.layers"
-    elif isinstance(config, list):
-        entries, name, prefix = config, None, path
-    else:
-        raise ConfigError(f"{path}: a Sequential config must be a dict with 'layers' (or a list of "
-                          f"layer configs); received {type(config).__name__}.")
-    model = (cls or Sequential)(name=name)
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) and hasattr(entry, "get_config"):  # `get_config()` objects
-            entry = _layer_entry(entry)
-        layer = deserialize_layer(entry, custom_objects, safe_mode, f"{prefix}[{i}]")
-        with _converting(_where(f"{prefix}[{i}]", entry)):
-            model.add(layer)
-    build_shape = config.get("build_input_shape") if isinstance(config, dict) else None
-    if not model.built and build_shape:
-        with _converting(f"{path}.build_input_shape"):
-            model._ensure_built(tuple(build_shape))
-    return model
-
-
-class _NotYet(Exception):
-    """A node refers to a layer call that has not been replayed yet."""
-
-
-def _check_ref(ref, where):
-    """`[name, node_index, tensor_index, ...]` with the right types, else ConfigError."""
-    if (not isinstance(ref, (list, tuple)) or len(ref) < 3 or not isinstance(ref[0], str)
-            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ref[1:3])):
-        raise ConfigError(f"{where}: a tensor reference must be [layer name, node index, tensor "
-                          f"index]; received {_short(ref)}.")
-    if ref[1] < 0 or ref[2] < 0:
-        raise ConfigError(f"{where}: a tensor reference has a negative index: {_short(ref)}.")
-    return ref
-
-
-def _check_functional(config, path):
-    """The shape of a Functional config, checked before anything is built."""
-    entries = config.get("layers")
-    if not isinstance(entries, list):
-        raise ConfigError(f"{path}.layers must be a list of layer configs; received {_short(entries)}.")
-    names = set()
-    for i, entry in enumerate(entries):
-        where = f"{path}.layers[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where} must be a dict; received {_short(entry)}.")
-        name = entry.get("name")
-        if name is None and isinstance(entry.get("config"), dict):
-            name = entry["config"].get("name")
-        if not isinstance(name, str):
-            raise ConfigError(f"{where}.name must be a string; received {_short(name)}.")
-        if name in names:
-            raise ConfigError(f"{where}: two layers are named {name!r}.")
-        names.add(name)
-        nodes = entry.get("inbound_nodes", [])
-        if not isinstance(nodes, list):
-            raise ConfigError(f"{where}.inbound_nodes must be a list; received {_short(nodes)}.")
-        for j, node in enumerate(nodes):
-            node_where = f"{where}.inbound_nodes[{j}]"
-            if isinstance(node, dict):
-                if not isinstance(node.get("args", []), list) or not isinstance(node.get("kwargs") or {}, dict):
-                    raise ConfigError(f"{node_where}: a Keras 3 node needs list 'args' and dict "
-                                      "'kwargs'.")
-                continue
-            if not isinstance(node, list):
-                raise ConfigError(f"{node_where} must be a list of tensor references or a dict; "
-                                  f"received {_short(node)}.")
-            for k, item in enumerate(node):
-                _check_ref(item, f"{node_where}[{k}]")
-                if len(item) > 3 and not isinstance(item[3], dict):
-                    raise ConfigError(f"{node_where}[{k}][3] (call arguments) must be a dict; "
-                                      f"received {_short(item[3])}.")
-    for key in ("input_layers", "output_layers"):
-        value = config.get(key)
-        if not isinstance(value, list) or not value:
-            raise ConfigError(f"{path}.{key} must be a non-empty list of tensor references; "
-                              f"received {_short(value)}.")
-        for k, ref in enumerate(_refs(value)):
-            _check_ref(ref, f"{path}.{key}[{k}]")
-
-
-def functional_from_config(config, custom_objects=None, safe_mode=True, cls=None, path="config"):
-    """Rebuild a Functional model by replaying its layer calls, as Keras does.
-
-    Keras 3 also records the ops its layers run on symbolic masks (`NotEqual`,
-    `Any` from `keras.src.ops`) as graph nodes and passes their results as
-    `mask=`; jkeras propagates masks itself, so those nodes and arguments are
-    dropped. An op that feeds anything but a mask has no jkeras counterpart and
-    fails as an unknown layer class.
-    """
-    from jkeras.models import Functional
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: a Functional config must be a dict; received {_short(config)}.")
-    _check_functional(config, path)
-    model_name = config.get("name")
-    if model_name is not None and not isinstance(model_name, str):
-        raise ConfigError(f"{path}.name must be a string; received {_short(model_name)}.")
-    created, pending = {}, []
-    with _converting(f"{path}.layers"):
-        ops = _mask_ops(config, custom_objects)
-    for i, entry in enumerate(config["layers"]):
-        name = entry.get("name") or entry["config"]["name"]
-        if name in ops:
-            continue
-        layer = deserialize_layer(entry, custom_objects, safe_mode, f"{path}.layers[{i}]")
-        created[name] = layer
-        for j, node_data in enumerate(entry.get("inbound_nodes", [])):
-            pending.append((layer, node_data, f"{path}.layers[{i}].inbound_nodes[{j}]"))
-    # Node indices of nested models. Keras 2 (tf.keras) counts a model built from an input
-    # as owning node 0 (its `_should_skip_first_node`), in node references and in
-    # input/output references alike. Keras 3 writes raw call indices in node arguments and
-    # adds 1 for Functional (not Sequential) models only in input/output references.
-    keras3 = any(isinstance(n, dict) for e in config["layers"] for n in e.get("inbound_nodes", []))
-    node_offset, io_offset = {}, {}
-    for name, layer in created.items():
-        is_model = hasattr(layer, "_stack") or hasattr(layer, "_nodes")
-        if keras3:
-            node_offset[name] = 0
-            io_offset[name] = int(is_model and not hasattr(layer, "_stack"))
-        else:
-            node_offset[name] = io_offset[name] = int(is_model and bool(layer.built))
-
-    def tensor(name, node_index, tensor_index, io=False):
-        if not isinstance(name, str) or name not in created:
-            raise ConfigError(f"The model config refers to unknown layer {_short(name)}.")
-        if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
-                   for i in (node_index, tensor_index)):
-            raise ConfigError(f"The model config refers to layer '{name}' with indices "
-                              f"{_short(node_index)}, {_short(tensor_index)}: not non-negative integers.")
-        layer = created[name]
-        index = node_index - (io_offset if io else node_offset)[name]
-        if index < 0:
-            raise ConfigError(f"The model config refers to call {node_index} of layer '{name}', "
-                              "which does not exist.")
-        if index >= len(layer._inbound_nodes):
-            if io:
-                raise ConfigError(f"The model config refers to call {node_index} of layer "
-                                  f"'{name}', which never happens.")
-            raise _NotYet(name)
-        outputs = _flat(layer._inbound_nodes[index].outputs)
-        if tensor_index >= len(outputs):
-            raise ConfigError(f"Layer '{name}' has {len(outputs)} outputs; the config asks for "
-                              f"output {tensor_index}.")
-        return outputs[tensor_index]
-
-    while pending:
-        progress, waiting, blocked = False, [], set()
-        for layer, node_data, where in pending:
-            if id(layer) in blocked:  # a layer's calls replay in their recorded order
-                waiting.append((layer, node_data, where))
-                continue
-            try:
-                with _converting(f"{where} (call of layer '{layer.name}')"):
-                    args, kwargs = _node_call(node_data, tensor, ops, created)
-            except _NotYet:
-                waiting.append((layer, node_data, where))
-                blocked.add(id(layer))
-                continue
-            with _converting(f"{where} (call of layer '{layer.name}')"):
-                layer(args, **kwargs)
-            progress = True
-        if not progress:
-            raise ConfigError(f"Invalid functional model config ({path}): its graph has a cycle or "
-                              "refers to layer calls that never happen "
-                              f"({sorted({l.name for l, _, _ in waiting})}).")
-        pending = waiting
-    with _converting(f"{path}.input_layers"):
-        inputs = [tensor(*ref[:3], io=True) for ref in _refs(config["input_layers"])]
-    with _converting(f"{path}.output_layers"):
-        outputs = [tensor(*ref[:3], io=True) for ref in _refs(config["output_layers"])]
-    with _converting(f"{path} (connecting inputs to outputs)"):
-        return _functional_of_class(cls or Functional, inputs if len(inputs) > 1 else inputs[0],
-                                    outputs if len(outputs) > 1 else outputs[0], model_name)
-
-
-def _functional_of_class(cls, inputs, outputs, name):
-    """`cls(inputs, outputs, name=name)` when `cls`'s constructor takes a graph (Model,
-    Functional, a subclass keeping their signature or `*args, **kwargs`); for a functional
-    subclass with a constructor of its own (`Net(inputs, blocks)`) the instance is made
-    without calling it, from the saved graph: attributes its `__init__` sets are not there."""
-    from jkeras.models import Functional
-    from jkeras.models.model import functional_subclass
-    params = inspect.signature(cls.__init__).parameters
-    kinds = {p.kind for p in params.values()}
-    if ({"inputs", "outputs"} <= set(params) or inspect.Parameter.VAR_POSITIONAL in kinds
-            or cls is Functional):
-        return cls(inputs, outputs, name=name)
-    model = object.__new__(functional_subclass(cls))
-    Functional.__init__(model, inputs, outputs, name=name)
-    return model
-
-
-def _mask_ops(config, custom_objects):
-    """Names of Keras 3 op nodes (unknown classes) whose results only ever serve as `mask=`."""
-    known = {**layer_classes(), **registry.get_custom_objects(), **(custom_objects or {})}
-    ops = {e.get("name") for e in config["layers"]
-           if e.get("class_name") not in known and e.get("registered_name") not in known}
-    if not ops:
-        return ops
-    as_input = {}  # op name -> names of the entries that read it other than as a mask
-
-    def visit(x, reader, masked):
-        if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
-            if not masked:
-                as_input.setdefault(x["config"]["keras_history"][0], set()).add(reader)
-        elif isinstance(x, dict):
-            for k, v in x.items():
-                visit(v, reader, masked)
-        elif isinstance(x, list):
-            for v in x:
-                visit(v, reader, masked)
-
-    for entry in config["layers"]:
-        for node in entry.get("inbound_nodes", []):
-            if not isinstance(node, dict):
-                return set()  # Keras 2 configs have no op nodes
-            visit(node.get("args", []), entry.get("name"), False)
-            for k, v in (node.get("kwargs") or {}).items():
-                visit(v, entry.get("name"), k == "mask")
-    for ref in _refs(config["output_layers"]):
-        as_input.setdefault(ref[0], set()).add(None)
-    changed = True
-    while changed:
-        keep = {op for op in ops if as_input.get(op, set()) <= ops}
-        changed, ops = keep != ops, keep
-    return ops
-
-
-def _refs(value):
-    """`[[name, node, index], ...]` from Keras 2's list of lists or Keras 3's flat triple."""
-    if len(value) == 3 and isinstance(value[0], str):
-        return [value]
-    return value
-
-
-def _node_call(node_data, tensor, ops=(), names=()):
-    """`(inputs, kwargs)` of one recorded call, in Keras 2's or Keras 3's node format.
-
-    `names` are the model's layer names: in Keras 2's format a `[name, node, index]` list
-    among the kwargs whose name is one of them is a tensor reference.
-    In Keras 3's format the recorded `training` is dropped: Keras 3 overrides it
-    with the mode of each run (jkeras would pin it), and `mask=` from Keras 3's
-    mask ops is left to jkeras's own mask propagation.
-    """
-    if isinstance(node_data, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
-        def from_op(x):
-            return (isinstance(x, dict) and x.get("class_name") == "__keras_tensor__"
-                    and x["config"]["keras_history"][0] in ops)
-
-        def revive(x):
-            if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
-                return tensor(*x["config"]["keras_history"])
-            if isinstance(x, list):
-                return [revive(v) for v in x]
-            if isinstance(x, dict):
-                return {k: revive(v) for k, v in x.items()}
-            return x
-        args = revive(node_data.get("args", []))
-        kwargs = {k: v for k, v in (node_data.get("kwargs") or {}).items()
-                  if k != "training" and not (k == "mask" and from_op(v))}
-        kwargs = revive(kwargs)
-        return (args[0] if len(args) == 1 else args), kwargs
-    def revive_refs(x):  # tf.keras 2 writes a tensor in the call's kwargs as its reference
-        if (isinstance(x, list) and len(x) == 3 and x[0] in names
-                and all(isinstance(i, int) and not isinstance(i, bool) for i in x[1:])):
-            return tensor(*x)
-        if isinstance(x, list):
-            return [revive_refs(v) for v in x]
-        if isinstance(x, dict):
-            return {k: revive_refs(v) for k, v in x.items()}
-        return x
-    inputs = [tensor(*item[:3]) for item in node_data]
-    kwargs = revive_refs(dict(node_data[0][3])) if node_data and len(node_data[0]) > 3 else {}
-    return (inputs[0] if len(inputs) == 1 else inputs), kwargs
-
-
 def model_from_config(config, custom_objects=None, safe_mode=True, path="config"):
     """A model (or layer) from `{"class_name", "config"}`, as `model_from_json` reads it.
 
@@ -718,40 +360,17 @@ def model_from_config(config, custom_objects=None, safe_mode=True, path="config"
     """
     token = _built_weights.set([0]) if _built_weights.get() is None else None
     try:
-        with custom_object_scope(custom_objects or {}), _converting(path):
+        with custom_object_scope(custom_objects or {}), converting(path):
             return deserialize_layer(config, custom_objects, safe_mode, path)
     finally:
         if token is not None:
             _built_weights.reset(token)
 
 
-def model_from_class_config(cls, config, custom_objects=None, safe_mode=True):
-    """What `Model.from_config`, `Functional.from_config` and `Sequential.from_config` return.
-
-    `config` is what the model's `get_config()` gives (Keras 2's inner config:
-    `{"name", "layers", "input_layers", "output_layers"}` for functional models,
-    `{"name", "layers"}` or a plain list of layers for Sequential); the outer
-    `{"class_name", "config"}` form is accepted too. A subclassed model is built
-    as `cls(**config)`, as Keras does.
-    """
-    from jkeras.models import Sequential
-    if isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), (dict, list)):
-        config = config["config"]
-    with custom_object_scope(custom_objects or {}), _converting(f"{cls.__name__}.from_config"):
-        if issubclass(cls, Sequential) or isinstance(config, list):
-            return _sequential_from_config(config, custom_objects, safe_mode,
-                                           cls if issubclass(cls, Sequential) else None)
-        if isinstance(config, dict) and "layers" in config and "input_layers" in config:
-            return functional_from_config(config, custom_objects, safe_mode, cls)
-        if not isinstance(config, dict):
-            raise ConfigError(f"{cls.__name__}.from_config needs a dict config; received "
-                              f"{_short(config)}.")
-        try:
-            return cls(**config)
-        except TypeError as error:
-            raise ConfigError(f"{cls.__name__}.from_config could not build the model from its "
-                             f"config ({error}). A subclassed model needs a get_config() that "
-                             "returns its constructor arguments.") from error
+def model_from_class_config(cls, config, custom_objects=None):
+    """What `cls.from_config(config, custom_objects)` returns (`cls` a model class): the model
+    classes read their configs themselves (jkeras.models)."""
+    return cls.from_config(config, custom_objects)
 
 
 _REGISTERED_NAMES = {}

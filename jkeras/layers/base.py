@@ -995,13 +995,7 @@ def _record_op(name, fn, args, kwargs):
     return layer(tensors[0] if len(tensors) == 1 else tensors)
 
 
-def _placeholder(shape, dtype, name):
-    from jkeras.layers.core import Input
-    return Input(batch_shape=shape, dtype=dtype, name=name)
-
-
 register_symbolic_handler("op", _record_op)
-register_symbolic_handler("placeholder", _placeholder)
 
 
 def _keras2_initializer(fn):

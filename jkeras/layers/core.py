@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras import activations, constraints, initializers, regularizers
-from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.keras_tensor import KerasTensor, register_symbolic_handler
 from jkeras.backend.symbolic import read
 from jkeras.layers._utils import present, weight_options_config
 from jkeras.layers.base import Layer, batch_size_argument, shape_argument
@@ -75,6 +75,14 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None, 
     feeds it from `t` (see `InputLayer`)."""
     return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                       batch_shape=batch_shape, input_tensor=tensor, **kwargs).output_tensor
+
+
+def _placeholder(shape, dtype, name):
+    """`K.placeholder` on symbolic tensors: an `Input` of the whole (batch included) shape."""
+    return Input(batch_shape=shape, dtype=dtype, name=name)
+
+
+register_symbolic_handler("placeholder", _placeholder)
 
 
 class Dense(Layer):

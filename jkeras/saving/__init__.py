@@ -1,8 +1,8 @@
 """Saving and loading: Keras `.h5` files, JSON/YAML architectures, custom objects."""
 from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
-from jkeras.saving import api, checkpoint, hdf5
+from jkeras.saving import api, checkpoint, hdf5, orbax
 from jkeras.saving.api import load_model, load_weights, save_model, save_weights
-from jkeras.saving.checkpoint import CheckpointError, restore_checkpoint, save_checkpoint
+from jkeras.saving.orbax import CheckpointError, restore_checkpoint, save_checkpoint
 from jkeras.saving.hdf5 import FileFormatError
 from jkeras.saving.serialization import (CustomObjectScope, custom_object_scope, get_registered_name,
                                          get_registered_object, model_from_config, model_from_json,

@@ -17,7 +17,7 @@ import os
 
 import jax
 
-from jkeras.saving import checkpoint, keras3_weights, legacy_h5
+from jkeras.saving import keras3_weights, legacy_h5, orbax
 
 HDF5_SUFFIXES = (".h5", ".hdf5")
 MODEL_SUFFIXES = HDF5_SUFFIXES + (".keras",)  # a path ending so names a file, never a folder
@@ -55,7 +55,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
     if not writes_files():
         return
     if format_of(filepath, save_format, what="save") == "orbax":
-        checkpoint.save_checkpoint(filepath, model, max_to_keep=max_to_keep)
+        orbax.save_checkpoint(filepath, model, max_to_keep=max_to_keep)
         return
     legacy_h5.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
@@ -63,7 +63,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, save_for
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model from a Keras `.h5` file or from an Orbax checkpoint folder (`model.save(dir)`)."""
     if format_of(filepath, reading=True, what="load_model") == "orbax":
-        return checkpoint.load_model(filepath, custom_objects, compile, safe_mode)
+        return orbax.load_model(filepath, custom_objects, compile, safe_mode)
     return legacy_h5.load_model(filepath, custom_objects, compile, safe_mode)
 
 

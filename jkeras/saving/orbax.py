@@ -259,11 +259,6 @@ def _assign(model, restored, meta):
         model._seed = int(meta["seed"])
 
 
-def is_checkpoint_path(path):
-    """Paths without an HDF5 suffix are Orbax checkpoint folders."""
-    return not str(path).endswith((".h5", ".hdf5", ".keras"))
-
-
 def load_model(directory, custom_objects=None, compile=True, safe_mode=True):
     """A model rebuilt from a checkpoint folder's config, with its newest readable values."""
     meta = latest_meta(directory)

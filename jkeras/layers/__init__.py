@@ -7,8 +7,8 @@ from jkeras.layers.base import BackendOp, InputSpec, Layer, Variable, add_loss  
 
 _FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "embeddings",
              "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",
-             "recurrent", "attention", "locally_connected", "convolutional_recurrent",
-             "cudnn_recurrent", "preprocessing_numeric", "preprocessing_image",
+             "recurrent_cells", "recurrent", "bidirectional", "attention", "locally_connected",
+             "convolutional_recurrent", "cudnn_recurrent", "preprocessing_numeric", "preprocessing_image",
              "preprocessing_categorical", "einsum_dense", "group_normalization",
              "unit_normalization", "spectral_normalization", "identity")
 

@@ -5,12 +5,11 @@ defining `call` gives a subclassed one, whose sublayers are tracked from its
 attributes and run through the Keras-style path of `Layer.apply`.
 """
 import copy
-import os
 
 from jkeras.errors import ConfigError
 from jkeras.layers.base import Layer
 from jkeras.models.trainer import Trainer
-from jkeras.saving import serialization
+from jkeras.saving import api, serialization
 
 # `Functional` and the function that rebuilds a functional model from its config:
 # models/functional.py subclasses Model, so it registers them here once it is imported.
@@ -144,37 +143,23 @@ class Model(Trainer, Layer):
         names `config` in error messages."""
         return _functional["from_config"](config, custom_objects, safe_mode, cls, path)
 
-    # ---- files (the saving package sits above models, hence the deferred imports) ----
+    # ---- files: jkeras.saving.api chooses the format from the path ----
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None, max_to_keep=None):
         """The whole model: to a Keras `.h5` file, or to an Orbax checkpoint folder (exact resume).
 
         A path ending in `.h5`/`.hdf5` writes Keras's format, for exchange with Keras; any
         other path is a checkpoint folder holding everything training changes.
         """
-        from jkeras.saving import checkpoint, hdf5
-        _check_path(filepath, "save")
-        if not _writes_files():
-            return
-        if save_format in (None, "tf", "orbax") and checkpoint.is_checkpoint_path(filepath):
-            checkpoint.save_checkpoint(filepath, self, max_to_keep=max_to_keep)
-            return
-        _check_h5(filepath, save_format, "save")
-        hdf5.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        api.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                       save_format=save_format, max_to_keep=max_to_keep)
 
     def save_weights(self, filepath, overwrite=True, save_format=None):
-        """Weights only, in Keras's legacy `.h5` layout."""
-        from jkeras.saving import hdf5
-        _check_path(filepath, "save_weights")
-        if not _writes_files():
-            return
-        _check_h5(filepath, save_format, "save_weights")
-        hdf5.save_weights(self, filepath, overwrite=overwrite)
+        """Weights only, to an HDF5 file: Keras's legacy layout, or Keras 3's for `.weights.h5`."""
+        api.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False):
         """Weights from a Keras `.h5` (weights-only or whole-model), by order or by layer name."""
-        from jkeras.saving import hdf5
-        _check_path(filepath, "load_weights")
-        hdf5.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+        api.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
     def to_json(self, **kwargs):
         """The model's config as JSON (`{"class_name", "config", "keras_version", "backend"}`)."""
@@ -214,31 +199,9 @@ def functional_subclass(cls):
     return cls
 
 
-def _writes_files():
-    """With several processes only process 0 writes, so they do not overwrite each other."""
-    import jax
-    return jax.process_index() == 0
-
-
-def _check_path(filepath, what):
-    if not isinstance(filepath, (str, os.PathLike)):
-        raise TypeError(f"{what}() needs a file path (a str or os.PathLike) as `filepath`; received "
-                        f"{type(filepath).__name__}.")
-
-
-def _check_h5(filepath, save_format, what):
-    path = str(filepath)
-    if path.endswith(".keras"):  # an HDF5 file under that name would not open in Keras 3
-        raise ValueError(f"{what}() writes Keras's HDF5 format, which Keras 3 reads too; it cannot "
-                         f"write Keras 3's `.keras` zip format. Give a path ending in .h5; received "
-                         f"{path!r}.")
-    if save_format not in (None, "h5") or not path.endswith((".h5", ".hdf5")):
-        raise ValueError(f"{what}() writes Keras's HDF5 format: give a path ending in .h5 or "
-                         f".hdf5; received {path!r} (save_format={save_format!r}).")
-
-
 def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None):
     """Keras 2's `keras.models.save_model(model, filepath)`: the same as `model.save(filepath)`."""
     if not isinstance(model, Model):
         raise TypeError(f"save_model() saves a jkeras Model; received {type(model).__name__}.")
-    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer, save_format=save_format)
+    api.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                   save_format=save_format)

@@ -69,10 +69,11 @@ class Trainer:
             optimizer = loss_scale.LossScaleOptimizer(optimizer)  # as Keras: float16 gradients underflow
         output_names = self._output_names_or_default()
         compiled_loss = cu.CompiledLoss(loss, loss_weights, output_names)
-        if all(fn is None for fn in compiled_loss.losses) and not self.losses:
+        if all(fn is None for fn in compiled_loss.losses) and not self.losses and not self._overrides("train_step"):
             raise ValueError("compile() needs a `loss` (a name, a function or a Loss instance) for at least "
                              "one output, unless the model has losses of its own (`model.add_loss(tensor)`, "
-                             f"weight regularizers), as Keras 2; received loss={loss!r} for a model without.")
+                             "weight regularizers), as Keras 2, or its own train_step; received "
+                             f"loss={loss!r} for a model without.")
         self._compile_args = cu.check_metrics(metrics, weighted_metrics, output_names)
         self.optimizer = optimizer
         self.loss = loss
@@ -267,7 +268,8 @@ class Trainer:
 
     def train_step(self, state, data):
         """One gradient step: `(logs, new_state)` for a `TrainState` and a batch `data` =
-        `(x, y, sample_weight)` (y and sample_weight may be None).
+        `(x, y, sample_weight)`: `x` as the model takes it, `y` and `sample_weight` lists with
+        one entry (maybe None) per output.
 
         `fit` and `train_on_batch` compile it (several steps in one program, see
         `steps_per_execution`); a subclass may override it, as in Keras 3, and then the

@@ -182,3 +182,13 @@ def test_index_is_built_once_per_change():
     model.get_layer("head").trainable = False
     assert model._path_index() is not index
     assert all(w is not model.get_layer("head").kernel for w in model.trainable_weights)
+
+
+def test_compiled_ops_carry_the_layer_names():
+    """Each layer's ops run under `jax.named_scope(layer.name)`: HLO and profiles name the layer."""
+    inp = L.Input((4,))
+    model = jkeras.Model(inp, L.Dense(2, name="head")(L.Dense(3, name="hidden")(inp)))
+    params, state = model._own_trees()
+    jaxpr = jax.make_jaxpr(lambda p, s, x: model.apply(p, s, x)[0])(params, state, np.zeros((2, 4), np.float32))
+    stacks = [str(e.source_info.name_stack) for e in jaxpr.eqns]
+    assert "hidden" in stacks and "head" in stacks

@@ -455,11 +455,13 @@ class Layer:
     def _run(self, params, state, inputs, **kwargs):
         """`apply` looked up on the class (a user attribute named `apply` cannot shadow it), under
         the dtype policy: floating inputs cast to the compute dtype, and under a mixed policy the
-        weights too, while the state keeps its dtypes."""
+        weights too, while the state keeps its dtypes. The ops it traces carry the layer's name
+        (`jax.named_scope`), so compiled programs and profiles show which layer each op is of."""
         compute = self.compute_dtype
         if self._convert_input_args and jnp.issubdtype(compute, jnp.floating):
             inputs = jax.tree.map(lambda x: _cast_float(x, compute), inputs)
-        with context.call_context(kwargs.get("training", False), kwargs.get("key")):  # for the K functions
+        with context.call_context(kwargs.get("training", False), kwargs.get("key")), \
+                jax.named_scope(self.name):  # the context for the K functions
             if compute == self.variable_dtype or not self._autocast:
                 return type(self).apply(self, params, state, inputs, **kwargs)
             outputs, new_state = type(self).apply(self, _autocast(self, params), state, inputs, **kwargs)

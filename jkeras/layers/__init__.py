@@ -9,8 +9,9 @@ _FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "
              "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",
              "recurrent_cells", "recurrent", "bidirectional", "attention", "locally_connected",
              "convolutional_recurrent", "cudnn_recurrent", "preprocessing_numeric", "preprocessing_image",
-             "preprocessing_categorical", "einsum_dense", "group_normalization",
-             "unit_normalization", "spectral_normalization", "identity")
+             "preprocessing_categorical", "preprocessing_hashing", "preprocessing_lookup",
+             "preprocessing_text", "einsum_dense", "group_normalization", "unit_normalization",
+             "spectral_normalization", "identity")
 
 
 def _export(module):

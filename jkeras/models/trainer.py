@@ -23,6 +23,7 @@ from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
 from jkeras.backend import config, placement
 from jkeras.backend.random import layer_key, root_seed
+from jkeras.layers import paths
 from jkeras.layers.base import Variable, collect_losses, collect_metrics, padded_rows
 from jkeras.legacy import interfaces
 from jkeras.optimizers import loss_scale
@@ -233,7 +234,7 @@ class Trainer:
             logits = [activations.found_logits(out) for out in y_pred]  # for the metrics
         # The weight penalties (of the trainable weights) and added losses count in evaluation
         # too, as in Keras 2, tf.keras 2 and Keras 3.
-        penalties = [p for layer, lp in _walk(self, trainable) for p in layer.regularization_losses(lp)]
+        penalties = _penalties(self, trainable)
         total = total + sum(penalties) + sum(extra)
         return total, (parts, y_pred, new_state, logits, logged, list(out_masks) or None)
 
@@ -1195,22 +1196,25 @@ def _has_convolution(jaxpr):
                for eqn in jaxpr.eqns)
 
 
-def _walk(layer, params):
-    """`(layer, its params)` for `layer` and every nested layer."""
-    yield layer, params
-    for sub in layer._layers:
-        yield from _walk(sub, params.get(sub.name, {}))
+def _penalties(model, trainable):
+    """The weight regularizers' penalties of the `trainable` tree, layer by layer in the walk
+    order of the model's `PathIndex` (the root first), each layer's in its own order."""
+    out = []
+    for prefix, layer in paths.index_of(model).layer_paths():
+        own = paths.get_path(trainable, prefix) if paths.has_path(trainable, prefix) else {}
+        out.extend(layer.regularization_losses(own))
+    return out
 
 
 def _apply_constraints(model, trainable):
-    def fix(layer, tree):
-        if not tree:
-            return tree
-        tree = dict(tree)
-        own = {k: v for k, v in tree.items() if not isinstance(v, dict)}
-        tree.update(layer.apply_constraints(own))
-        for sub in layer._layers:
-            if sub.name in tree:
-                tree[sub.name] = fix(sub, tree[sub.name])
-        return tree
-    return fix(model, trainable)
+    """`trainable` with each weight's constraint applied (after an update); the tree itself
+    where no weight has one."""
+    index = paths.index_of(model)
+    constraints = {}
+    for path in paths.weight_paths(trainable):
+        constraint = index.constraint(path) if index.has_layer(path[:-1]) else None
+        if constraint is not None:
+            constraints[path] = constraint
+    if not constraints:
+        return trainable
+    return paths.map_with_path(lambda path, v: constraints[path](v) if path in constraints else v, trainable)

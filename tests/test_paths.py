@@ -105,6 +105,14 @@ def test_ordered_is_keras_order():
         index.ordered("frozen")
 
 
+def test_a_nested_layers_own_order_is_kept():
+    """SpectralNormalization lists the wrapped layer's weights before its own `vector_u`."""
+    inp = L.Input((3,))
+    model = jkeras.Model(inp, L.SpectralNormalization(L.Dense(2, name="d"), name="sn")(inp))
+    assert [w.name for w in model.weights] == ["kernel", "bias", "vector_u"]
+    assert [w.name for w in model.non_trainable_weights] == ["vector_u"]
+
+
 def test_stateful_carries_are_not_weights():
     lstm = L.LSTM(2, stateful=True, name="lstm")
     lstm(np.zeros((3, 4, 2), np.float32))

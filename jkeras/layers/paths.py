@@ -119,58 +119,62 @@ class PathIndex:
     def __init__(self, root):
         self.root = root
         self._base = next(c for c in type(root).__mro__ if "_own_tree" in vars(c))
-        self._layers = {}     # prefix -> layer
-        self._variables = {}  # path -> Variable
-        self._first = {}      # id(Variable) -> its first path
-        self._orders = {}     # (id(layer), kind) -> list, filled on demand
-        self._walk(root, ())
+        self._walked = None  # (layers by prefix, Variables by path, first path by id), on first use
+        self._orders = {}    # kind -> list, on first use
+
+    def _maps(self):
+        if self._walked is None:
+            self._walked = ({}, {}, {})
+            self._walk(self.root, ())
+        return self._walked
 
     def _walk(self, layer, prefix):
-        self._layers.setdefault(prefix, layer)
-        variables = layer._variables
-        own = [n for n, v in variables.items() if v._trainable] + \
-            [n for n, v in variables.items() if not v._trainable]
-        for name in own:
-            path = prefix + (name,)
-            v = self._variables.setdefault(path, variables[name])
-            self._first.setdefault(id(v), path)
+        layers, variables, first = self._walked
+        layers[prefix] = layer
+        own = layer._variables
+        for kind in (True, False):
+            for name, v in own.items():
+                if bool(v._trainable) is kind:
+                    path = prefix + (name,)
+                    v = variables.setdefault(path, v)
+                    first.setdefault(id(v), path)
         for sub in layer._layers:
-            if prefix + (sub.name,) not in self._layers:
+            if prefix + (sub.name,) not in layers:  # a second layer of one name is not in the tree
                 self._walk(sub, prefix + (sub.name,))
 
     def path(self, variable):
         """The path of `variable` (its first, where it sits at several); KeyError if not the root's."""
         try:
-            return self._first[id(variable)]
+            return self._maps()[2][id(variable)]
         except KeyError:
             raise KeyError(f"{variable!r} is not a weight of layer '{self.root.name}'.") from None
 
     def variable(self, path):
         """The `Variable` at `path`."""
-        return self._variables[tuple(path)]
+        return self._maps()[1][tuple(path)]
 
     def has_variable(self, path):
-        return tuple(path) in self._variables
+        return tuple(path) in self._maps()[1]
 
     def layer(self, prefix):
         """The layer at `prefix` (`()` is the root)."""
-        return self._layers[tuple(prefix)]
+        return self._maps()[0][tuple(prefix)]
 
     def has_layer(self, prefix):
-        return tuple(prefix) in self._layers
+        return tuple(prefix) in self._maps()[0]
 
     def owner(self, path):
         """The layer whose weight (or whose nested entry) sits at `path`: the deepest layer on it."""
-        prefix = ()
+        layers, prefix = self._maps()[0], ()
         for name in path[:-1]:
-            if prefix + (name,) not in self._layers:
+            if prefix + (name,) not in layers:
                 break
             prefix += (name,)
-        return self._layers[prefix]
+        return layers[prefix]
 
     def layer_paths(self):
         """`(prefix, layer)` for every layer under the root (the root first, at `()`), in walk order."""
-        return list(self._layers.items())
+        return list(self._maps()[0].items())
 
     def is_graph_model(self, prefix):
         """Whether the layer at `prefix` is a graph (functional or Sequential) model."""
@@ -178,11 +182,11 @@ class PathIndex:
 
     def graph_prefixes(self):
         """The prefixes of the nested graph models (the root left out), for `h5_name`."""
-        return frozenset(p for p, layer in self._layers.items() if p and hasattr(layer, "_nodes"))
+        return frozenset(p for p, layer in self._maps()[0].items() if p and hasattr(layer, "_nodes"))
 
     def frozen_prefixes(self):
         """The prefixes of the layers set `trainable = False` (the root's is `()`)."""
-        return frozenset(p for p, layer in self._layers.items() if not layer.trainable)
+        return frozenset(p for p, layer in self._maps()[0].items() if not layer.trainable)
 
     def regularizer(self, path):
         """The regularizer of the weight at `path`, or None."""
@@ -195,48 +199,56 @@ class PathIndex:
     def ordered(self, kind):
         """The root's weights in Keras order, `kind` one of "weights", "trainable",
         "non_trainable": what `Layer.weights`, `trainable_weights`, `non_trainable_weights`
-        give (a nested layer that overrides one of those contributes its own list)."""
+        give for the root (a nested layer that overrides one of those contributes its own list).
+        Each list is made once per index."""
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {sorted(_KINDS)}; received {kind!r}.")
-        return list(self._base_order(self.root, kind))
+        if kind not in self._orders:
+            self._orders[kind] = getattr(self, "_" + kind)(self.root)
+        return list(self._orders[kind])
 
-    def _order(self, layer, kind):
-        """`layer`'s list of `kind`, through its own property where its class overrides it."""
-        prop = _KINDS[kind]
-        if getattr(type(layer), prop) is not getattr(self._base, prop):
-            return getattr(layer, prop)
-        return self._base_order(layer, kind)
-
-    def _base_order(self, layer, kind):
-        key = (id(layer), kind)
-        if key not in self._orders:
-            self._orders[key] = getattr(self, "_" + kind)(layer)
-        return self._orders[key]
+    def _nested(self, layer, kind, own_list):
+        """The lists of `kind` of `layer`'s nested layers, concatenated: each through its own
+        property where its class overrides it, else `own_list(sub)` (the base formula)."""
+        prop, out = _KINDS[kind], []
+        for sub in layer._layers:
+            overridden = getattr(type(sub), prop) is not getattr(self._base, prop)
+            out.extend(getattr(sub, prop) if overridden else own_list(sub))
+        return out
 
     def _weights(self, layer):
-        own = [v for v in layer._variables.values() if v._trainable] + \
-            [v for v in layer._variables.values() if not v._trainable]
         seen, out = set(), []
-        for w in own + [w for sub in layer._layers for w in self._order(sub, "weights")]:
+        for w in self._weight_run(layer):  # repeats dropped once, at the root, as at every level
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)
         return out
 
+    def _weight_run(self, layer):
+        """Own weights (trainable kind first), then each nested layer's, repeats kept."""
+        own = layer._variables.values()
+        return [v for v in own if v._trainable] + [v for v in own if not v._trainable] + \
+            self._nested(layer, "weights", self._weight_run)
+
     def _trainable(self, layer):
         if not layer.trainable:
             return []
-        own = [v for v in layer._variables.values() if v._trainable]
-        return own + [w for sub in layer._layers for w in self._order(sub, "trainable")]
+        return [v for v in layer._variables.values() if v._trainable] + \
+            self._nested(layer, "trainable", self._trainable)
 
     def _non_trainable(self, layer):
+        own = list(layer._variables.values())
         if not layer.trainable:
-            own = list(layer._variables.values())
-            nested = [w for sub in layer._layers for w in self._order(sub, "weights")]
+            nested = [w for sub in layer._layers for w in self._weights_of(sub)]
             return [v for v in own if v._trainable] + [w for w in nested if w._trainable] + \
                 [v for v in own if not v._trainable] + [w for w in nested if not w._trainable]
-        own = [v for v in layer._variables.values() if not v._trainable]
-        return own + [w for sub in layer._layers for w in self._order(sub, "non_trainable")]
+        return [v for v in own if not v._trainable] + self._nested(layer, "non_trainable", self._non_trainable)
+
+    def _weights_of(self, layer):
+        """`layer.weights`: its own property where its class overrides it, else the base formula."""
+        if getattr(type(layer), "weights") is not getattr(self._base, "weights"):
+            return layer.weights
+        return self._weights(layer)
 
 
 def index_of(layer):

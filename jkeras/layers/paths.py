@@ -123,13 +123,13 @@ class PathIndex:
         self._orders = {}    # kind -> list, on first use
 
     def _maps(self):
-        if self._walked is None:
-            self._walked = ({}, {}, {})
-            self._walk(self.root, ())
+        if self._walked is None:  # filled, then published: a thread reading it sees it whole
+            walked = ({}, {}, {})
+            self._walk(self.root, (), *walked)
+            self._walked = walked
         return self._walked
 
-    def _walk(self, layer, prefix):
-        layers, variables, first = self._walked
+    def _walk(self, layer, prefix, layers, variables, first):
         layers[prefix] = layer
         own = layer._variables
         for kind in (True, False):
@@ -140,7 +140,7 @@ class PathIndex:
                     first.setdefault(id(v), path)
         for sub in layer._layers:
             if prefix + (sub.name,) not in layers:  # a second layer of one name is not in the tree
-                self._walk(sub, prefix + (sub.name,))
+                self._walk(sub, prefix + (sub.name,), layers, variables, first)
 
     def path(self, variable):
         """The path of `variable` (its first, where it sits at several); KeyError if not the root's."""

@@ -111,7 +111,7 @@ def _conv_step(params, x):
 
 
 def conv_in_a_loop(steps=4):
-    """models/trainer.py `_train_fn`: conv train steps in a `lax.scan` against unrolled."""
+    """models/steps.py `_train_fn`: conv train steps in a `lax.scan` against unrolled."""
     rng = np.random.default_rng(0)
     params = {"k1": rng.standard_normal((3, 3, 1, 32)).astype("float32") * 0.1,
               "k2": rng.standard_normal((3, 3, 32, 64)).astype("float32") * 0.1,
@@ -127,13 +127,13 @@ def conv_in_a_loop(steps=4):
         return lax.scan(lambda c, _: (_conv_step(c, x), None), p, None, steps)[0]
     t_scan, t_unrolled = interleaved([(jax.jit(scanned), (params, x)),
                                        (jax.jit(unrolled), (params, x))])
-    show("models/trainer.py _train_fn (convs)",
+    show("models/steps.py _train_fn (convs)",
          f"{steps} conv steps: unrolled {1e3 * t_unrolled:.2f} ms, lax.scan {1e3 * t_scan:.2f} ms "
          f"({t_scan / t_unrolled:.1f}x)")
 
 
 def mlp_in_a_loop(steps=8):
-    """models/trainer.py `_auto_train_fn`: 670k-weight MLP Adam steps, looped or one per call."""
+    """models/steps.py `_auto_train_fn`: 670k-weight MLP Adam steps, looped or one per call."""
     rng = np.random.default_rng(0)
     sizes = (784, 512, 512, 10)
     params = [(rng.standard_normal((m, n)).astype("float32") * 0.05, np.zeros(n, "float32"))
@@ -162,18 +162,18 @@ def mlp_in_a_loop(steps=8):
             c = one(c)
         return c
     t_calls, t_loop = interleaved([(per_step_calls, (carry,)), (loop, (carry, steps))])
-    show("models/trainer.py _auto_train_fn (MLP)",
+    show("models/steps.py _auto_train_fn (MLP)",
          f"{steps} steps, 784-512-512-10, batch 128: one call per step {1e3 * t_calls:.1f} ms, "
          f"fori_loop {1e3 * t_loop:.1f} ms ({t_loop / t_calls:.2f}x)")
 
 
 def matmul_and_dispatch():
-    """models/trainer.py `_LOOP_MAX_FLOPS`: a 16 MFLOP matmul against an empty call's dispatch."""
+    """models/steps.py `_LOOP_MAX_FLOPS`: a 16 MFLOP matmul against an empty call's dispatch."""
     a = np.ones((200, 200), "float32")       # 2 * 200**3 = 16e6 flops
     matmul = jax.jit(lambda a: a @ a)
     empty = jax.jit(lambda a: a)
     t_matmul, t_empty = interleaved([(matmul, (a,)), (empty, (a,))])
-    show("models/trainer.py _LOOP_MAX_FLOPS",
+    show("models/steps.py _LOOP_MAX_FLOPS",
          f"16 MFLOP matmul: {1e6 * t_matmul:.0f} us; an empty jitted call: {1e6 * t_empty:.0f} us")
 
 

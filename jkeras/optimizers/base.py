@@ -16,7 +16,6 @@ A subclass may instead implement Keras 2's `get_updates(loss, params)`; `make_tr
 runs that inside the step (`optimizers.keras2`).
 """
 import numbers
-from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,141 +28,18 @@ from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.backend.gradients import gradients as K_gradients
 from jkeras.backend.variables import variable as backend_variable
 from jkeras.optimizers import keras2, schedules
-from jkeras.optimizers.state import OptimizerState
+from jkeras.optimizers.learning_rate import (Keras2Decay, LearningRate, _BASE_RATE, _as_decay,
+                                             _decay_schedule, _learning_rate)
+# The state functions are imported from here too (jkeras.optimizers, the trainer, legacy.py).
+from jkeras.optimizers.state import (CountedState, OptimizerState, _split_like,  # noqa: F401
+                                     flatten_slots, get_learning_rate, iterations, set_learning_rate,
+                                     slots, unflatten_slots, with_slots)
 from jkeras.optimizers.state import find_node as _find
 from jkeras.optimizers.state import replace_nodes as _replace
 
+
 # Keys of tf.keras 2.11+ configs (and old Keras Nadam's) that mean nothing here.
 _IGNORED_ARGS = ("jit_compile", "is_legacy_optimizer", "schedule_decay")
-
-
-class CountedState(NamedTuple):
-    """A raw optax transformation's state, with the update count beside it."""
-    inner: Any
-    iterations: jax.Array
-
-
-def _counts(node):
-    return isinstance(node, (OptimizerState, CountedState))
-
-
-def _holds_lr(node):
-    if isinstance(node, OptimizerState):
-        return True
-    injected = isinstance(node, (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState))
-    return injected and "learning_rate" in node.hyperparams
-
-
-def _lr_node(opt_state):
-    node = _find(opt_state, _holds_lr)
-    if node is None:
-        raise ValueError("This optimizer state holds no learning rate. Wrap a raw optax "
-                         "transformation in `optax.inject_hyperparams` to make it settable.")
-    return node
-
-
-def iterations(opt_state):
-    """The number of updates applied (Keras's `optimizer.iterations`), an int32 scalar."""
-    node = _find(opt_state, _counts)
-    if node is None:
-        raise ValueError("This optimizer state does not count its updates; build it with a "
-                         "jkeras optimizer's make_transform().")
-    return node.iterations
-
-
-def get_learning_rate(opt_state):
-    """The learning rate the next update uses, a float scalar."""
-    node = _lr_node(opt_state)
-    return node.learning_rate if isinstance(node, OptimizerState) else node.hyperparams["learning_rate"]
-
-
-def set_learning_rate(opt_state, value):
-    """`opt_state` with a new learning rate, same dtype, so a jitted step does not retrace.
-
-    With a schedule the schedule wins: the next update uses `schedule(iterations)`.
-    """
-    def put(node):
-        if isinstance(node, OptimizerState):
-            return node._replace(learning_rate=jnp.asarray(value, node.learning_rate.dtype))
-        old = node.hyperparams["learning_rate"]
-        return node._replace(hyperparams={**node.hyperparams,
-                                          "learning_rate": jnp.asarray(value, jnp.asarray(old).dtype)})
-    _lr_node(opt_state)  # raises if there is none
-    return _replace(opt_state, _holds_lr, put)
-
-
-def slots(opt_state):
-    """Slot name -> tree shaped like the params; `{}` for a raw optax transformation."""
-    node = _find(opt_state, lambda n: isinstance(n, OptimizerState))
-    return {} if node is None else {k: v for k, v in node.slots.items() if not k.startswith("_")}
-
-
-def with_slots(opt_state, new_slots, iterations=None):
-    """`opt_state` with the given slots (and the update count) replaced, e.g. from a file.
-
-    Each tree must have the structure and shapes of the slot it replaces; it is cast
-    to that slot's dtype. Slots not named keep their values.
-    """
-    def put_slots(node):
-        unknown = sorted(set(new_slots) - set(node.slots))
-        if unknown:
-            raise ValueError(f"Unknown optimizer slot(s) {unknown}; this optimizer has {sorted(node.slots)}.")
-        return node._replace(slots={**node.slots, **{name: _conform(name, tree, node.slots[name])
-                                                     for name, tree in new_slots.items()}})
-
-    def put_count(node):
-        return node._replace(iterations=jnp.asarray(iterations, node.iterations.dtype))
-
-    if new_slots:
-        if _find(opt_state, lambda n: isinstance(n, OptimizerState)) is None:
-            raise ValueError("This optimizer state has no slots (a raw optax transformation).")
-        opt_state = _replace(opt_state, lambda n: isinstance(n, OptimizerState), put_slots)
-    if iterations is not None:
-        opt_state = _replace(opt_state, _counts, put_count)
-    return opt_state
-
-
-def _is_opt_state(node):
-    return isinstance(node, OptimizerState)
-
-
-def flatten_slots(opt_state, names):
-    """`opt_state` with each slot in `names` as one vector of all weights, in tree order.
-
-    A multi-step loop holds the slots this way: an elementwise rule then updates a slot of
-    every weight in one XLA loop instead of one per weight (a third of a small model's
-    step on CPU). `unflatten_slots` gives back the per-weight trees everything else reads.
-    """
-    def put(node):
-        return node._replace(slots={k: jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(v)])
-                                    if k in names else v for k, v in node.slots.items()})
-    return _replace(opt_state, _is_opt_state, put)
-
-
-def unflatten_slots(opt_state, names, params):
-    """The inverse of `flatten_slots`: each flat slot in `names` as a tree shaped like `params`."""
-    def put(node):
-        return node._replace(slots={k: _split_like(v, params) if k in names else v
-                                    for k, v in node.slots.items()})
-    return _replace(opt_state, _is_opt_state, put)
-
-
-def _split_like(vector, tree):
-    """`vector` cut into consecutive pieces shaped like the leaves of `tree`."""
-    leaves, treedef = jax.tree.flatten(tree)
-    ends = np.cumsum([x.size for x in leaves])
-    return treedef.unflatten([vector[end - x.size:end].reshape(x.shape) for x, end in zip(leaves, ends)])
-
-
-def _conform(name, tree, like):
-    if jax.tree.structure(tree) != jax.tree.structure(like):
-        raise ValueError(f"Optimizer slot {name!r}: expected a tree {jax.tree.structure(like)}, "
-                         f"received {jax.tree.structure(tree)}.")
-    expected = [jnp.shape(x) for x in jax.tree.leaves(like)]
-    received = [jnp.shape(x) for x in jax.tree.leaves(tree)]
-    if expected != received:
-        raise ValueError(f"Optimizer slot {name!r}: expected shapes {expected}, received {received}.")
-    return jax.tree.map(lambda x, old: jnp.asarray(x, old.dtype), tree, like)
 
 
 def _clip_by_norm(g, clipnorm):
@@ -195,122 +71,9 @@ def checked(name, value, below=None, optional=False):
                      f"Received: {name}={value!r}")
 
 
-def _learning_rate(learning_rate, decay):
-    """A float or a schedule, checked; Keras 2's `decay` cannot go with a schedule."""
-    if callable(learning_rate):
-        if decay:
-            raise ValueError(f"`decay={decay}` cannot be combined with a learning-rate schedule.")
-        return learning_rate
-    if not (isinstance(learning_rate, numbers.Real) or getattr(learning_rate, "shape", None) == ()):
-        raise ValueError("Argument `learning_rate` should be a float or a schedule "
-                         f"(step -> learning rate). Received: learning_rate={learning_rate!r}")
-    rate = float(np.asarray(learning_rate))
-    return Keras2Decay(rate, float(decay)) if decay else rate
-
-
 def epsilon_or_default(value):
     """Keras 2's `epsilon=None`: the backend's fuzz factor (`K.epsilon()`)."""
     return checked("epsilon", backend_epsilon() if value is None else value)
-
-
-# Keras 2's `decay` written as the schedule it means (Keras 3 and tf.keras both read it);
-# the name marks it so that jkeras reads it back as `decay`.
-_DECAY_NAME = "decay"
-
-
-def _decay_schedule(lr, decay):
-    return schedules.serialize(schedules.InverseTimeDecay(lr, 1, decay, name=_DECAY_NAME))
-
-
-def _as_decay(config):
-    """`(learning_rate, decay)` of a schedule config `_decay_schedule` wrote, else None."""
-    inner = config.get("config") or {}
-    if (config.get("class_name") == "InverseTimeDecay" and inner.get("name") == _DECAY_NAME
-            and inner.get("decay_steps") == 1 and not inner.get("staircase")):
-        return inner["initial_learning_rate"], inner["decay_rate"]
-    return None
-
-
-class LearningRate(float):
-    """`optimizer.learning_rate` (and Keras 2's `optimizer.lr`): a float that is also a handle.
-
-    `K.get_value(opt.lr)` / `.numpy()` / `float()` read the optimizer's live rate and
-    `K.set_value(opt.lr, x)` / `.assign(x)` set it; the rate is a traced value of the
-    compiled step, so nothing recompiles. Arithmetic uses the value read at access.
-    """
-    shape = ()
-    dtype = "float32"
-
-    def __new__(cls, value, optimizer):
-        self = super().__new__(cls, value)
-        self._optimizer = optimizer
-        return self
-
-    def numpy(self):
-        return np.asarray(float(self), np.float32)
-
-    def __float__(self):
-        rate = self._optimizer.learning_rate
-        return float.__float__(rate) if isinstance(rate, LearningRate) else float(rate)
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.numpy(), dtype=dtype)
-
-    def assign(self, value):
-        self._optimizer.learning_rate = value
-
-    def __repr__(self):
-        return f"<learning_rate={float(self)!r}>"
-
-    def __reduce__(self):
-        return float, (float(self),)
-
-
-# The slot that holds Keras 2's undecayed rate (`lr`) in the state, so it can be set live.
-_BASE_RATE = "_initial_learning_rate"
-
-
-class Keras2Decay(schedules.InverseTimeDecay):
-    """Keras 2's `decay`: the rate of update `n` is `lr / (1 + decay * n)` (tf.keras 2's
-    arithmetic). It is the InverseTimeDecay it means, and also Keras 2's `optimizer.lr`:
-    `K.get_value`/`.numpy()`/`float()` read the undecayed rate and `K.set_value`/`.assign`
-    set it, live (it is a traced value of the step's state)."""
-    shape = ()
-    dtype = "float32"
-
-    def __init__(self, initial_learning_rate, decay):
-        super().__init__(initial_learning_rate, 1, decay, name=_DECAY_NAME)
-        self._optimizer = None
-
-    def _state(self):
-        live = getattr(self._optimizer, "_live", None)
-        return live[0]() if live else None
-
-    def numpy(self):
-        state = self._state()
-        if state is None:
-            return np.asarray(self.initial_learning_rate, np.float32)
-        node = _find(state, lambda n: isinstance(n, OptimizerState))
-        return np.asarray(node.slots[_BASE_RATE], np.float32)
-
-    def __float__(self):
-        return float(self.numpy())
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.numpy(), dtype=dtype)
-
-    def assign(self, value):
-        value = float(np.asarray(value))
-        state = self._state()
-        if state is not None:
-            def put(node):
-                base = node.slots[_BASE_RATE]
-                return node._replace(slots={**node.slots, _BASE_RATE: jnp.asarray(value, base.dtype)})
-            self._optimizer._live[1](_replace(state, lambda n: isinstance(n, OptimizerState), put))
-        self.initial_learning_rate = value
-
-    def __repr__(self):
-        return f"<learning_rate={float(self)!r} decay={self.decay_rate!r}>"
 
 
 class Optimizer:

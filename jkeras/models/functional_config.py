@@ -17,8 +17,8 @@ from jkeras.backend import registry
 from jkeras.backend.keras_tensor import KerasTensor
 from jkeras.errors import ConfigError
 from jkeras.models.model import functional_subclass
-from jkeras.saving.serialization import (PassesConversion, config_entry, converting, deserialize_layer,
-                                         layer_classes, model_class, short)
+from jkeras.saving.config_safety import PassesConversion, converting, short
+from jkeras.saving.serialization import config_entry, deserialize_layer, layer_classes, model_class
 
 
 def functional_config(model):

@@ -9,7 +9,7 @@ import copy
 from jkeras.errors import ConfigError
 from jkeras.layers.base import Layer
 from jkeras.models.trainer import Trainer
-from jkeras.saving import api, serialization
+from jkeras.saving import api, config_safety, json_yaml, serialization
 
 # `Functional` and the function that rebuilds a functional model from its config:
 # models/functional.py subclasses Model, so it registers them here once it is imported.
@@ -113,7 +113,7 @@ class Model(Trainer, Layer):
         if isinstance(config, dict) and "class_name" in config and isinstance(config.get("config"), (dict, list)):
             config = config["config"]
         with serialization.custom_object_scope(custom_objects or {}), \
-                serialization.converting(f"{cls.__name__}.from_config"):
+                config_safety.converting(f"{cls.__name__}.from_config"):
             sequential = serialization.model_class("Sequential")
             if issubclass(cls, sequential) or isinstance(config, list):
                 return (cls if issubclass(cls, sequential) else sequential).from_graph_config(
@@ -122,7 +122,7 @@ class Model(Trainer, Layer):
                 return cls.from_graph_config(config, custom_objects)
             if not isinstance(config, dict):
                 raise ConfigError(f"{cls.__name__}.from_config needs a dict config; received "
-                                  f"{serialization.short(config)}.")
+                                  f"{config_safety.short(config)}.")
             try:
                 return cls(**config)
             except TypeError as error:
@@ -163,11 +163,11 @@ class Model(Trainer, Layer):
 
     def to_json(self, **kwargs):
         """The model's config as JSON (`{"class_name", "config", "keras_version", "backend"}`)."""
-        return serialization.to_json(self, **kwargs)
+        return json_yaml.to_json(self, **kwargs)
 
     def to_yaml(self, **kwargs):
         """The model's config as YAML (`{"class_name", "config"}`)."""
-        return serialization.to_yaml(self, **kwargs)
+        return json_yaml.to_yaml(self, **kwargs)
 
 
 def _named(metric, name):

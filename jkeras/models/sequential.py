@@ -7,8 +7,8 @@ from jkeras.layers.base import Layer, note_edit
 from jkeras.layers.core import InputLayer
 from jkeras.models.functional import Functional
 from jkeras.models.trainer import Trainer
-from jkeras.saving.serialization import (config_entry, config_where, converting, deserialize_layer,
-                                         register_model_classes, short)
+from jkeras.saving.config_safety import config_where, converting, short
+from jkeras.saving.serialization import config_entry, deserialize_layer, register_model_classes
 
 
 def _first_declaring(layer):

@@ -14,22 +14,21 @@ Model configs are the models' own (`get_config`/`from_config` in jkeras.models):
 finds the model classes by name in a registry the models fill when they are imported
 (`register_model_classes`), so it never imports them.
 """
-import contextlib
 import contextvars
 import inspect
-import json
 import math
 
-import yaml
-
-from jkeras.errors import ConfigError, JkerasError, UnsafeLoadError
-from jkeras.version import __version__
-from jkeras.layers._utils import without_foreign_keys
 from jkeras.backend import registry
+from jkeras.errors import ConfigError
+from jkeras.layers._utils import without_foreign_keys
+from jkeras.saving.config_safety import (MAX_CONFIG_DEPTH, MAX_CONFIG_NODES,  # noqa: F401 (re-exported)
+                                         check_config_tree, config_where, converting, refuse_code, short)
+from jkeras.saving.object_registration import (CustomObjectScope,  # noqa: F401 (re-exported)
+                                               custom_object_scope, get_registered_name,
+                                               get_registered_object, register_keras_serializable)
 
-# Limits on what a config may declare, checked before anything is built.
-MAX_CONFIG_DEPTH = 200          # nesting of dicts/lists
-MAX_CONFIG_NODES = 2_000_000    # dicts, lists and values, aliases (YAML) counted each time
+# Weight elements the layers built from a config may create, checked as each is built, before
+# anything is allocated (`_count_weights` reads them here: change them on this module).
 MAX_LAYER_WEIGHTS = 2 ** 31     # weight elements one layer may create (8 GiB of float32)
 MAX_MODEL_WEIGHTS = 2 ** 32     # ... and all layers one `model_from_config` builds (16 GiB)
 
@@ -165,7 +164,7 @@ def deserialize_layer(entry, custom_objects=None, safe_mode=True, path="config")
             raise ConfigError(f"The config of layer class '{name}' ({where}) must be a dict; "
                               f"received {type(config).__name__}.")
         if safe_mode:
-            _refuse_code(cls, config, where)
+            refuse_code(cls, config, where)
         config = _clean_config(config, classes, name)
         options = inspect.signature(cls.from_config).parameters
         extra = {k: v for k, v in (("custom_objects", custom_objects), ("safe_mode", safe_mode))
@@ -186,69 +185,6 @@ def _rebuilds_graph(cls, config):
     of its own, given a functional config (the class's `reads_graph_config`)."""
     reads = getattr(cls, "reads_graph_config", None) if isinstance(cls, type) else None
     return reads is not None and reads(config)
-
-
-def short(value, limit=200):
-    """`repr(value)`, cut to `limit` characters, for error messages."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-def config_where(path, entry):
-    """`path (layer 'name', class 'Dense')` for messages."""
-    config = entry.get("config") if isinstance(entry, dict) else None
-    name = entry.get("name") if isinstance(entry, dict) else None
-    if name is None and isinstance(config, dict):
-        name = config.get("name")
-    cls = entry.get("class_name") if isinstance(entry, dict) else None
-    parts = [f"layer {name!r}" if isinstance(name, str) else None,
-             f"class {cls!r}" if isinstance(cls, str) else None]
-    parts = [p for p in parts if p]
-    return f"{path} ({', '.join(parts)})" if parts else path
-
-
-class PassesConversion(Exception):
-    """An exception `converting` lets through as it is: one its caller handles."""
-
-
-@contextlib.contextmanager
-def converting(where):
-    """Turn any failure while building from a config into a `ConfigError` naming `where`."""
-    try:
-        yield
-    except (JkerasError, PassesConversion):
-        raise
-    except RecursionError as error:
-        raise ConfigError(f"{where}: the config is nested too deeply to build.") from error
-    except (KeyError, IndexError) as error:
-        raise ConfigError(f"{where}: the config lacks an entry the layer needs: "
-                          f"{type(error).__name__} {error}.") from error
-    except MemoryError as error:
-        raise ConfigError(f"{where}: building this layer ran out of memory (a declared size is "
-                          "too large).") from error
-    except Exception as error:  # noqa: BLE001 - any failure of a layer built from file data
-        raise ConfigError(f"{where}: {error}") from error
-
-
-def _refuse_code(cls, config, where):
-    """Under safe_mode, a Lambda (or any layer) holding Python bytecode is refused before it is built."""
-    from jkeras.layers import Lambda
-    if not (isinstance(cls, type) and issubclass(cls, Lambda)):
-        return
-    for field in ("function", "output_shape", "mask"):
-        value = config.get(field)
-        lambda_dict = isinstance(value, dict) and value.get("class_name") == "__lambda__"
-        if lambda_dict or config.get(f"{field}_type") == "lambda":
-            module = config.get({"function": "module"}.get(field, f"{field}_module"))
-            tf_keras = (f" (tf.keras 2 writes every Python function as bytecode, named ones too; "
-                        f"this one comes from module {module!r})" if isinstance(module, str) else "")
-            raise UnsafeLoadError(
-                f"{where}: requested the deserialization of a `Lambda` layer whose `{field}` is a "
-                f"Python lambda{tf_keras}. This carries a potential risk of arbitrary code "
-                "execution and thus it is disallowed by default (`safe_mode=True`). Pass "
-                "`safe_mode=False` if you trust the file (the bytecode then runs, in the same "
-                "Python version only), or define the function with `def` and pass it by name "
-                "through `custom_objects`.")
 
 
 def _guard_size(layer, config, where):
@@ -300,36 +236,6 @@ def _count_weights(total, input_shape, where):
                           "are too large.")
 
 
-def check_config_tree(config, root="config"):
-    """Refuse a config that is nested too deeply, too large (YAML aliases expanded), or that
-    contains itself (a YAML anchor inside its own value), before anything walks it."""
-    count = 0
-    stack = [(config, root, 0, ())]
-    while stack:
-        value, path, depth, parents = stack.pop()
-        count += 1
-        if count > MAX_CONFIG_NODES:
-            raise ConfigError(f"{root}: the config has more than {MAX_CONFIG_NODES} values "
-                              "(expanded), too large to be a model config.")
-        if depth > MAX_CONFIG_DEPTH:
-            raise ConfigError(f"{path}: the config is nested more than {MAX_CONFIG_DEPTH} levels deep.")
-        if isinstance(value, (dict, list, tuple)):
-            if id(value) in parents:
-                raise ConfigError(f"{path}: the config contains itself (a reference cycle).")
-            inner = parents + (id(value),)
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    if not isinstance(k, str):
-                        raise ConfigError(f"{path}: config keys must be strings; found {short(k)}.")
-                    stack.append((v, f"{path}.{k}", depth + 1, inner))
-            else:
-                for i, v in enumerate(value):
-                    stack.append((v, f"{path}[{i}]", depth + 1, inner))
-        elif not (value is None or isinstance(value, (str, int, float, bool))):
-            raise ConfigError(f"{path}: a config holds only strings, numbers, booleans, null, "
-                              f"lists and dicts; found {type(value).__name__}.")
-
-
 def _clean_config(config, classes, class_name=None):
     """`config` without the keys jkeras ignores, also in the layer configs nested in it.
 
@@ -373,123 +279,10 @@ def model_from_class_config(cls, config, custom_objects=None):
     return cls.from_config(config, custom_objects)
 
 
-_REGISTERED_NAMES = {}
-
-
-def register_keras_serializable(package="Custom", name=None):
-    """Decorator: make a class or function loadable by name without `custom_objects`.
-
-    Registers it in `jkeras.utils.get_custom_objects()` under `"package>name"`
-    (Keras 3's registered name) and under the plain name (how Keras 2 configs
-    and jkeras's own configs spell `class_name`).
-    """
-    def decorator(arg):
-        class_name = name if name is not None else arg.__name__
-        registered_name = f"{package}>{class_name}"
-        if inspect.isclass(arg) and not hasattr(arg, "get_config"):
-            raise ValueError("Cannot register a class that does not have a get_config() method.")
-        store = registry.get_custom_objects()
-        store[registered_name] = arg
-        store[class_name] = arg
-        _REGISTERED_NAMES[arg] = registered_name
-        return arg
-    return decorator
-
-
-def get_registered_name(obj):
-    """`"package>name"` for a registered object, else its Python name (as in Keras)."""
-    return _REGISTERED_NAMES.get(obj, getattr(obj, "__name__", type(obj).__name__))
-
-
-def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The object registered (or passed in `custom_objects`/`module_objects`) under `name`, else None."""
-    for source in (custom_objects, registry.get_custom_objects(), module_objects):
-        if source and name in source:
-            return source[name]
-    return None
-
-
-def to_json(model, **kwargs):
-    return json.dumps({**model_config(model), "keras_version": __version__, "backend": "jax"}, **kwargs)
-
-
-def model_from_json(json_string, custom_objects=None, safe_mode=True):
-    """A model from `to_json()`'s text; a bad text or config raises `ConfigError`."""
-    config = parse_json(json_string, "model_from_json")
-    check_config_tree(config, "model_from_json")
-    return model_from_config(config, custom_objects, safe_mode, "model_from_json")
-
-
-def parse_json(text, what):
-    """`json.loads` whose failures (bad JSON, too deep, huge numbers) are `ConfigError`s."""
-    if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf8")
-        except UnicodeDecodeError as error:
-            raise ConfigError(f"{what}: the text is not UTF-8 ({error}).") from error
-    if not isinstance(text, str):
-        raise ConfigError(f"{what}: expected a JSON string; received {type(text).__name__}.")
-    try:
-        return json.loads(text)
-    except RecursionError as error:
-        raise ConfigError(f"{what}: the JSON is nested too deeply.") from error
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{what}: not valid JSON ({error}).") from error
-
-
-def to_yaml(model, **kwargs):
-    return yaml.safe_dump(model_config(model), **kwargs)
-
-
-def model_from_yaml(yaml_string, custom_objects=None, safe_mode=True):
-    """Only YAML's safe subset is read: a file cannot construct Python objects.
-
-    A Python tag (`!!python/object/apply:os.system`) raises `UnsafeLoadError`; bad YAML or
-    config `ConfigError`.
-    """
-    if not isinstance(yaml_string, (str, bytes)) and not hasattr(yaml_string, "read"):
-        raise ConfigError(f"model_from_yaml: expected a YAML string; received "
-                          f"{type(yaml_string).__name__}.")
-    try:
-        config = yaml.safe_load(yaml_string)
-    except yaml.constructor.ConstructorError as error:
-        raise UnsafeLoadError("model_from_yaml reads only safe YAML: the text asks to construct a "
-                              f"Python object ({error.problem}), which could run code, so it is "
-                              "refused.") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"model_from_yaml: not valid (safe) YAML ({error}).") from error
-    except RecursionError as error:
-        raise ConfigError("model_from_yaml: the YAML is nested too deeply.") from error
-    except (ValueError, TypeError, OverflowError) as error:  # e.g. a huge int, a bad timestamp
-        raise ConfigError(f"model_from_yaml: a value cannot be read ({error}).") from error
-    check_config_tree(config, "model_from_yaml")
-    return model_from_config(config, custom_objects, safe_mode, "model_from_yaml")
-
-
-@contextlib.contextmanager
-def custom_object_scope(*scopes):
-    """Make `{name: object}` dicts visible to every load inside the block."""
-    store = registry.get_custom_objects()
-    saved = dict(store)
-    for scope in scopes:
-        store.update(scope)
-    try:
-        yield store
-    finally:
-        store.clear()
-        store.update(saved)
-
-
-class CustomObjectScope:
-    """`with CustomObjectScope({'MyLayer': MyLayer}): load_model(...)`, as in Keras."""
-
-    def __init__(self, *scopes):
-        self._scopes = scopes
-        self._context = None
-
-    def __enter__(self):
-        self._context = custom_object_scope(*self._scopes)
-        return self._context.__enter__()
-
-    def __exit__(self, *exc):
-        return self._context.__exit__(*exc)
+def __getattr__(name):
+    """`to_json`, `model_from_json`, `to_yaml`, `model_from_yaml`, `parse_json`: jkeras.saving.json_yaml's,
+    which builds on this module."""
+    if name in ("model_from_json", "model_from_yaml", "parse_json", "to_json", "to_yaml"):
+        from jkeras.saving import json_yaml
+        return getattr(json_yaml, name)
+    raise AttributeError(f"module 'jkeras.saving.serialization' has no attribute {name!r}")

@@ -34,7 +34,8 @@ def _keras_snake(name):
 
 
 def _is_graph_model(layer):
-    return hasattr(layer, "_stack") or hasattr(layer, "_nodes")
+    """Whether Keras 3 walks `layer` as a Functional/Sequential model (its `layers` first)."""
+    return getattr(layer, "is_graph_model", False)
 
 
 def _container_keys(items):

@@ -35,8 +35,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         if training is not None:
             f.attrs["training_config"] = training.encode("utf8")
         write_weights(f.create_group("model_weights"), model)
-        if training is not None and model._opt_state is not None:
-            write_optimizer(f.create_group("optimizer_weights"), model)
+        train_state = model.get_train_state() if training is not None else None
+        if train_state is not None and train_state.opt_state is not None:
+            write_optimizer(f.create_group("optimizer_weights"), model, train_state)
 
 
 def save_weights(model, filepath, overwrite=True):

@@ -13,7 +13,7 @@ import numpy as np
 
 from jkeras import optimizers
 from jkeras.errors import FileFormatError
-from jkeras.models.compile_utils import split_params, trainable_mask
+from jkeras.layers.paths import get_path, has_path, index_of, set_path
 from jkeras.saving import legacy_optimizer
 from jkeras.saving.h5_io import attr_text, file_part, member, path_of, read_names, read_raw, shape_of, write_names
 from jkeras.saving.legacy_h5_weights import layer_datasets, weight_names
@@ -22,15 +22,16 @@ from jkeras.saving.legacy_h5_weights import layer_datasets, weight_names
 _TF_SLOT_NAMES = {"momentum": "m", "velocity": "v", "velocity_hat": "vhat", "norm": "u"}
 
 
-def write_optimizer(group, model):
+def write_optimizer(group, model, train_state):
     """tf.keras 2.11+ layout: `iteration:0`, then `<Opt>/<slot>/<weight name>` per trainable
-    weight; an `optimizers.legacy` one in tf.keras `OptimizerV2`'s (see `legacy_optimizer`)."""
+    weight; an `optimizers.legacy` one in tf.keras `OptimizerV2`'s (see `legacy_optimizer`).
+    The slots are `train_state.opt_state`'s (the model's `get_train_state()`)."""
     opt = model.optimizer
     opt_name = type(opt).__name__
-    slot_trees = optimizers.slots(model._opt_state)
+    slot_trees = optimizers.slots(train_state.opt_state)
     slot_names = [s for s in getattr(opt, "slot_names", lambda: ())() if s in slot_trees]
-    paths = trainable_paths(model)
-    iteration = np.asarray(optimizers.iterations(model._opt_state), np.int64)
+    paths = trainable_paths(model, train_state.trainable)
+    iteration = np.asarray(optimizers.iterations(train_state.opt_state), np.int64)
     if getattr(opt, "is_legacy", False):
         names, values = [f"{opt.name}/iter:0"], [iteration]
         for scalar, short in opt.legacy_scalars.items():
@@ -39,7 +40,7 @@ def write_optimizer(group, model):
         for slot in slot_names:
             for var, path, tf_name in paths:
                 names.append(f"{opt.name}/{tf_name.rsplit(':', 1)[0]}/{opt.legacy_slots[slot]}:0")
-                values.append(np.asarray(_get_path(slot_trees[slot], path)))
+                values.append(np.asarray(get_path(slot_trees[slot], path)))
     else:
         names, values = ["iteration:0"], [iteration]
         for slot, i in _slot_layouts(opt, paths, slot_names)[0]:
@@ -47,7 +48,7 @@ def write_optimizer(group, model):
             short = _TF_SLOT_NAMES.get(slot, slot) if opt_name in ("Adam", "AdamW", "SGD", "Nadam",
                                                                    "Adamax", "Adafactor") else slot
             names.append(f"{opt_name}/{short}/{tf_name}")
-            values.append(np.asarray(_get_path(slot_trees[slot], path)))
+            values.append(np.asarray(get_path(slot_trees[slot], path)))
     write_names(group, "weight_names", names)
     for name, value in zip(names, values):
         group.create_dataset(name, data=value)
@@ -60,48 +61,30 @@ def _slot_layouts(opt, paths, slot_names):
     return [[(slot, i) for i in range(len(paths)) for slot in slot_names]]
 
 
-def trainable_paths(model):
-    """`(variable, path in the trainable params tree, weight name)` in `trainable_weights` order."""
-    tree_paths = {}
-
-    def walk(obj, prefix):
-        for v in obj._variables.values():
-            tree_paths[id(v)] = prefix + (v.name,)
-        for sub in obj._layers:
-            walk(sub, prefix + (sub.name,))
-
-    walk(model, ())
-    names = {}
-    for layer in model.layers:
-        for w, n in zip(layer.weights, weight_names(layer)):
-            names[id(w)] = n
-    trainable, _ = split_params(model._own_tree(True), model._trainable_mask)
+def trainable_paths(model, trainable):
+    """`(variable, path in the params tree, weight name)` in `trainable_weights` order, for the
+    weights the `trainable` tree (the train state's) holds: those the optimizer has slots for."""
+    index = index_of(model)
+    names = _by_path(index, ((w, n) for layer in model.layers
+                             for w, n in zip(layer.weights, weight_names(layer))))
     out = []
     for w in model.trainable_weights:
-        path = tree_paths[id(w)]
-        if _has_path(trainable, path):
-            out.append((w, path, names.get(id(w), w.name)))
+        path = index.path(w)
+        if has_path(trainable, path):
+            out.append((w, path, names.get(path, w.name)))
     return out
 
 
-def _has_path(tree, path):
-    for p in path:
-        if not isinstance(tree, dict) or p not in tree:
-            return False
-        tree = tree[p]
-    return True
-
-
-def _get_path(tree, path):
-    for p in path:
-        tree = tree[p]
-    return tree
-
-
-def _set_path(tree, path, value):
-    if len(path) == 1:
-        return {**tree, path[0]: value}
-    return {**tree, path[0]: _set_path(tree[path[0]], path[1:], value)}
+def _by_path(index, pairs):
+    """`{weight's path: value}` for `(weight, value)` pairs (the last value wins); a weight
+    outside the params tree is left out: it has no slot."""
+    out = {}
+    for w, value in pairs:
+        try:
+            out[index.path(w)] = value
+        except KeyError:
+            continue
+    return out
 
 
 def load_optimizer(group, model, saved_scalars=None):
@@ -123,13 +106,12 @@ def load_optimizer(group, model, saved_scalars=None):
         if ds is None:
             raise FileFormatError(f"'optimizer_weights' lists weight '{n}' that the file lacks.")
         datasets.append(ds)
-    model._trainable_mask = model._trainable_mask or trainable_mask(model)
-    trainable, _ = split_params(model._own_tree(True), model._trainable_mask)
-    opt_state = jax.jit(model._tx.init)(trainable)
+    train_state = model.get_train_state()
+    opt_state = jax.jit(model.init_opt_state)(train_state.trainable)
     trees = dict(optimizers.slots(opt_state))
     slot_names = [s for s in getattr(model.optimizer, "slot_names", lambda: ())() if s in trees]
     scalars = [k for k in trees if k not in slot_names]
-    paths = trainable_paths(model)
+    paths = trainable_paths(model, train_state.trainable)
     opt_name = type(model.optimizer).__name__
     fresh = (f"{group.file.filename}: the optimizer state in '{path_of(group)}' is not restored "
              f"(%s); the model's {opt_name} starts freshly initialized.")
@@ -139,7 +121,7 @@ def load_optimizer(group, model, saved_scalars=None):
                       f"model's {opt_name} (the model was saved compiled but never trained): the "
                       "optimizer state is not restored; it starts freshly initialized at "
                       f"iteration {iteration}.", stacklevel=6)
-        model._opt_state = optimizers.with_slots(opt_state, {}, iteration)
+        model.set_train_state(train_state._replace(opt_state=optimizers.with_slots(opt_state, {}, iteration)))
         return
     version = attr_text(group.file, "keras_version")
     try:
@@ -156,16 +138,16 @@ def load_optimizer(group, model, saved_scalars=None):
                 values.append((dest[1], None, _read_as(ds, like.dtype)))
             elif dest[0] != "skip":
                 slot, (_, path, _) = dest[0], paths[dest[1]]
-                like = _get_path(trees[slot], path)  # a weight's shape, or Adafactor's factors'
+                like = get_path(trees[slot], path)  # a weight's shape, or Adafactor's factors'
                 _expect_shape(name, ds, like.shape)
                 values.append((slot, path, _read_as(ds, like.dtype)))
     except legacy_optimizer.Unmapped as error:
         warnings.warn(fresh % error, stacklevel=6)
-        model._opt_state = opt_state
+        model.set_train_state(train_state._replace(opt_state=opt_state))
         return
     for slot, path, value in values:
         value = jax.numpy.asarray(value)
-        trees[slot] = value if path is None else _set_path(trees[slot], path, value)
+        trees[slot] = value if path is None else set_path(trees[slot], path, value)
     restored = {slot for slot, path, _ in values if path is None}
     for name, value in (saved_scalars if isinstance(saved_scalars, dict) else {}).items():
         if name in scalars and name not in restored and isinstance(value, (int, float)):
@@ -176,7 +158,7 @@ def load_optimizer(group, model, saved_scalars=None):
         for name, value in scalars_at(iteration, np.asarray(trees[scalars[0]])).items():
             if name not in restored:
                 trees[name] = jax.numpy.asarray(value)
-    model._opt_state = optimizers.with_slots(opt_state, trees, iteration)
+    model.set_train_state(train_state._replace(opt_state=optimizers.with_slots(opt_state, trees, iteration)))
 
 
 def _expect_shape(name, ds, shape):
@@ -200,10 +182,9 @@ def _file_weight_names(f, model, paths):
         file_groups = []
     model_layers = [layer for layer in model.layers if layer.weights]
     if len(file_groups) == len(model_layers):
-        for layer, datasets in zip(model_layers, file_groups):
-            for w, (name, _) in zip(layer.weights, datasets):
-                names[id(w)] = name
-    return [names.get(id(var), tf_name) for var, _, tf_name in paths]
+        names = _by_path(index_of(model), ((w, name) for layer, datasets in zip(model_layers, file_groups)
+                                           for w, (name, _) in zip(layer.weights, datasets)))
+    return [names.get(path, tf_name) for _, path, tf_name in paths]
 
 
 def _iteration(ds):

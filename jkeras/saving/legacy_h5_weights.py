@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 
 from jkeras.errors import FileFormatError
+from jkeras.layers import paths
 from jkeras.saving import legacy_weights
 from jkeras.saving.h5_io import (assign_all, attr_text, has_names, member, path_of, read_dataset, read_names,
                                  read_raw, shape_of, warn_skip, write_names)
@@ -35,22 +36,21 @@ def write_weights(group, model):
 
 
 def weight_names(layer):
-    """tf.keras-style names (`dense/kernel:0`, `lstm/lstm_cell/kernel:0`) in `layer.weights` order."""
-    paths = {}
+    """tf.keras-style names (`dense/kernel:0`, `lstm/lstm_cell/kernel:0`) in `layer.weights` order.
 
-    def walk(obj, prefix):
-        for v in obj._variables.values():
-            paths[id(v)] = prefix + v.name
-        for sub in obj._layers:
-            walk(sub, prefix if hasattr(obj, "_nodes") and obj is not layer else prefix + sub.name + "/")
+    A weight is named by its path in the layer's params tree, less the names tf.keras leaves
+    out: that of `layer` itself when it is a nested graph model, and those of the layers directly
+    inside any graph model below it. A weight outside the tree keeps its own name."""
+    index = paths.index_of(layer)
+    head = () if getattr(layer, "is_graph_model", False) else (layer.name,)
+    graph_prefixes = frozenset(head + prefix for prefix in index.graph_prefixes())
 
-    is_model = hasattr(layer, "_nodes") or hasattr(layer, "_stack")
-    if is_model:
-        for sub in layer._layers:
-            walk(sub, sub.name + "/")
-    else:
-        walk(layer, layer.name + "/")
-    return [paths.get(id(w), w.name) + ":0" for w in layer.weights]
+    def name(w):
+        try:
+            return paths.h5_name(head + index.path(w), graph_prefixes)
+        except KeyError:
+            return w.name + ":0"
+    return [name(w) for w in layer.weights]
 
 
 def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):

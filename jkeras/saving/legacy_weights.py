@@ -30,7 +30,7 @@ def preprocess(layer, values, version, backend):
                   + preprocess(layer.backward_layer, values[half:], version, backend))
     elif kind == "TimeDistributed":
         values = preprocess(layer.layer, values, version, backend)
-    elif hasattr(layer, "_nodes") or hasattr(layer, "_stack"):
+    elif getattr(layer, "is_graph_model", False):
         values = _nested_model(layer, values, version, backend)
     if is_keras1(version):
         values = _from_keras1(layer, kind, values)
@@ -44,8 +44,7 @@ def _nested_model(model, values, version, backend):
     out = []
     for trainable in (True, False):
         for sub in model.layers:
-            ids = {id(w) for w in sub.trainable_weights}
-            count = sum((id(w) in ids) == trainable for w in sub.weights)
+            count = len(sub.trainable_weights) if trainable else len(sub.weights) - len(sub.trainable_weights)
             if count:
                 out += preprocess(sub, values[:count], version, backend)
                 values = values[count:]

@@ -16,7 +16,6 @@ traced values in place of its weight attributes.
 Facade (what users touch): `layer(x)` on symbolic tensors records a graph
 node; on arrays it runs `apply` eagerly with the layer's current values.
 """
-import contextlib
 import functools
 import inspect
 import operator
@@ -28,7 +27,7 @@ import numpy as np
 
 from jkeras import constraints as constraints_mod
 from jkeras import regularizers as regularizers_mod
-from jkeras.backend import config, context
+from jkeras.backend import context
 from jkeras.backend import variables as backend_variables
 from jkeras.backend.arrays import to_device
 from jkeras.backend.function import default_training
@@ -39,6 +38,12 @@ from jkeras.backend.random import layer_key, split_by_name
 from jkeras.backend.keras_tensor import register_symbolic_handler
 from jkeras.backend.symbolic import read
 from jkeras.layers import paths
+from jkeras.layers.arguments import (_batch_input_shape, _is_weight_name, _keras2_initializer,  # noqa: F401
+                                     _keras20_weight_order, batch_size_argument, shape_argument)
+from jkeras.layers.collect import (TraceStack, add_loss, add_metric, collect_losses,  # noqa: F401 (re-exported)
+                                   collect_metrics, losses_wanted, padded_rows, real_rows, row_mean)
+from jkeras.layers.input_spec import InputSpec, _dtype_name, _is_kt, check_input_spec  # noqa: F401
+from jkeras.layers.variable import Variable, note_edit  # noqa: F401 (re-exported)
 from jkeras.mixed_precision import policy as policy_mod
 
 _SENTINELS = (37, 41)  # stand-ins for unknown dims when inferring shapes
@@ -50,133 +55,6 @@ _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", 
                  "weights")
 
 
-class Variable(backend_variables.Variable):
-    """A named weight of a layer. It holds the current value between compiled calls; as a
-    `K.variable` it takes `K` functions and arithmetic."""
-
-    edits = 0  # bumped by every new value and by changes of layer structure (`note_edit`)
-
-    def __init__(self, layer, name, value, trainable):  # the value is on the device already
-        self._layer = layer
-        self.name = name
-        self._value = value
-        self._trainable = trainable
-        self.constraint = None
-
-    @property
-    def _value(self):
-        return self._current
-
-    @_value.setter
-    def _value(self, value):
-        self._current = value
-        note_edit()
-
-    @property
-    def path(self):
-        return f"{self._layer.name}/{self.name}"
-
-    @property
-    def trainable(self):
-        return self._trainable and self._layer.trainable
-
-    def assign(self, value):
-        value = to_device(value.value if isinstance(value, backend_variables.Variable) else value,
-                          self._value.dtype)
-        if value.shape != self._value.shape:
-            raise ValueError(f"Cannot assign a value of shape {value.shape} to weight "
-                             f"'{self.path}' of shape {self._value.shape}.")
-        self._value = value
-        return self
-
-    def __repr__(self):
-        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
-
-
-def note_edit():
-    """Mark every cached tree of weight values stale (a value or the layer structure changed)."""
-    Variable.edits += 1
-
-
-class InputSpec:
-    """What a layer accepts as input: dtype, rank (`ndim`, `min_ndim`, `max_ndim`), fixed axes or
-    a whole shape (None for a free dim). A layer sets `self.input_spec`; every call checks it."""
-
-    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
-                 allow_last_axis_squeeze=False, name=None, optional=False):
-        self.dtype = None if dtype is None else _dtype_name(dtype)
-        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
-        self.ndim = len(self.shape) if self.shape is not None else ndim
-        self.max_ndim, self.min_ndim = max_ndim, min_ndim
-        self.name, self.allow_last_axis_squeeze, self.optional = name, allow_last_axis_squeeze, optional
-        try:
-            self.axes = {int(k): v for k, v in (axes or {}).items()}
-        except (ValueError, TypeError, AttributeError):
-            raise TypeError(f"Argument `axes` must be a dict with integer keys. Received: axes={axes}") from None
-        if self.axes and (self.ndim is not None or self.max_ndim is not None):
-            max_dim = (self.ndim if self.ndim else self.max_ndim) - 1
-            if max(self.axes) > max_dim:
-                raise ValueError(f"Axis {max(self.axes)} is greater than the maximum allowed value: {max_dim}")
-
-    def __repr__(self):
-        parts = [f"{k}={v}" for k, v in (("dtype", self.dtype), ("shape", self.shape), ("ndim", self.ndim),
-                                          ("max_ndim", self.max_ndim), ("min_ndim", self.min_ndim),
-                                          ("axes", self.axes)) if v]
-        return f"InputSpec({', '.join(parts)})"
-
-    def get_config(self):
-        return {"dtype": self.dtype, "shape": self.shape, "ndim": self.ndim, "max_ndim": self.max_ndim,
-                "min_ndim": self.min_ndim, "axes": self.axes}
-
-    @classmethod
-    def from_config(cls, config_):
-        return cls(**config_)
-
-
-def check_input_spec(input_spec, inputs, layer_name):
-    """Raise Keras's ValueError if `inputs` do not match `input_spec` (one spec or a list)."""
-    if not input_spec:
-        return
-    specs = list(input_spec) if isinstance(input_spec, (list, tuple)) else [input_spec]
-    if isinstance(inputs, dict) and all(spec is not None and spec.name for spec in specs):
-        inputs = [inputs[spec.name] for spec in specs if spec.name in inputs]
-    flat = jax.tree.leaves(inputs, is_leaf=_is_kt)
-    for x in flat:
-        if not hasattr(x, "shape"):
-            raise TypeError(f"Inputs to a layer should be tensors. Got '{x}' (of type {type(x)}) as input for "
-                            f"layer '{layer_name}'.")
-    if len(flat) != len(specs):
-        raise ValueError(f'Layer "{layer_name}" expects {len(specs)} input(s), but it received {len(flat)} input '
-                         f"tensors. Inputs received: {flat}")
-    for index, (x, spec) in enumerate(zip(flat, specs)):
-        if spec is None:
-            continue
-        shape = tuple(x.shape)
-        where = f'Input {index} of layer "{layer_name}" is incompatible with the layer:'
-        if spec.ndim is not None and not spec.allow_last_axis_squeeze and len(shape) != spec.ndim:
-            raise ValueError(f"{where} expected ndim={spec.ndim}, found ndim={len(shape)}. "
-                             f"Full shape received: {shape}")
-        if spec.max_ndim is not None and len(shape) > spec.max_ndim:
-            raise ValueError(f"{where} expected max_ndim={spec.max_ndim}, found ndim={len(shape)}")
-        if spec.min_ndim is not None and len(shape) < spec.min_ndim:
-            raise ValueError(f"{where} expected min_ndim={spec.min_ndim}, found ndim={len(shape)}. "
-                             f"Full shape received: {shape}")
-        if spec.dtype is not None and np.dtype(x.dtype).name != spec.dtype:
-            raise ValueError(f"{where} expected dtype={spec.dtype}, found dtype={np.dtype(x.dtype).name}")
-        for axis, value in spec.axes.items():
-            if value is not None and -len(shape) <= axis < len(shape) and shape[axis] not in (value, None):
-                raise ValueError(f"{where} expected axis {axis} of input shape to have value {value}, but "
-                                 f"received input with shape {shape}")
-        if spec.shape is not None:
-            spec_shape = spec.shape
-            if spec.allow_last_axis_squeeze:
-                shape = shape[:-1] if shape and shape[-1] == 1 else shape
-                spec_shape = spec_shape[:-1] if spec_shape and spec_shape[-1] == 1 else spec_shape
-            for spec_dim, dim in zip(spec_shape, shape):
-                if spec_dim is not None and dim is not None and spec_dim != dim:
-                    raise ValueError(f"{where} expected shape={spec.shape}, found shape={tuple(x.shape)}")
-
-
 class _Scope(threading.local):
     """Values bound to layers during a pure `apply` of a Keras-style parent layer."""
 
@@ -185,83 +63,6 @@ class _Scope(threading.local):
 
 
 _scope = _Scope()
-
-
-class TraceStack(threading.local):
-    """Lists that values met while a step traces are gathered into, innermost block last:
-    extra loss terms (`add_loss`), the outputs' masks of a model call."""
-
-    def __init__(self):
-        self.stack = []
-
-    @contextlib.contextmanager
-    def gather(self):
-        """Yield a list that gathers what is put here while the block runs."""
-        found = []
-        self.stack.append(found)
-        try:
-            yield found
-        finally:
-            self.stack.pop()
-
-
-_losses = TraceStack()
-collect_losses = _losses.gather  # every `add_loss` made while the block runs
-
-
-def add_loss(value):
-    """Add `value` to the loss of the step being traced; outside a step it is dropped."""
-    if _losses.stack:
-        _losses.stack[-1].append(value)
-
-
-def losses_wanted():
-    """Whether a step is gathering `add_loss` values (a train or test step, not `predict`)."""
-    return bool(_losses.stack)
-
-
-_padding = TraceStack()
-
-
-@contextlib.contextmanager
-def padded_rows(mask):
-    """Within the block the step's batch ends in padding rows, where `mask` (batch,) is 0 (an
-    evaluate batch filled up to the compiled size): losses taken per row leave them out."""
-    with _padding.gather() as found:
-        found.append(mask)
-        yield
-
-
-def real_rows(value):
-    """`(value, rows)`: a batch-first `value` with its padding rows zeroed and the number of
-    real rows; other values (or outside `padded_rows`) as they are, with their first dim."""
-    rows = value.shape[0] if value.ndim else 1
-    mask = _padding.stack[-1][0] if _padding.stack else None
-    if mask is None or not value.ndim or value.shape[0] != mask.shape[0]:
-        return value, rows
-    keep = mask.reshape(mask.shape + (1,) * (value.ndim - 1)).astype(value.dtype)
-    return value * keep, jnp.sum(mask).astype(value.dtype)
-
-
-def row_mean(value):
-    """The mean of `value` over its real rows (`jnp.mean` where no padding applies)."""
-    kept, rows = real_rows(value)
-    if kept is value:
-        return jnp.mean(value)
-    return jnp.sum(kept) / (rows * (value.size // value.shape[0]))
-
-
-_metrics = TraceStack()
-collect_metrics = _metrics.gather  # every `add_metric` made while the block runs: {name: value}
-
-
-def add_metric(name, value):
-    """Log `value` under `name` in the step being traced (the first value of a name in a step
-    counts, as Keras 2 keeps the first metric of a name); outside a step it is dropped."""
-    if _metrics.stack:
-        found = _metrics.stack[-1]
-        if all(name != n for n, _ in found):
-            found.append((name, value))
 
 
 class _Bound:
@@ -282,10 +83,6 @@ class Node:
     def parent_tensors(self):
         return [t for t in jax.tree.leaves((self.inputs, self.kwargs), is_leaf=_is_kt)
                 if isinstance(t, KerasTensor)]
-
-
-def _is_kt(x):
-    return isinstance(x, KerasTensor)
 
 
 def _accepts(fn, name):
@@ -1000,14 +797,6 @@ def _record_op(name, fn, args, kwargs):
 register_symbolic_handler("op", _record_op)
 
 
-def _keras2_initializer(fn):
-    """Whether `fn` is a Keras 2 initializer function `f(shape, dtype=None)`, not jkeras's `(key, shape, dtype)`."""
-    if not inspect.isfunction(fn):
-        return False
-    params = list(inspect.signature(fn).parameters)
-    return bool(params) and params[0] == "shape"
-
-
 def _layers_in(value):
     if isinstance(value, Layer):
         return [value]
@@ -1056,73 +845,3 @@ def _keep_dtypes(new, old):
     if hasattr(new, "astype") and hasattr(old, "dtype") and new.dtype != old.dtype:
         return new.astype(old.dtype)
     return new
-
-
-def _is_weight_name(value):
-    """A string that names neither a dtype nor an initializer: a weight name."""
-    from jkeras import initializers
-    if not isinstance(value, str):
-        return False
-    try:
-        initializers.get(value)
-        return False
-    except ValueError:
-        pass
-    try:
-        np.dtype(value)
-        return False
-    except TypeError:
-        return value != "bfloat16"
-
-
-def _keras20_weight_order(args):
-    """Keras 2.0's `add_weight(shape, initializer, name, ...)`: a third positional that names no dtype."""
-    return len(args) >= 3 and _is_weight_name(args[2])
-
-
-def _dtype_name(dtype):
-    if dtype is None:
-        return config.floatx()
-    if isinstance(dtype, dict):  # Keras 3 DTypePolicy config
-        dtype = dtype.get("config", {}).get("name", config.floatx())
-    dtype = str(getattr(dtype, "name", dtype))
-    if dtype.startswith("mixed_"):
-        dtype = "float32"
-    if dtype == "bfloat16":
-        return dtype
-    try:
-        return np.dtype(dtype).name
-    except TypeError:
-        raise ValueError(f"Invalid dtype: {dtype!r}; expected a dtype name such as 'float32'.") from None
-
-
-def _batch_input_shape(kwargs):
-    """Keras 2's `input_shape`/`batch_input_shape`/`input_dim`/`batch_size` arguments."""
-    for name in ("batch_input_shape", "batch_shape"):
-        if kwargs.get(name) is not None:
-            return shape_argument(kwargs[name], name)
-    batch = batch_size_argument(kwargs.get("batch_size"))
-    for name in ("input_shape", "input_dim"):
-        if kwargs.get(name) is not None:
-            return (batch,) + shape_argument(kwargs[name], name)
-    return None
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def shape_argument(shape, name):
-    """`shape` (an int or a sequence of ints >= 0 and None) as a tuple; a ValueError naming `name`."""
-    dims = (shape,) if _is_int(shape) else shape
-    if isinstance(dims, (list, tuple)) and all(d is None or (_is_int(d) and d >= 0) for d in dims):
-        return tuple(None if d is None else int(d) for d in dims)
-    raise ValueError(f"`{name}` must be a tuple of non-negative ints (None for an unknown dim); "
-                     f"received {name}={shape!r}.")
-
-
-def batch_size_argument(batch_size):
-    """`batch_size` as a positive int or None; a ValueError otherwise."""
-    if batch_size is None or (_is_int(batch_size) and batch_size > 0):
-        return batch_size if batch_size is None else int(batch_size)
-    raise ValueError(f"`batch_size` must be a positive int or None; received batch_size={batch_size!r}.")

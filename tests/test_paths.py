@@ -171,6 +171,24 @@ def test_split_and_merge_trees():
     assert paths.trainable_mask({"d": {"k": 1}}, frozenset({()})) == {"d": {"k": False}}
 
 
+def test_by_layer_finds_nested_layers_by_name():
+    model = _nested()
+    params = model._own_trees()[0]
+
+    def keras_by_layer(layers, tree):  # every layer's entry by name, nested models' layers included
+        flat = {}
+        for layer in layers:
+            if isinstance(tree.get(layer.name), dict):
+                flat[layer.name] = tree[layer.name]
+                flat.update(keras_by_layer(layer._layers, tree[layer.name]))
+        return flat
+
+    got = paths.by_layer(params, model._path_index())
+    expected = keras_by_layer(model._layers, params)
+    assert list(got) == list(expected) and all(got[k] is expected[k] for k in got)
+    assert got["lstm_cell"] is params["inner"]["lstm"]["lstm_cell"]
+
+
 def test_get_set_has_path():
     tree = {"a": {"b": 1, "c": 2}, "d": 3}
     assert paths.has_path(tree, ("a", "b")) and paths.has_path(tree, ("a",))

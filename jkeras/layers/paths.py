@@ -104,6 +104,17 @@ def trainable_mask(tree, frozen_prefixes):
     return map_with_path(trains, tree)
 
 
+def by_layer(tree, index):
+    """`tree` (a root's params or state) as one flat dict `{layer name: its subtree}` over every
+    nested layer that holds entries, in walk order (a later layer of a name replaces an earlier):
+    how a graph's nodes find the weights of layers inside nested models by name."""
+    flat = {}
+    for prefix, layer in index.layer_paths():
+        if prefix and has_path(tree, prefix) and isinstance(get_path(tree, prefix), dict):
+            flat[prefix[-1]] = get_path(tree, prefix)
+    return flat
+
+
 _KINDS = {"weights": "weights", "trainable": "trainable_weights",
           "non_trainable": "non_trainable_weights"}
 

@@ -13,8 +13,10 @@ MODEL: `dense` (Dense(64)-Dense(10) on 512x20, batch 32; default) or `cnn` (Conv
 Dense(10) on 256x16x16x1, batch 32). EPOCHS: of the fit, default 2.
 
 Prints one line: import, build and fit seconds, then the garbage collections that ran during
-build + fit (count and ms for each generation), the frozen object count, and the generation-2
-collections of the whole process. Interleave the variants over a few rounds (shared machines
+build + fit (count and ms for each generation), the frozen object count, the generation-2
+collections of the process up to then, and last the seconds and generation-2 collections of
+making 300,000 small lists afterwards (a program's own objects, which trigger full collections
+that scan whatever is not frozen). Interleave the variants over a few rounds (shared machines
 are noisy): `for i in 1 2 3; do for v in freeze none compile disable; do python
 scripts/dev/gc_bench.py $v; done; done`. Results: scripts/BENCH_RESULTS.md (issue 24).
 """
@@ -82,8 +84,13 @@ if variant == "compile":
 model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
 t3 = time.perf_counter()
 record["on"] = False
+before = dict(process_gen2)
+keep = [[i] for i in range(300_000)]       # a program's own long-lived objects, made after
+t4 = time.perf_counter()
+after = {k: process_gen2[k] - before[k] for k in before}
 
 cols = " ".join(f"gen{g}={phase_gc[g]['n']}/{phase_gc[g]['ms']:.0f}ms" for g in range(3))
 print(f"{variant:8s} {model_kind} import={t1 - t0:.2f} build={t2 - t1:.2f} fit={t3 - t2:.3f} "
       f"[build+fit gc: {cols}] frozen={gc.get_freeze_count()} "
-      f"process_gen2={process_gen2['n']}/{process_gen2['ms']:.0f}ms")
+      f"process_gen2={before['n']}/{before['ms']:.0f}ms "
+      f"then 300k lists={t4 - t3:.2f}s gen2={after['n']}/{after['ms']:.0f}ms")

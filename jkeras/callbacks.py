@@ -608,10 +608,10 @@ def _metric_direction(metric):
     return "up" if cls in _UP else "down" if cls in _DOWN else None
 
 
-def _compiled_metrics(model):
-    """`(log name, metric)` for each metric `compile` gave the model."""
-    compiled = getattr(model, "_compiled_metrics", None)
-    return [(entry[0], entry[1]) for entry in getattr(compiled, "entries", None) or []]
+def _model_metrics(model):
+    """The model's metric objects (`model.metrics`: each under its log name); none for a
+    model without them."""
+    return list(getattr(model, "metrics", None) or [])
 
 
 class MonitorCallback(Callback):
@@ -653,8 +653,8 @@ class MonitorCallback(Callback):
     def _auto_op(self):
         name = self.monitor.removeprefix("val_")
         op = np.less if name == "loss" else None
-        for log_name, metric in _compiled_metrics(self.model):
-            if name in (log_name, getattr(metric, "name", None)):
+        for metric in _model_metrics(self.model):
+            if name == getattr(metric, "name", None):
                 direction = _metric_direction(metric)
                 if direction is not None:
                     op = np.greater if direction == "up" else np.less

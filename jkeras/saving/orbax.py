@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jkeras.errors import CheckpointError, ConfigError, JkerasError
-from jkeras.models.compile_utils import merge_params
+from jkeras.layers import paths
 from jkeras.saving import serialization
 from jkeras.saving.training_config import compile_from, training_config
 
@@ -64,27 +64,25 @@ def _digests(tree):
 
 
 def training_tree(model, carry=None):
-    """The pytrees a checkpoint stores, from a live train carry or from the model's values."""
-    if carry is not None:
-        trainable, frozen, state, opt_state, _, _ = carry
-        params = merge_params(trainable, frozen)
-    else:
-        params, state, opt_state = model._own_tree(True), model._own_tree(False), model._opt_state
-    tree = {"params": params, "state": state}
-    if opt_state is not None:
-        tree["opt_state"] = opt_state
+    """The pytrees a checkpoint stores (`params`, `state`, `opt_state` where there is one), from
+    a live train state `carry` or from the model's `get_train_state()`."""
+    ts = model.get_train_state() if carry is None else carry
+    tree = {"params": paths.merge(ts.trainable, ts.frozen), "state": ts.state}
+    if ts.opt_state is not None:
+        tree["opt_state"] = ts.opt_state
     return jax.tree.map(jnp.copy, tree)
 
 
 def save_checkpoint(directory, model, carry=None, epoch=0, batch=0, max_to_keep=None):
-    """Write one checkpoint of `model` (or of a live train `carry`) into `directory`."""
+    """Write one checkpoint of `model` (or of a live train state `carry`, a `TrainState`) into
+    `directory`."""
     tree = training_tree(model, carry)
-    step = int(carry[5]) if carry is not None else int(model._step)
+    step = int(carry.step) if carry is not None else model.steps_trained
     meta = {"step": step, "epoch": int(epoch), "batch": int(batch),
-            "seed": getattr(model, "_seed", None), "shapes": _shapes(tree),
+            "seed": model.seed, "shapes": _shapes(tree),
             "digests": _digests(tree),
             "has_opt_state": "opt_state" in tree,
-            "metrics": None if carry is None else jax.tree.map(lambda a: np.asarray(a).tolist(), carry[4])}
+            "metrics": None if carry is None else jax.tree.map(lambda a: np.asarray(a).tolist(), carry.metrics)}
     try:
         meta["model_config"] = serialization.model_config(model)
     except NotImplementedError:
@@ -213,9 +211,10 @@ def restore_checkpoint(directory, model):
 
 def _restore_state(manager, step, meta, model):
     """The step's pytrees, checked against the model's shapes and the record's digests."""
-    if getattr(model, "compiled", False) and meta.get("has_opt_state"):
-        model._prepare_optimizer()
-    target = training_tree(model)
+    ts = model.get_train_state()
+    if getattr(model, "compiled", False) and meta.get("has_opt_state") and ts.opt_state is None:
+        ts = ts._replace(opt_state=jax.jit(model.init_opt_state)(ts.trainable))
+    target = training_tree(model, ts)
     if not meta.get("has_opt_state"):
         target.pop("opt_state", None)
     mine = _shapes(target)
@@ -250,13 +249,15 @@ def _restore_state(manager, step, meta, model):
 
 
 def _assign(model, restored, meta):
-    model._assign_tree(restored["params"], params=True)
-    model._assign_tree(restored["state"], params=False)
-    if "opt_state" in restored:
-        model._opt_state = restored["opt_state"]
-    model._step = int(meta["step"])
+    """Make the restored trees the model's train state (its `params` split as the model's
+    trainable tree is), at the record's step and seed."""
+    ts = model.get_train_state()
+    trainable, frozen = paths.split(restored["params"], paths.map_with_path(lambda p, _: True, ts.trainable))
+    model.set_train_state(ts._replace(trainable=trainable, frozen=frozen, state=restored["state"],
+                                      opt_state=restored.get("opt_state", ts.opt_state), metrics=None,
+                                      step=np.int32(meta["step"])))
     if meta.get("seed") is not None:
-        model._seed = int(meta["seed"])
+        model.seed = int(meta["seed"])
 
 
 def load_model(directory, custom_objects=None, compile=True, safe_mode=True):

@@ -189,6 +189,20 @@ def test_by_layer_finds_nested_layers_by_name():
     assert got["lstm_cell"] is params["inner"]["lstm"]["lstm_cell"]
 
 
+def test_regularizers_and_constraints_by_path():
+    inp = L.Input((3,))
+    inner = jkeras.Model(inp, L.Dense(2, kernel_regularizer="l2", bias_constraint="non_neg", name="d")(inp),
+                         name="inner")
+    outer_in = L.Input((3,))
+    model = jkeras.Model(outer_in, inner(outer_in))
+    index = model._path_index()
+    dense = inner.get_layer("d")
+    assert index.regularizer(("inner", "d", "kernel")) is dense._regularizers["kernel"]
+    assert index.regularizer(("inner", "d", "bias")) is None
+    assert index.constraint(("inner", "d", "bias")) is dense._constraints["bias"]
+    assert index.constraint(("inner", "d", "kernel")) is None
+
+
 def test_get_set_has_path():
     tree = {"a": {"b": 1, "c": 2}, "d": 3}
     assert paths.has_path(tree, ("a", "b")) and paths.has_path(tree, ("a",))

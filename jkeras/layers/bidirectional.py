@@ -7,8 +7,8 @@ from jkeras.backend.random import split_by_name
 from jkeras.layers._utils import deserialize as _deserialize_layer, serialize as _serialize_layer
 from jkeras.layers.base import Layer, _cast_float
 from jkeras.layers.wrappers import Wrapper
-from jkeras.layers.recurrent_cells import _NestedKwargsMixin, _leaves, _mark_built, _split_state_inputs
-from jkeras.layers.recurrent import _JitEagerMixin, _StatesAsInputsMixin
+from jkeras.layers.recurrent_cells import _NestedKwargsMixin, _mark_built
+from jkeras.layers.recurrent import _JitEagerMixin, _StatesAsInputsMixin, _leaves, _split_state_inputs
 
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)

@@ -29,9 +29,37 @@ from jkeras.legacy.paths import keras2_names
 from jkeras.layers.recurrent_cells import (  # noqa: F401  (re-exported)
                                            AbstractRNNCell, GRUCell, LSTMCell, SimpleRNNCell,
                                            StackedRNNCells, _call_cell, _cell_initial_state, _cell_own_trees,
-                                           _CellBase, _dropout_masks, _expand, _first_state, _GatedCell,
-                                           _has_kt, _is_array, _is_kt, _leaves, _mark_built,
-                                           _NestedKwargsMixin, _PREACTIVATION, _split_state_inputs)
+                                           _CellBase, _dropout_masks, _GatedCell, _has_kt, _is_array,
+                                           _is_kt, _mark_built, _NestedKwargsMixin, _PREACTIVATION)
+
+
+def _leaves(tree):
+    return jax.tree.leaves(tree, is_leaf=_is_array)
+
+
+def _expand(mask_t, like):
+    """A `(batch,)` step mask shaped to broadcast against `like` `(batch, ...)`."""
+    return mask_t.reshape(mask_t.shape + (1,) * (like.ndim - 1))
+
+
+def _first_state(states):
+    """The state holding the previous output (Keras: `states[0]`, or the last cell's first)."""
+    first = states[0]
+    if isinstance(first, (list, tuple)):
+        return states[-1][0]
+    return first
+
+
+def _split_state_inputs(inputs, mask, initial_state):
+    """`(sequence, its mask, initial states)` from a call recorded as `layer([x, *states])`."""
+    if isinstance(inputs, (list, tuple)):
+        inputs = list(inputs)
+        if initial_state is None and len(inputs) > 1:
+            initial_state = inputs[1:]
+        inputs = inputs[0]
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0]
+    return inputs, mask, initial_state
 
 
 def _saving_preactivations(step):

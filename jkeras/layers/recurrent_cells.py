@@ -38,10 +38,6 @@ def _is_array(x):
     return hasattr(x, "shape") and hasattr(x, "dtype")
 
 
-def _leaves(tree):
-    return jax.tree.leaves(tree, is_leaf=_is_array)
-
-
 def _check_units(units):
     if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
         raise ValueError("Received an invalid value for argument `units`, expected a positive "
@@ -73,19 +69,6 @@ def _masked_matmul(x, kernel, masks, gates):
     return y.reshape(x.shape[:-1] + (gates * units,))
 
 
-def _expand(mask_t, like):
-    """A `(batch,)` step mask shaped to broadcast against `like` `(batch, ...)`."""
-    return mask_t.reshape(mask_t.shape + (1,) * (like.ndim - 1))
-
-
-def _first_state(states):
-    """The state holding the previous output (Keras: `states[0]`, or the last cell's first)."""
-    first = states[0]
-    if isinstance(first, (list, tuple)):
-        return states[-1][0]
-    return first
-
-
 def _mark_built(layer, input_shape=None):
     """Flag `layer` and every nested layer built: a parent's `init` created their weights."""
     layer.built = True
@@ -114,18 +97,6 @@ def _zeros_like_size(size, batch, dtype):
     if isinstance(size, (list, tuple)):
         return [jnp.zeros((batch, int(d)), dtype) for d in size]
     return [jnp.zeros((batch, int(size)), dtype)]
-
-
-def _split_state_inputs(inputs, mask, initial_state):
-    """`(sequence, its mask, initial states)` from a call recorded as `layer([x, *states])`."""
-    if isinstance(inputs, (list, tuple)):
-        inputs = list(inputs)
-        if initial_state is None and len(inputs) > 1:
-            initial_state = inputs[1:]
-        inputs = inputs[0]
-    if isinstance(mask, (list, tuple)):
-        mask = mask[0]
-    return inputs, mask, initial_state
 
 
 class _NestedKwargsMixin:

@@ -3,6 +3,8 @@
 The Keras orders are checked against the recursion Keras 2's `Layer.weights` is defined by
 (own trainable, own non-trainable, then each nested layer's, repeats dropped), and the `.h5`
 names against `saving.hdf5.weight_names`, the names written into files."""
+import copy
+
 import jax
 import numpy as np
 import pytest
@@ -222,6 +224,14 @@ def test_index_is_built_once_per_change():
     model.get_layer("head").trainable = False
     assert model._path_index() is not index
     assert all(w is not model.get_layer("head").kernel for w in model.trainable_weights)
+
+
+def test_a_copied_layer_finds_its_own_weights():
+    model = _nested()
+    model._path_index().path(model.weights[0])
+    twin = copy.deepcopy(model)
+    assert twin._path_index().path(twin.weights[0]) == model._path_index().path(model.weights[0])
+    assert twin.weights[0] is not model.weights[0]
 
 
 def test_compiled_ops_carry_the_layer_names():

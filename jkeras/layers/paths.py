@@ -133,6 +133,10 @@ class PathIndex:
         self._walked = None  # (layers by prefix, Variables by path, first path by id), on first use
         self._orders = {}    # kind -> list, on first use
 
+    def __getstate__(self):
+        """A copy (`copy.deepcopy` of its layer, a pickle) walks again: the maps key by `id`."""
+        return {**self.__dict__, "_walked": None}
+
     def _maps(self):
         if self._walked is None:  # filled, then published: a thread reading it sees it whole
             walked = ({}, {}, {})

@@ -3,7 +3,8 @@
 Builds a dozen small models (trained two steps with a fixed seed), writes each as a whole-model
 `.h5`, legacy `save_weights` `.h5`, Keras 3 `.weights.h5` and an Orbax checkpoint, and prints every
 HDF5 group, attribute (with its value) and dataset (dtype, shape, sha256 of its bytes), and each
-checkpoint's leaf names, shapes and digests. Run it under two trees and diff the outputs:
+checkpoint's leaf names, shapes and digests; then each compiled model loaded back from its `.h5` and
+its checkpoint, trained one more epoch and written again. Run it under two trees and diff the outputs:
 
     PYTHONPATH=/path/to/other/tree python scripts/dev/h5_snapshot.py > a.txt
     python scripts/dev/h5_snapshot.py > b.txt && diff a.txt b.txt
@@ -29,6 +30,19 @@ def _nested():
     inner = jkeras.Sequential([L.Dense(4, input_shape=(3,)), L.Dense(3)], name="inner")
     x = L.Input((3,))
     return jkeras.Model(x, L.Dense(2)(inner(x)))
+
+
+def _nested_functional():
+    a = L.Input((3,))
+    inner = jkeras.Model(a, L.Dense(3)(L.Dense(4)(a)), name="inner_fn")
+    x = L.Input((3,))
+    return jkeras.Model(x, L.Dense(2)(inner(x)))
+
+
+def _frozen_functional():
+    model = _nested_functional()
+    model.layers[1].layers[1].trainable = False
+    return model
 
 
 def _shared():
@@ -81,6 +95,8 @@ MODELS = [
     ("multi_output", _multi_output, "sgd", "x"),
     ("lso", _seq_bn, "lso", "x"),
     ("frozen", _frozen, "adam", "x"),
+    ("nested_fn", _nested_functional, "sgd", "x"),
+    ("frozen_fn", _frozen_functional, "adam", "x"),
     ("uncompiled", _nested, None, "x"),
 ]
 
@@ -124,6 +140,24 @@ def _dump_orbax(directory, out):
     out.append(json.dumps(meta, sort_keys=True, default=str))
 
 
+def _resumed(name, kind, paths, tmp, out):
+    """Each saved model loaded back and trained one more epoch, then written again: what loading
+    restores (weights, optimizer state, step, seed) shows in the file."""
+    for path in paths:
+        try:
+            model = jkeras.models.load_model(path)
+        except ValueError as error:  # the dump records a failing load too
+            out.append(f"=== {name} load {os.path.basename(path)}: {type(error).__name__}: "
+                       f"{str(error).replace(tmp, '<tmp>')}")
+            continue
+        x, y = _data(kind, len(model.outputs))
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+        again = os.path.join(tmp, f"{name}_again.h5")
+        model.save(again)
+        out.append(f"=== {name} resumed from {os.path.basename(path)}")
+        _dump_h5(again, out)
+
+
 def main():
     print(f"# jkeras from {os.path.dirname(jkeras.__file__)}", file=sys.stderr)
     out = []
@@ -146,6 +180,8 @@ def main():
             model.save(ckpt)
             out.append(f"=== {name} orbax")
             _dump_orbax(ckpt, out)
+            if opt is not None:
+                _resumed(name, kind, [os.path.join(tmp, f"{name}_model.h5"), ckpt], tmp, out)
     print("\n".join(out))
 
 

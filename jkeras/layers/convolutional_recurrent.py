@@ -21,7 +21,8 @@ from jkeras.backend import config
 from jkeras.backend.random import split_by_name, split_keys
 from jkeras.layers._utils import normalize_padding, normalize_tuple
 from jkeras.layers.convolutional import _dimension_numbers
-from jkeras.layers.recurrent import _PREACTIVATION, LSTMCell, _CellRNN, _dropout_masks
+from jkeras.layers.recurrent import _CellRNN
+from jkeras.layers.recurrent_cells import _PREACTIVATION, LSTMCell, _dropout_masks
 from jkeras.legacy import interfaces
 
 

@@ -15,7 +15,8 @@ import jax.numpy as jnp
 
 from jkeras import initializers
 from jkeras.backend.random import split_keys
-from jkeras.layers.recurrent import GRU, LSTM, GRUCell, LSTMCell
+from jkeras.layers.recurrent import GRU, LSTM
+from jkeras.layers.recurrent_cells import GRUCell, LSTMCell
 
 _LSTM_GATES, _GRU_GATES = 4, 3
 

@@ -24,12 +24,11 @@ from jkeras.layers._utils import deserialize as _deserialize_layer, serialize as
 from jkeras.layers.base import Layer, _cast_float, _tree_shapes
 from jkeras.legacy import interfaces
 from jkeras.legacy.paths import keras2_names
-# Keras 2's `keras.layers.recurrent` also held the cells (convolutional_recurrent imports
-# `_PREACTIVATION` and `_dropout_masks` from here too).
-from jkeras.layers.recurrent_cells import (  # noqa: F401  (re-exported)
+# Keras 2's `keras.layers.recurrent` also held the cells (AbstractRNNCell: re-exported only).
+from jkeras.layers.recurrent_cells import (  # noqa: F401
                                            AbstractRNNCell, GRUCell, LSTMCell, SimpleRNNCell,
                                            StackedRNNCells, _call_cell, _cell_initial_state, _cell_own_trees,
-                                           _CellBase, _dropout_masks, _GatedCell, _has_kt, _is_array,
+                                           _CellBase, _GatedCell, _has_kt, _is_array,
                                            _is_kt, _mark_built, _NestedKwargsMixin, _PREACTIVATION)
 
 

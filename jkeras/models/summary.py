@@ -22,7 +22,7 @@ def _in_model(node, model):
 def print_summary(model, line_length=None, positions=None, print_fn=None):
     """Print the layers in `model.layers` order with output shapes and parameter counts."""
     print_fn = print_fn or print
-    functional = hasattr(model, "_nodes") and type(model).__name__ != "Sequential"
+    functional = getattr(model, "is_graph_model", False) and type(model).__name__ != "Sequential"
     line_length = line_length or (98 if functional else 65)
     positions = positions or ([0.33, 0.55, 0.67, 1.0] if functional else [0.45, 0.85, 1.0])
     positions = [int(line_length * p) if p <= 1 else int(p) for p in positions]

@@ -20,6 +20,8 @@ Three layouts exist:
 """
 import re
 
+from jkeras.layers.paths import path_str
+
 # Keras 2's slot lists (in its `weights` order) as jkeras's slot names.
 _KERAS2_GROUPS = {"SGD": ("momentum",), "RMSprop": ("velocity",), "Adagrad": ("accumulator",),
                   "Adadelta": ("accumulated_grad", "accumulated_delta_var"),
@@ -105,7 +107,7 @@ def _optimizer_v2(names, opt_class, slot_names, scalar_names, weight_names):
 def _suffixes(path):
     """`training/Adam/dense/kernel` -> itself, `Adam/dense/kernel`, `dense/kernel`, ..."""
     parts = path.split("/")
-    return ["/".join(parts[i:]) for i in range(len(parts))]
+    return [path_str(parts[i:]) for i in range(len(parts))]
 
 
 def _keras2(names, opt_class, slot_names, scalar_names, weight_names, version):

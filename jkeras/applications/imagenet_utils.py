@@ -272,7 +272,7 @@ def input_tensor_or_new(input_tensor, shape):
     variable and a placeholder) a new `Input(tensor=input_tensor)` that starts the model, as
     Keras 2's applications did for a tensor that was not a Keras tensor."""
     from jkeras.layers import Input
-    from jkeras.layers.base import BackendOp
+    from jkeras.layers.backend_op import BackendOp
     if input_tensor is None:
         return Input(shape=shape)
     if backend.is_keras_tensor(input_tensor) and not isinstance(input_tensor._keras_history[0], BackendOp):

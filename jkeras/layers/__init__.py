@@ -3,7 +3,8 @@ import importlib
 
 from jkeras.layers import _utils
 from jkeras.layers._utils import deserialize, serialize  # noqa: F401  (exported)
-from jkeras.layers.base import BackendOp, InputSpec, Layer, Variable, add_loss  # noqa: F401  (exported)
+from jkeras.layers.backend_op import BackendOp  # noqa: F401  (exported)
+from jkeras.layers.base import InputSpec, Layer, Variable, add_loss  # noqa: F401  (exported)
 
 _FAMILIES = ("core", "activation", "regularization", "normalization", "merge", "embeddings",
              "convolutional", "pooling", "reshaping", "wrappers", "lambda_layer", "flax_layer",

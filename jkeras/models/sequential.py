@@ -89,6 +89,7 @@ class Sequential(Functional):
             self._chain.append(layer(self._chain[-1]))
         self._init_graph(self._chain[0], self._chain[-1])
         object.__setattr__(self, "_layers", list(self._stack))
+        note_edit()   # the layer list changed after _init_graph's edit: cached path indexes are stale
 
     def _ensure_built(self, input_shape):
         if self.built:

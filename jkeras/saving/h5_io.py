@@ -108,6 +108,8 @@ def read_boundary(filepath, action):
 
 
 def open_h5(filepath):
+    """`filepath` opened read-only, after `h5_probe` walked it in a child process; a missing,
+    foreign (a zip: Keras 3's `.keras`) or damaged file raises with its reason."""
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No such file: {path}")
@@ -158,6 +160,7 @@ def member(group, name, kind, where=None):
 
 
 def path_of(group):
+    """The HDF5 path of `group` for messages ("?" where its header is damaged)."""
     try:
         return group.name or "/"
     except Exception:  # noqa: BLE001 - a damaged object header
@@ -181,6 +184,7 @@ def read_attr(group, name, where=None):
 
 
 def decode_text(value, where):
+    """`value` (an attribute's bytes or str) as text; `where` names it when it is not UTF-8."""
     if isinstance(value, (bytes, np.bytes_)):
         try:
             return bytes(value).decode("utf8")
@@ -197,6 +201,8 @@ def decode_text(value, where):
 
 
 def read_names(group, attr):
+    """The names `write_names` stored as `attr` of `group` (chunks `attr0`, `attr1`, ... joined),
+    each checked to be non-empty UTF-8 text."""
     where = f"attribute '{attr}' of '{path_of(group)}'"
     raw = read_attr(group, attr)
     if raw is None:
@@ -229,6 +235,7 @@ def read_names(group, attr):
 
 
 def attr_text(f, name):
+    """The text attribute `name` of `f`, or None."""
     value = read_attr(f, name)
     if value is None:
         return None
@@ -238,6 +245,7 @@ def attr_text(f, name):
 
 
 def parse_json_attr(f, name):
+    """The JSON attribute `name` of `f` (`model_config`, `training_config`) parsed, or None."""
     text = attr_text(f, name)
     if text is None:
         return None
@@ -260,11 +268,13 @@ def with_file(path, fn, *args):
 
 
 def has_names(group, attr):
+    """Whether `group` holds the name list `attr` (whole or chunked)."""
     with file_part(f"attributes of '{path_of(group)}'"):
         return attr in group.attrs or f"{attr}0" in group.attrs
 
 
 def shape_of(ds):
+    """A dataset's declared shape, read without reading its values."""
     with file_part(f"dataset '{path_of(ds)}'"):
         return tuple(ds.shape) if ds.shape is not None else None
 
@@ -313,5 +323,6 @@ def assign_all(assignments):
 
 
 def warn_skip(layer, problem):
+    """Warn that `layer`'s weights are skipped (`skip_mismatch=True`) and why."""
     warnings.warn(f"Skipping loading weights for layer '{layer.name}' (skip_mismatch=True): {problem}",
                   stacklevel=5)

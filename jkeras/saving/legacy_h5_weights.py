@@ -21,6 +21,8 @@ from jkeras.version import __version__
 
 
 def write_weights(group, model):
+    """`model.layers`' weights under `group` in Keras 2's layout: `layer_names`, then per layer
+    its `weight_names` and one dataset per weight."""
     group.attrs["backend"] = b"jax"
     group.attrs["keras_version"] = f"jkeras-{__version__}".encode()
     layers = model.layers

@@ -204,3 +204,22 @@ def test_live_train_state_in_a_batch_callback_is_the_state_after_that_batch():
               callbacks=[jkeras.callbacks.LambdaCallback(on_train_batch_end=record)])
     assert [(b, s) for b, s, _ in seen] == [(0, 1), (1, 2), (2, 3)]
     np.testing.assert_array_equal(seen[-1][2]["dense"]["kernel"], model.get_weights()[0])
+
+
+def test_a_checkpoint_every_n_batches_holds_the_weights_after_that_batch(tmp_path):
+    model = jkeras.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    seen = {}
+
+    def record(batch, logs):
+        seen[batch] = np.asarray(model.live_train_state().trainable["dense"]["kernel"])
+
+    x, y = _linear_data(n=32)
+    path = str(tmp_path / "w{batch}.h5")
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0,
+              callbacks=[jkeras.callbacks.LambdaCallback(on_train_batch_end=record),
+                         jkeras.callbacks.ModelCheckpoint(path, save_weights_only=True, save_freq=2)])
+    fresh = jkeras.Sequential([layers.Dense(1, input_shape=(3,))])
+    fresh.load_weights(str(tmp_path / "w2.h5"))  # saved after batch index 1
+    np.testing.assert_array_equal(fresh.get_weights()[0], seen[1])
+    assert not np.array_equal(seen[1], model.get_weights()[0])  # not the epoch's end

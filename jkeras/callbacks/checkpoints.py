@@ -153,8 +153,8 @@ class ModelCheckpoint(MonitorCallback):
         live = getattr(self.model, "live_train_state", None)
         if callable(live):
             state = live()
-            if state is not None:
-                self.model.set_train_state(state)
+            if state is not None:  # the weights, optimizer state and step; the metrics stay fit's
+                self.model.set_train_state(state._replace(metrics=None))
         elif not self._warned_stale:
             self._warned_stale = True
             warnings.warn("This model cannot write its weights back in the middle of an epoch, so "

@@ -1,4 +1,7 @@
 """saving/api.py: the one place a path's format is chosen, with the same errors as `Model.save`."""
+import json
+
+import h5py
 import numpy as np
 import pytest
 
@@ -52,3 +55,14 @@ def test_dispatch_round_trips(tmp_path):
         np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(TypeError, match="unexpected keyword"):
         api.save_model(model, tmp_path / "m.h5", colour="red")
+
+
+def test_a_training_config_that_does_not_compile_names_the_file(tmp_path):
+    model = jkeras.Sequential([jkeras.layers.Dense(2, input_shape=(3,))])
+    model.compile("adam", "mse")
+    path = tmp_path / "m.h5"
+    model.save(path)
+    with h5py.File(path, "a") as f:
+        f.attrs["training_config"] = json.dumps({"loss": 3})
+    with pytest.raises(jkeras.errors.ConfigError, match=r"m\.h5: attribute 'training_config' cannot be compiled"):
+        api.load_model(path)

@@ -11,14 +11,14 @@ import os
 
 import h5py
 
-from jkeras.errors import ConfigError, FileFormatError, JkerasError
+from jkeras.errors import ConfigError, FileFormatError
 from jkeras.saving import serialization
 from jkeras.saving.h5_io import (atomic_file, file_part, member, open_h5, parse_json_attr, path_of, read_boundary,
                                  with_file)
 from jkeras.saving.keras3_weights import is_keras3_weights_file, load_keras3_weights
 from jkeras.saving.legacy_h5_optimizer import load_optimizer, write_optimizer
 from jkeras.saving.legacy_h5_weights import load_weights_from_group, write_weights
-from jkeras.saving.training_config import compile_from, training_config
+from jkeras.saving.training_config import compile_checked, training_config
 from jkeras.version import __version__
 
 
@@ -83,22 +83,12 @@ def _load_model(filepath, custom_objects, compile, safe_mode):
                 raise FileFormatError(f"{path}: attribute 'training_config' must be a JSON object; "
                                       f"it is {type(training).__name__}.")
             with file_part("attribute 'training_config'"):
-                _compile_checked(model, training, custom_objects, path)
+                compile_checked(model, training, custom_objects, f"{path}: attribute 'training_config'")
             opt_group = member(f, "optimizer_weights", h5py.Group)
             if opt_group is not None:
                 with_file(path, load_optimizer, opt_group, model,
                           (training.get("jkeras") or {}).get("optimizer_scalars") or {})
     return model
-
-
-def _compile_checked(model, training, custom_objects, path):
-    try:
-        compile_from(model, training, custom_objects)
-    except JkerasError:
-        raise
-    except Exception as error:  # noqa: BLE001 - a training config from a file
-        raise ConfigError(f"{path}: attribute 'training_config' cannot be compiled "
-                          f"({type(error).__name__}: {error}).") from error
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False):

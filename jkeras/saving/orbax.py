@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jkeras.errors import CheckpointError, ConfigError, JkerasError
+from jkeras.errors import CheckpointError, ConfigError
 from jkeras.layers import paths
 from jkeras.saving import serialization
-from jkeras.saving.training_config import compile_from, training_config
+from jkeras.saving.training_config import compile_checked, training_config
 
 _log = logging.getLogger("jkeras")
 
@@ -277,14 +277,6 @@ def load_model(directory, custom_objects=None, compile=True, safe_mode=True):
         raise type(error)(f"{os.fspath(directory)}: {error}") from error
     training = meta.get("training_config")
     if compile and training:
-        try:
-            if not isinstance(training, dict):
-                raise TypeError(f"a {type(training).__name__}, not a JSON object")
-            compile_from(model, training, custom_objects)
-        except JkerasError:
-            raise
-        except Exception as error:  # noqa: BLE001 - a training config from a file
-            raise ConfigError(f"{where.replace('model_config', 'training_config')} cannot be "
-                              f"compiled ({type(error).__name__}: {error}).") from error
+        compile_checked(model, training, custom_objects, where.replace("model_config", "training_config"))
     restore_checkpoint(directory, model)
     return model

@@ -6,6 +6,7 @@ compiled back from one.
 import numpy as np
 
 from jkeras import losses, optimizers
+from jkeras.errors import ConfigError, JkerasError
 from jkeras.metrics import resolve_custom
 from jkeras.saving import serialization
 
@@ -92,6 +93,19 @@ def _optimizer_config(opt):
         return {"class_name": f"Custom>{name}",
                 "config": {**_portable(opt.get_config()), "name": name, "is_legacy_optimizer": False}}
     return {"class_name": name, "config": _portable(opt.get_config())}
+
+
+def compile_checked(model, training, custom_objects, where):
+    """`compile_from`, where any failure but a jkeras error (a `training` that is not a JSON
+    object, a loss or optimizer config that does not build) is a ConfigError naming `where`."""
+    try:
+        if not isinstance(training, dict):
+            raise TypeError(f"a {type(training).__name__}, not a JSON object")
+        compile_from(model, training, custom_objects)
+    except JkerasError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a training config from a file
+        raise ConfigError(f"{where} cannot be compiled ({type(error).__name__}: {error}).") from error
 
 
 def compile_from(model, training, custom_objects):

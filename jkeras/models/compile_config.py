@@ -1,99 +1,28 @@
-"""A compiled model's compile config (Keras 3's `get_compile_config`/`compile_from_config`): the
-`training_config` Keras writes into an `.h5` (and jkeras into a checkpoint's record), with losses
-and metrics by name, the optimizer as tf.keras 2.11+ writes it, and jkeras's own section (seed,
-step, steps_per_execution, the optimizer's one-number state); and the model compiled back from
-one, from jkeras, tf.keras 2 or Keras 3.
+"""A model's compile config (Keras 3's `get_compile_config`/`compile_from_config`): the
+`training_config` object Keras writes into an `.h5` (and jkeras into a checkpoint's record),
+read from what `compile()` recorded, and the model compiled back from one written by jkeras,
+tf.keras 2 or Keras 3. The file's spellings of losses, metrics and optimizers are
+`jkeras.saving.training_config`'s.
 """
-import numpy as np
-
-from jkeras import losses, optimizers
+from jkeras import optimizers
 from jkeras.metrics import resolve_custom
+from jkeras.saving.training_config import (optimizer_config, optimizer_scalars, plain_loss, plain_metrics,
+                                           serialize_loss, serialize_metrics)
 
 
 def get_compile_config(model):
     """The compile settings of the compiled `model`, as the JSON object an `.h5` file's
     `training_config` attribute holds (tf.keras 2 and Keras 3 read it too)."""
     cfg = model._compile_config
-
-    def ser_loss(loss):
-        if isinstance(loss, str):
-            # Keras 3 cannot load its own files that name a loss by alias ("mse":
-            # "Could not deserialize 'keras.metrics.mse'"); full names load in both Kerases.
-            try:
-                canonical = losses.serialize(losses.get(loss))
-            except ValueError:
-                return loss
-            return canonical if isinstance(canonical, str) else loss
-        if loss is None:
-            return loss
-        if isinstance(loss, dict):
-            return {k: ser_loss(v) for k, v in loss.items()}
-        if isinstance(loss, (list, tuple)):
-            return [ser_loss(v) for v in loss]
-        return losses.serialize(loss)
-
-    def ser_metrics(metrics):
-        if metrics is None or isinstance(metrics, str):
-            return metrics
-        if isinstance(metrics, dict):
-            return {k: ser_metrics(v) for k, v in metrics.items()}
-        if isinstance(metrics, (list, tuple)):
-            return [ser_metrics(v) for v in metrics]
-        return getattr(metrics, "name", None) or getattr(metrics, "__name__", str(metrics))
-
     opt = model.optimizer
-    return {"loss": ser_loss(cfg["loss"]), "metrics": ser_metrics(cfg["metrics"]),
-            "weighted_metrics": ser_metrics(cfg["weighted_metrics"]),
+    return {"loss": serialize_loss(cfg["loss"]), "metrics": serialize_metrics(cfg["metrics"]),
+            "weighted_metrics": serialize_metrics(cfg["weighted_metrics"]),
             "loss_weights": cfg["loss_weights"],
-            "optimizer_config": _optimizer_config(opt),
+            "optimizer_config": optimizer_config(opt),
             "jkeras": {"seed": model._seed, "step": int(model._step),
                        "steps_per_execution": model._steps_per_execution,
                        "optimizer_name": getattr(opt, "name", None),
-                       "optimizer_scalars": _optimizer_scalars(model)}}
-
-
-def _optimizer_scalars(model):
-    """The optimizer's one-number state (Nadam's `u_product`), which tf.keras's layout has no
-    place for; a float32 written as JSON reads back to the same bits."""
-    if model._opt_state is None:
-        return {}
-    per_weight = set(getattr(model.optimizer, "slot_names", lambda: ())())
-    return {k: float(np.asarray(v)) for k, v in optimizers.slots(model._opt_state).items()
-            if k not in per_weight and np.ndim(v) == 0}
-
-
-# Keys only Keras 3's optimizers know, at their defaults. tf.keras reads an `.h5` optimizer
-# config as a legacy optimizer, which rejects them, so they are left out when unset.
-_NEW_OPTIMIZER_DEFAULTS = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
-                           "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                           "gradient_accumulation_steps": None}
-
-
-def _portable(config):
-    """An optimizer config both tf.keras 2 and Keras 3 build (unset Keras-3-only keys dropped)."""
-    return {k: v for k, v in config.items()
-            if not (k in _NEW_OPTIMIZER_DEFAULTS and v == _NEW_OPTIMIZER_DEFAULTS[k])}
-
-
-# tf.keras 2.11+'s optimizers, which it names `Custom>Adam` in files, with `is_legacy_optimizer: false`.
-_TF_KERAS_NEW = ("Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lion", "Nadam",
-                 "RMSprop", "SGD")
-
-
-def _optimizer_config(opt):
-    """The optimizer as tf.keras 2.11+ writes it (`Custom>Adam`, `is_legacy_optimizer: false`),
-    so tf.keras builds the same optimizer with its settings; Keras 3 builds the class with its
-    defaults, as it does for tf.keras's own files. `optimizers.legacy` ones are written in
-    Keras 2's form, which tf.keras (as a legacy optimizer) and Keras 3 both build in full."""
-    name = type(opt).__name__
-    if getattr(opt, "is_legacy", False):
-        return {"class_name": name, "config": opt.get_config()}
-    if name in _TF_KERAS_NEW:
-        # Keras 3 builds `Custom>X` as `optimizers.get(config["name"])`: the name must be the class's
-        # (the optimizer's own name travels in the "jkeras" section).
-        return {"class_name": f"Custom>{name}",
-                "config": {**_portable(opt.get_config()), "name": name, "is_legacy_optimizer": False}}
-    return {"class_name": name, "config": _portable(opt.get_config())}
+                       "optimizer_scalars": optimizer_scalars(opt, model._opt_state)}}
 
 
 def compile_from_config(model, config):
@@ -104,41 +33,9 @@ def compile_from_config(model, config):
     extra = config.get("jkeras", {})
     if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
         optimizer.name = extra["optimizer_name"]
-    model.compile(optimizer=optimizer, loss=_plain(config.get("loss")),
-                  metrics=resolve_custom(_plain_metrics(config.get("metrics"))),
-                  weighted_metrics=resolve_custom(_plain_metrics(config.get("weighted_metrics"))),
+    model.compile(optimizer=optimizer, loss=plain_loss(config.get("loss")),
+                  metrics=resolve_custom(plain_metrics(config.get("metrics"))),
+                  weighted_metrics=resolve_custom(plain_metrics(config.get("weighted_metrics"))),
                   loss_weights=config.get("loss_weights"), seed=extra.get("seed"),
                   steps_per_execution=extra.get("steps_per_execution", "auto"))
     model._step = int(extra.get("step", 0))
-
-
-def _plain(loss):
-    """A loss config as `compile` takes it (tf.keras wraps functions in a `fn` key)."""
-    if isinstance(loss, dict) and "class_name" in loss:
-        config = dict(loss.get("config") or {})
-        config.pop("fn", None)
-        config.pop("reduction", None) if config.get("reduction") == "auto" else None
-        return {**loss, "config": config}
-    if isinstance(loss, dict):
-        return {k: _plain(v) for k, v in loss.items()}
-    if isinstance(loss, list):
-        return [_plain(v) for v in loss]
-    return loss
-
-
-def _plain_metrics(metrics):
-    """tf.keras writes `[[{MeanMetricWrapper: {name, fn}}]]`; compile takes names."""
-    if metrics is None or isinstance(metrics, str):
-        return metrics
-    if isinstance(metrics, dict) and "class_name" in metrics:
-        config = metrics.get("config") or {}
-        if metrics["class_name"] == "MeanMetricWrapper":
-            return config.get("name") or config.get("fn")
-        return metrics
-    if isinstance(metrics, dict):
-        return {k: _plain_metrics(v) for k, v in metrics.items()}
-    flat = []
-    for m in metrics:
-        item = _plain_metrics(m)
-        flat.extend(item if isinstance(item, list) else [item])
-    return flat

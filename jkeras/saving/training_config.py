@@ -1,7 +1,11 @@
-"""A compiled model's `training_config`, as Keras writes it into an `.h5` (and jkeras into a
+"""A compiled model's `training_config`, as Keras spells it in an `.h5` (and jkeras in a
 checkpoint's record): losses and metrics by name, the optimizer as tf.keras 2.11+ writes it,
 and jkeras's own section (seed, step, the optimizer's one-number state); and the model
-compiled back from one.
+compiled back from one, whichever Keras wrote it.
+
+The spellings (`serialize_loss`, `serialize_metrics`, `optimizer_config`, `optimizer_scalars`,
+`plain_loss`, `plain_metrics`) are the file format's; the model's compile config that uses
+them is `jkeras.models.compile_config`.
 """
 import numpy as np
 
@@ -12,52 +16,56 @@ from jkeras.saving import serialization
 
 
 def training_config(model):
+    """The compiled `model`'s `training_config` object."""
     cfg = model._compile_config
-
-    def ser_loss(loss):
-        if isinstance(loss, str):
-            # Keras 3 cannot load its own files that name a loss by alias ("mse":
-            # "Could not deserialize 'keras.metrics.mse'"); full names load in both Kerases.
-            try:
-                canonical = losses.serialize(losses.get(loss))
-            except ValueError:
-                return loss
-            return canonical if isinstance(canonical, str) else loss
-        if loss is None:
-            return loss
-        if isinstance(loss, dict):
-            return {k: ser_loss(v) for k, v in loss.items()}
-        if isinstance(loss, (list, tuple)):
-            return [ser_loss(v) for v in loss]
-        return losses.serialize(loss)
-
-    def ser_metrics(metrics):
-        if metrics is None or isinstance(metrics, str):
-            return metrics
-        if isinstance(metrics, dict):
-            return {k: ser_metrics(v) for k, v in metrics.items()}
-        if isinstance(metrics, (list, tuple)):
-            return [ser_metrics(v) for v in metrics]
-        return getattr(metrics, "name", None) or getattr(metrics, "__name__", str(metrics))
-
     opt = model.optimizer
-    return {"loss": ser_loss(cfg["loss"]), "metrics": ser_metrics(cfg["metrics"]),
-            "weighted_metrics": ser_metrics(cfg["weighted_metrics"]),
+    return {"loss": serialize_loss(cfg["loss"]), "metrics": serialize_metrics(cfg["metrics"]),
+            "weighted_metrics": serialize_metrics(cfg["weighted_metrics"]),
             "loss_weights": cfg["loss_weights"],
-            "optimizer_config": _optimizer_config(opt),
+            "optimizer_config": optimizer_config(opt),
             "jkeras": {"seed": model._seed, "step": int(model._step),
                        "steps_per_execution": model._steps_per_execution,
                        "optimizer_name": getattr(opt, "name", None),
-                       "optimizer_scalars": _optimizer_scalars(model)}}
+                       "optimizer_scalars": optimizer_scalars(opt, model._opt_state)}}
 
 
-def _optimizer_scalars(model):
+def serialize_loss(loss):
+    """`compile`'s `loss` as a file names it: full names for strings, configs for objects."""
+    if isinstance(loss, str):
+        # Keras 3 cannot load its own files that name a loss by alias ("mse":
+        # "Could not deserialize 'keras.metrics.mse'"); full names load in both Kerases.
+        try:
+            canonical = losses.serialize(losses.get(loss))
+        except ValueError:
+            return loss
+        return canonical if isinstance(canonical, str) else loss
+    if loss is None:
+        return loss
+    if isinstance(loss, dict):
+        return {k: serialize_loss(v) for k, v in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [serialize_loss(v) for v in loss]
+    return losses.serialize(loss)
+
+
+def serialize_metrics(metrics):
+    """`compile`'s `metrics` as a file names them: each metric by its name."""
+    if metrics is None or isinstance(metrics, str):
+        return metrics
+    if isinstance(metrics, dict):
+        return {k: serialize_metrics(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [serialize_metrics(v) for v in metrics]
+    return getattr(metrics, "name", None) or getattr(metrics, "__name__", str(metrics))
+
+
+def optimizer_scalars(optimizer, opt_state):
     """The optimizer's one-number state (Nadam's `u_product`), which tf.keras's layout has no
     place for; a float32 written as JSON reads back to the same bits."""
-    if model._opt_state is None:
+    if opt_state is None:
         return {}
-    per_weight = set(getattr(model.optimizer, "slot_names", lambda: ())())
-    return {k: float(np.asarray(v)) for k, v in optimizers.slots(model._opt_state).items()
+    per_weight = set(getattr(optimizer, "slot_names", lambda: ())())
+    return {k: float(np.asarray(v)) for k, v in optimizers.slots(opt_state).items()
             if k not in per_weight and np.ndim(v) == 0}
 
 
@@ -79,7 +87,7 @@ _TF_KERAS_NEW = ("Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", 
                  "RMSprop", "SGD")
 
 
-def _optimizer_config(opt):
+def optimizer_config(opt):
     """The optimizer as tf.keras 2.11+ writes it (`Custom>Adam`, `is_legacy_optimizer: false`),
     so tf.keras builds the same optimizer with its settings; Keras 3 builds the class with its
     defaults, as it does for tf.keras's own files. `optimizers.legacy` ones are written in
@@ -109,21 +117,22 @@ def compile_checked(model, training, custom_objects, where):
 
 
 def compile_from(model, training, custom_objects):
+    """Compile `model` as the `training` object says (in `custom_objects`' scope), at its step."""
     with serialization.custom_object_scope(custom_objects or {}):  # a checkpoint's load has none open
         opt_cfg = training.get("optimizer_config")
         optimizer = optimizers.get(opt_cfg) if opt_cfg else "rmsprop"
         extra = training.get("jkeras", {})
         if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
             optimizer.name = extra["optimizer_name"]
-        model.compile(optimizer=optimizer, loss=_plain(training.get("loss")),
-                      metrics=resolve_custom(_plain_metrics(training.get("metrics"))),
-                      weighted_metrics=resolve_custom(_plain_metrics(training.get("weighted_metrics"))),
+        model.compile(optimizer=optimizer, loss=plain_loss(training.get("loss")),
+                      metrics=resolve_custom(plain_metrics(training.get("metrics"))),
+                      weighted_metrics=resolve_custom(plain_metrics(training.get("weighted_metrics"))),
                       loss_weights=training.get("loss_weights"), seed=extra.get("seed"),
                       steps_per_execution=extra.get("steps_per_execution", "auto"))
     model._step = int(extra.get("step", 0))
 
 
-def _plain(loss):
+def plain_loss(loss):
     """A loss config as `compile` takes it (tf.keras wraps functions in a `fn` key)."""
     if isinstance(loss, dict) and "class_name" in loss:
         config = dict(loss.get("config") or {})
@@ -131,13 +140,13 @@ def _plain(loss):
         config.pop("reduction", None) if config.get("reduction") == "auto" else None
         return {**loss, "config": config}
     if isinstance(loss, dict):
-        return {k: _plain(v) for k, v in loss.items()}
+        return {k: plain_loss(v) for k, v in loss.items()}
     if isinstance(loss, list):
-        return [_plain(v) for v in loss]
+        return [plain_loss(v) for v in loss]
     return loss
 
 
-def _plain_metrics(metrics):
+def plain_metrics(metrics):
     """tf.keras writes `[[{MeanMetricWrapper: {name, fn}}]]`; compile takes names."""
     if metrics is None or isinstance(metrics, str):
         return metrics
@@ -147,9 +156,9 @@ def _plain_metrics(metrics):
             return config.get("name") or config.get("fn")
         return metrics
     if isinstance(metrics, dict):
-        return {k: _plain_metrics(v) for k, v in metrics.items()}
+        return {k: plain_metrics(v) for k, v in metrics.items()}
     flat = []
     for m in metrics:
-        item = _plain_metrics(m)
+        item = plain_metrics(m)
         flat.extend(item if isinstance(item, list) else [item])
     return flat

@@ -223,3 +223,32 @@ def test_a_checkpoint_every_n_batches_holds_the_weights_after_that_batch(tmp_pat
     fresh.load_weights(str(tmp_path / "w2.h5"))  # saved after batch index 1
     np.testing.assert_array_equal(fresh.get_weights()[0], seen[1])
     assert not np.array_equal(seen[1], model.get_weights()[0])  # not the epoch's end
+
+
+def test_gan_resumes_mid_epoch_from_backup_and_restore_bit_for_bit(tmp_path):
+    def gan():  # the same layer names (the checkpoint's tree keys) and initial weights each time
+        jkeras.utils.set_random_seed(0)
+        model = GAN(name="gan")
+        model.compile(seed=1)
+        return model
+
+    straight = gan()
+    straight.fit(_real(), epochs=2, batch_size=32, verbose=0)
+
+    class Crash(jkeras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 2:
+                raise KeyboardInterrupt
+
+    backup = str(tmp_path / "backup")
+    with pytest.raises(KeyboardInterrupt):  # the backup of batch 1 is the newest
+        gan().fit(_real(), epochs=2, batch_size=32, verbose=0,
+                  callbacks=[Crash(), jkeras.callbacks.BackupAndRestore(backup, save_freq=2)])
+    resumed, batches = gan(), []
+    resumed.fit(_real(), epochs=2, batch_size=32, verbose=0,
+                callbacks=[jkeras.callbacks.BackupAndRestore(backup, save_freq=2),
+                           jkeras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))])
+    assert batches == [2, 3, 0, 1, 2, 3]  # from the third batch of the first epoch on
+    assert resumed.steps_trained == straight.steps_trained == 8
+    for a, b in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)

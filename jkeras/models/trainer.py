@@ -86,7 +86,9 @@ class Trainer(TrainStateAccess, Steps, EpochLoops):
         self._trainable_mask = cu.trainable_mask(self) if self.built else None
         self._tx = optimizer.make_transform()
         self._opt_state = None
-        if hasattr(optimizer, "bind"):
+        if hasattr(optimizer, "bind") and not self._overrides("init_opt_state"):
+            # the optimizer's learning rate and iterations read (and set) the live optimizer
+            # state; a model that keeps its own opt_state (init_opt_state) leaves it unbound
             optimizer.bind(lambda: self._opt_state, lambda s: setattr(self, "_opt_state", s))
         self._seed = root_seed() if seed is None else int(seed)
         self._jitted = {}

@@ -66,3 +66,12 @@ def test_a_training_config_that_does_not_compile_names_the_file(tmp_path):
         f.attrs["training_config"] = json.dumps({"loss": 3})
     with pytest.raises(jkeras.errors.ConfigError, match=r"m\.h5: attribute 'training_config' cannot be compiled"):
         api.load_model(path)
+
+
+def test_only_process_0_writes(tmp_path, monkeypatch):
+    model = jkeras.Sequential([jkeras.layers.Dense(2, input_shape=(3,))])
+    monkeypatch.setattr(api.jax, "process_index", lambda: 1)
+    api.save_model(model, tmp_path / "m.h5")
+    api.save_weights(model, tmp_path / "w.h5")
+    api.save_model(model, tmp_path / "ckpt")
+    assert list(tmp_path.iterdir()) == []

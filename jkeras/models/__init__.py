@@ -5,8 +5,9 @@ from jkeras.models.functional import Functional
 from jkeras.models.model import Model, save_model
 from jkeras.models.sequential import Sequential
 from jkeras.models.cloning import clone_model
+from jkeras.models.train_state import TrainState
 
-__all__ = ["Functional", "Model", "Sequential", "clone_model", "save_model"]
+__all__ = ["Functional", "Model", "Sequential", "TrainState", "clone_model", "save_model"]
 
 from jkeras.saving import (load_model, model_from_config, model_from_json,  # noqa: E402
                            model_from_yaml)

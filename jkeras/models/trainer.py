@@ -22,6 +22,7 @@ from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import Variable, collect_metrics
 from jkeras.legacy import interfaces
 from jkeras.optimizers import loss_scale
+from jkeras.models import compile_config
 from jkeras.models import compile_utils as cu
 from jkeras.models import jaxpr_cost
 from jkeras.models import loops
@@ -95,6 +96,15 @@ class Trainer(TrainStateAccess, Steps, EpochLoops):
         self._distribution = getattr(self, "_own_distribution", None) or placement.current_distribution()
         self._run_eagerly = bool(run_eagerly) or not jit_compile
         self.compiled = True
+
+    def get_compile_config(self):
+        """What `compile()` was given, as the JSON object Keras writes into an `.h5` file's
+        `training_config` (Keras 3's name); None before `compile()`."""
+        return compile_config.get_compile_config(self) if self.compiled else None
+
+    def compile_from_config(self, config):
+        """Compile as `config` (a `training_config` from a jkeras, tf.keras 2 or Keras 3 file) says."""
+        compile_config.compile_from_config(self, config)
 
     def _output_names_or_default(self):
         names = getattr(self, "output_names", None)

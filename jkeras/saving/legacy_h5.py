@@ -18,7 +18,7 @@ from jkeras.saving.h5_io import (atomic_file, file_part, member, open_h5, parse_
 from jkeras.saving.keras3_weights import is_keras3_weights_file, load_keras3_weights
 from jkeras.saving.legacy_h5_optimizer import load_optimizer, write_optimizer
 from jkeras.saving.legacy_h5_weights import load_weights_from_group, write_weights
-from jkeras.saving.training_config import compile_checked, training_config
+from jkeras.saving.training_config import compile_checked
 from jkeras.version import __version__
 
 
@@ -27,7 +27,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     config = json.dumps(serialization.model_config(model))
     training = None
     if include_optimizer and getattr(model, "compiled", False):
-        training = json.dumps(training_config(model))
+        training = json.dumps(model.get_compile_config())
     with atomic_file(filepath, overwrite) as f:
         f.attrs["keras_version"] = f"jkeras-{__version__}"
         f.attrs["backend"] = "jax"

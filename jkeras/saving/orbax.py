@@ -24,7 +24,7 @@ import numpy as np
 from jkeras.errors import CheckpointError, ConfigError
 from jkeras.layers import paths
 from jkeras.saving import serialization
-from jkeras.saving.training_config import compile_checked, training_config
+from jkeras.saving.training_config import compile_checked
 
 _log = logging.getLogger("jkeras")
 
@@ -88,7 +88,7 @@ def save_checkpoint(directory, model, carry=None, epoch=0, batch=0, max_to_keep=
     except NotImplementedError:
         meta["model_config"] = None
     if getattr(model, "compiled", False):
-        meta["training_config"] = training_config(model)
+        meta["training_config"] = model.get_compile_config()
     manager = _manager(directory, max_to_keep)
     existing = manager.all_steps()
     save_id = (max(existing) + 1) if existing else 0

@@ -1,32 +1,15 @@
-"""A compiled model's `training_config`, as Keras spells it in an `.h5` (and jkeras in a
-checkpoint's record): losses and metrics by name, the optimizer as tf.keras 2.11+ writes it,
-and jkeras's own section (seed, step, the optimizer's one-number state); and the model
-compiled back from one, whichever Keras wrote it.
-
-The spellings (`serialize_loss`, `serialize_metrics`, `optimizer_config`, `optimizer_scalars`,
-`plain_loss`, `plain_metrics`) are the file format's; the model's compile config that uses
-them is `jkeras.models.compile_config`.
+"""A compiled model's `training_config` as Keras spells it in an `.h5` (and jkeras in a
+checkpoint's record): losses and metrics by name (`serialize_loss`, `serialize_metrics`), the
+optimizer as tf.keras 2.11+ writes it (`optimizer_config`) and its one-number state
+(`optimizer_scalars`), and a file's spellings as `compile()` takes them (`plain_loss`,
+`plain_metrics`). The model assembles its config from them (`model.get_compile_config()`,
+`jkeras.models.compile_config`); `compile_checked` compiles a model back from one.
 """
 import numpy as np
 
 from jkeras import losses, optimizers
 from jkeras.errors import ConfigError, JkerasError
-from jkeras.metrics import resolve_custom
 from jkeras.saving import serialization
-
-
-def training_config(model):
-    """The compiled `model`'s `training_config` object."""
-    cfg = model._compile_config
-    opt = model.optimizer
-    return {"loss": serialize_loss(cfg["loss"]), "metrics": serialize_metrics(cfg["metrics"]),
-            "weighted_metrics": serialize_metrics(cfg["weighted_metrics"]),
-            "loss_weights": cfg["loss_weights"],
-            "optimizer_config": optimizer_config(opt),
-            "jkeras": {"seed": model._seed, "step": int(model._step),
-                       "steps_per_execution": model._steps_per_execution,
-                       "optimizer_name": getattr(opt, "name", None),
-                       "optimizer_scalars": optimizer_scalars(opt, model._opt_state)}}
 
 
 def serialize_loss(loss):
@@ -104,32 +87,18 @@ def optimizer_config(opt):
 
 
 def compile_checked(model, training, custom_objects, where):
-    """`compile_from`, where any failure but a jkeras error (a `training` that is not a JSON
-    object, a loss or optimizer config that does not build) is a ConfigError naming `where`."""
+    """`model.compile_from_config(training)` in `custom_objects`' scope, where any failure but a
+    jkeras error (a `training` that is not a JSON object, a loss or optimizer config that does not
+    build) is a ConfigError naming `where`."""
     try:
         if not isinstance(training, dict):
             raise TypeError(f"a {type(training).__name__}, not a JSON object")
-        compile_from(model, training, custom_objects)
+        with serialization.custom_object_scope(custom_objects or {}):  # a checkpoint's load has none open
+            model.compile_from_config(training)
     except JkerasError:
         raise
     except Exception as error:  # noqa: BLE001 - a training config from a file
         raise ConfigError(f"{where} cannot be compiled ({type(error).__name__}: {error}).") from error
-
-
-def compile_from(model, training, custom_objects):
-    """Compile `model` as the `training` object says (in `custom_objects`' scope), at its step."""
-    with serialization.custom_object_scope(custom_objects or {}):  # a checkpoint's load has none open
-        opt_cfg = training.get("optimizer_config")
-        optimizer = optimizers.get(opt_cfg) if opt_cfg else "rmsprop"
-        extra = training.get("jkeras", {})
-        if isinstance(extra.get("optimizer_name"), str) and hasattr(optimizer, "name"):
-            optimizer.name = extra["optimizer_name"]
-        model.compile(optimizer=optimizer, loss=plain_loss(training.get("loss")),
-                      metrics=resolve_custom(plain_metrics(training.get("metrics"))),
-                      weighted_metrics=resolve_custom(plain_metrics(training.get("weighted_metrics"))),
-                      loss_weights=training.get("loss_weights"), seed=extra.get("seed"),
-                      steps_per_execution=extra.get("steps_per_execution", "auto"))
-    model._step = int(extra.get("step", 0))
 
 
 def plain_loss(loss):

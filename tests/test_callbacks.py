@@ -13,6 +13,7 @@ import pytest
 
 import jkeras
 from jkeras import callbacks as cbm
+from jkeras.callbacks import progbar
 from jkeras.layers import Dense
 
 
@@ -387,7 +388,7 @@ def test_progbar_redraws_in_place_and_averages():
     assert " - loss: 0.2500 - acc: 0.7500" in parts[1]
     assert re.fullmatch(r"10/10 \[==========\] - \d+s \d+(s|ms|us)/step - loss: 0\.1000 - "
                         r"acc: 1\.0000\n", parts[2]), parts[2]
-    assert cbm._format_value(0.0) == "0.0000e+00" and cbm._format_value(-2.5) == "-2.5000"
+    assert progbar._format_value(0.0) == "0.0000e+00" and progbar._format_value(-2.5) == "-2.5000"
 
 
 class _CountingLogs(Mapping):

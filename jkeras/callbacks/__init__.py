@@ -9,22 +9,17 @@ seen by the ones after it (History, the progress bar), as in Keras.
 
 One module per job: `base` (the protocol, lists, lazy logs, History), `progbar`, `fit` (the
 lists `fit`/`evaluate`/`predict` run), `monitor` (EarlyStopping), `lr`, `checkpoints`
-(ModelCheckpoint, BackupAndRestore), `loggers` (CSV, TensorBoard, ...). Every name is here too.
+(ModelCheckpoint, BackupAndRestore), `loggers` (CSV, TensorBoard, ...). Every public name is here too.
 """
-from jkeras.callbacks.base import (  # noqa: F401
-    Callback, _path, _number, CallbackList, BatchLogs, _values, _BATCH_HOOKS,
-    _overridden_batch_hooks, _needs_every_batch, History, BaseLogger)
-from jkeras.callbacks.progbar import (  # noqa: F401
-    _Everything, _dynamic_display, Progbar, _digits, _format_eta, _format_per_step, _format_value,
-    ProgbarLogger)
-from jkeras.callbacks.fit import (  # noqa: F401
-    configure, callback_list, _checked)
-from jkeras.callbacks.monitor import (  # noqa: F401
-    _UP, _DOWN, _metric_direction, _model_metrics, MonitorCallback, EarlyStopping)
-from jkeras.callbacks.lr import (  # noqa: F401
-    _current_lr, _is_real_scalar, _log_lr, LearningRateScheduler, ReduceLROnPlateau)
-from jkeras.callbacks.checkpoints import (  # noqa: F401
-    _MODEL_EXTENSIONS, ModelCheckpoint, _format_check, BackupAndRestore)
-from jkeras.callbacks.loggers import (  # noqa: F401
-    CSVLogger, TerminateOnNaN, _TB_DEPRECATED, TensorBoard, _profile_range, LambdaCallback,
-    RemoteMonitor)
+from jkeras.callbacks.base import BaseLogger, BatchLogs, Callback, CallbackList, History
+from jkeras.callbacks.checkpoints import BackupAndRestore, ModelCheckpoint
+from jkeras.callbacks.fit import callback_list, configure
+from jkeras.callbacks.loggers import CSVLogger, LambdaCallback, RemoteMonitor, TensorBoard, TerminateOnNaN
+from jkeras.callbacks.lr import LearningRateScheduler, ReduceLROnPlateau
+from jkeras.callbacks.monitor import EarlyStopping, MonitorCallback
+from jkeras.callbacks.progbar import Progbar, ProgbarLogger
+
+__all__ = ["BackupAndRestore", "BaseLogger", "BatchLogs", "CSVLogger", "Callback", "CallbackList",
+           "EarlyStopping", "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
+           "MonitorCallback", "Progbar", "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor",
+           "TensorBoard", "TerminateOnNaN", "callback_list", "configure"]

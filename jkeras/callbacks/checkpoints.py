@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 
 from jkeras.callbacks.base import Callback, _number, _path, _values
+from jkeras.saving.api import MODEL_SUFFIXES
 from jkeras.callbacks.monitor import MonitorCallback
 
 
-_MODEL_EXTENSIONS = (".h5", ".hdf5", ".keras")
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -52,7 +52,7 @@ class ModelCheckpoint(MonitorCallback):
         if save_freq != "epoch" and not positive_int:
             raise ValueError(f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' "
                              "or a positive integer number of batches.")
-        if save_weights_only and not self.filepath.endswith(_MODEL_EXTENSIONS):
+        if save_weights_only and not self.filepath.endswith(MODEL_SUFFIXES):
             raise ValueError("With save_weights_only=True, ModelCheckpoint writes Keras HDF5 weight "
                              f"files: the filepath must end in .h5 or .hdf5. Received: {self.filepath}")
         if period is not None and (not isinstance(period, int) or period < 1):
@@ -132,7 +132,7 @@ class ModelCheckpoint(MonitorCallback):
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, batch, logs, filepath):
             return
-        if os.path.isdir(filepath) and filepath.endswith(_MODEL_EXTENSIONS):
+        if os.path.isdir(filepath) and filepath.endswith(MODEL_SUFFIXES):
             raise IOError("Please specify a non-directory filepath for ModelCheckpoint. Filepath "
                           f"used is an existing directory: {filepath}")
         # a checkpoint folder that exists (a resumed run saving the same epoch) gets a new step

@@ -193,11 +193,11 @@ class PathIndex:
 
     def is_graph_model(self, prefix):
         """Whether the layer at `prefix` is a graph (functional or Sequential) model."""
-        return hasattr(self.layer(prefix), "_nodes")
+        return getattr(self.layer(prefix), "is_graph_model", False)
 
     def graph_prefixes(self):
         """The prefixes of the nested graph models (the root left out), for `h5_name`."""
-        return frozenset(p for p, layer in self._maps()[0].items() if p and hasattr(layer, "_nodes"))
+        return frozenset(p for p, layer in self._maps()[0].items() if p and getattr(layer, "is_graph_model", False))
 
     def frozen_prefixes(self):
         """The prefixes of the layers set `trainable = False` (the root's is `()`)."""

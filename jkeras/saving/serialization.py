@@ -277,12 +277,3 @@ def model_from_class_config(cls, config, custom_objects=None):
     """What `cls.from_config(config, custom_objects)` returns (`cls` a model class): the model
     classes read their configs themselves (jkeras.models)."""
     return cls.from_config(config, custom_objects)
-
-
-def __getattr__(name):
-    """`to_json`, `model_from_json`, `to_yaml`, `model_from_yaml`, `parse_json`: jkeras.saving.json_yaml's,
-    which builds on this module."""
-    if name in ("model_from_json", "model_from_yaml", "parse_json", "to_json", "to_yaml"):
-        from jkeras.saving import json_yaml
-        return getattr(json_yaml, name)
-    raise AttributeError(f"module 'jkeras.saving.serialization' has no attribute {name!r}")

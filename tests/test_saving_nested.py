@@ -43,3 +43,25 @@ def test_jkeras_saved_nested_sequentials_load_in_keras3(tmp_path):
     back.save(tmp_path / "again.h5")  # and once more through jkeras's own reader
     np.testing.assert_allclose(jkeras.models.load_model(tmp_path / "again.h5").predict(x, verbose=0),
                                expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case, first_call", [("input_shape", 1), ("nested_input_shape", 1), ("input", 0),
+                                              ("no_shape", 0)])
+def test_nested_sequential_round_trips_in_tf_keras_numbering(tmp_path, case, first_call):
+    """A Sequential whose first layer declares the input shape is built when loaded, so its first
+    call is node 1, as tf_keras 2.21 writes it (`_should_skip_first_node`; its files and these
+    load there, Keras 3 refuses both); the others are counted from 0."""
+    L = jkeras.layers
+    stack = {"input_shape": lambda: [L.Dense(3, input_shape=(4,))],
+             "nested_input_shape": lambda: [jkeras.Sequential([L.Dense(3, input_shape=(4,))]), L.Dense(2)],
+             "input": lambda: [L.Input((4,)), L.Dense(3)],
+             "no_shape": lambda: [L.Dense(3)]}[case]()
+    inner = jkeras.Sequential(stack, name="inner")
+    x = L.Input((4,))
+    model = jkeras.Model(x, L.Dense(1, name="head")(inner(x)))
+    model.save(tmp_path / "m.h5")
+    config = json.loads(h5py.File(tmp_path / "m.h5").attrs["model_config"])["config"]
+    assert {e["name"]: e["inbound_nodes"] for e in config["layers"]}["head"] == [[["inner", first_call, 0, {}]]]
+    data = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    back = jkeras.models.load_model(tmp_path / "m.h5")
+    np.testing.assert_array_equal(back.predict(data, verbose=0), model.predict(data, verbose=0))

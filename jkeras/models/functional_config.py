@@ -9,7 +9,8 @@ writes it so when it was never given an input shape) and counted from 0, which a
 nested Functional model always has its Inputs, so it is written with tf.keras 2's numbering: it
 loads in tf.keras and jkeras; Keras 3 cannot load it (its own legacy reader's limitation, the same
 for tf.keras 2's files) but loads its weights. A model class says which numbering its calls take
-in its `_config_node_offset` (1 for Functional, 0 for Sequential).
+in its `_config_node_offset` (1 for Functional, 0 for Sequential); a Sequential whose first
+layer declares the input shape is built by loading it, so its calls are written from 1 too.
 """
 import inspect
 
@@ -21,6 +22,13 @@ from jkeras.saving.config_safety import PassesConversion, converting, short
 from jkeras.saving.serialization import config_entry, deserialize_layer, layer_classes, model_class
 
 
+def _first_call_number(layer):
+    """The number tf.keras 2 gives a nested model's first call: 1 when loading builds the model
+    (its own input then makes node 0), as a Functional always and a Sequential whose first layer
+    declares the input shape do; else 0."""
+    return max(getattr(layer, "_config_node_offset", 0), int(getattr(layer, "loads_built", False)))
+
+
 def functional_config(model):
     """Keras 2's Functional config: layers with their inbound nodes, input/output refs."""
     own = {id(n) for n in model._nodes} | {id(t._keras_history[0]._inbound_nodes[0])
@@ -28,7 +36,7 @@ def functional_config(model):
 
     def node_index(layer, node):
         nodes = [n for n in layer._inbound_nodes if id(n) in own]
-        return nodes.index(node) + getattr(layer, "_config_node_offset", 0)
+        return nodes.index(node) + _first_call_number(layer)
 
     def ref(tensor):
         layer, index, tensor_index = tensor._keras_history

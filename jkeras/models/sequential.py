@@ -116,6 +116,12 @@ class Sequential(Functional):
         as Keras 2 lists them."""
         return sequential_config(self)
 
+    @property
+    def loads_built(self):
+        """Whether the model built from its config is built (its first layer declares the input
+        shape), so that its first call in an enclosing model's config is node 1."""
+        return bool(self._stack) and _first_declaring(self._stack[0]) is not None
+
     def _nested_config(self):
         """Its entry in a Functional model's config: without its InputLayer, as its input
         comes from the call (models/functional_config.py)."""

@@ -139,12 +139,12 @@ class PathIndex:
 
     def _maps(self):
         if self._walked is None:  # filled, then published: a thread reading it sees it whole
-            walked = ({}, {}, {})
+            walked = ({}, {}, {}, {})
             self._walk(self.root, (), *walked)
             self._walked = walked
         return self._walked
 
-    def _walk(self, layer, prefix, layers, variables, first):
+    def _walk(self, layer, prefix, layers, variables, first, every):
         layers[prefix] = layer
         own = layer._variables
         for kind in (True, False):
@@ -153,9 +153,10 @@ class PathIndex:
                     path = prefix + (name,)
                     v = variables.setdefault(path, v)
                     first.setdefault(id(v), path)
+                    every.setdefault(id(v), []).append(path)
         for sub in layer._layers:
             if prefix + (sub.name,) not in layers:  # a second layer of one name is not in the tree
-                self._walk(sub, prefix + (sub.name,), layers, variables, first)
+                self._walk(sub, prefix + (sub.name,), layers, variables, first, every)
 
     def path(self, variable):
         """The path of `variable` (its first, where it sits at several); KeyError if not the root's."""
@@ -163,6 +164,11 @@ class PathIndex:
             return self._maps()[2][id(variable)]
         except KeyError:
             raise KeyError(f"{variable!r} is not a weight of layer '{self.root.name}'.") from None
+
+    def tied_paths(self):
+        """The paths of each weight met at several paths (a layer shared by a nested model and
+        its parent), the first path first: one weight, whose copies in a tree must stay equal."""
+        return [tuple(group) for group in self._maps()[3].values() if len(group) > 1]
 
     def variable(self, path):
         """The `Variable` at `path`."""
@@ -219,7 +225,7 @@ class PathIndex:
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {sorted(_KINDS)}; received {kind!r}.")
         if kind not in self._orders:
-            self._orders[kind] = getattr(self, "_" + kind)(self.root)
+            self._orders[kind] = _unique(getattr(self, "_" + kind)(self.root))
         return list(self._orders[kind])
 
     def _nested(self, layer, kind, own_list):
@@ -232,12 +238,7 @@ class PathIndex:
         return out
 
     def _weights(self, layer):
-        seen, out = set(), []
-        for w in self._weight_run(layer):  # repeats dropped once, at the root, as at every level
-            if id(w) not in seen:
-                seen.add(id(w))
-                out.append(w)
-        return out
+        return _unique(self._weight_run(layer))  # repeats dropped once, at the root, as at every level
 
     def _weight_run(self, layer):
         """Own weights (trainable kind first), then each nested layer's, repeats kept."""
@@ -264,6 +265,30 @@ class PathIndex:
         if getattr(type(layer), "weights") is not getattr(self._base, "weights"):
             return layer.weights
         return self._weights(layer)
+
+
+def _unique(weights):
+    """`weights` with repeats (one weight reached through two layers) dropped, first kept."""
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def tie(tree, groups, combine):
+    """`tree` with the leaves at each group of paths (`PathIndex.tied_paths`) all set to
+    `combine(leaves)`: `sum` ties gradients (a shared weight's gradient is the sum over its
+    uses), `lambda leaves: leaves[0]` copies the first path's value. Paths the tree lacks are
+    skipped; the tree itself is returned when nothing is tied."""
+    for group in groups:
+        present = [p for p in group if has_path(tree, p)]
+        if len(present) > 1:
+            value = combine([get_path(tree, p) for p in present])
+            for p in present:
+                tree = set_path(tree, p, value)
+    return tree
 
 
 def index_of(layer):

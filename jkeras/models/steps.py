@@ -97,6 +97,9 @@ class Steps:
         grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
         (total, (parts, y_pred, new_state, logits, logged, out_masks)), grads = grad_fn(
             trainable, frozen, state.state, x, y, sw, key, True)
+        # a weight a nested model shares with its parent sits at two paths: both copies get the
+        # sum of their gradients, so they stay equal (one weight, as in Keras)
+        grads = paths.tie(grads, paths.index_of(self).tied_paths(), sum)
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
@@ -346,9 +349,13 @@ class Steps:
 
 def _penalties(model, trainable):
     """The weight regularizers' penalties of the `trainable` tree, layer by layer in the walk
-    order of the model's `PathIndex` (the root first), each layer's in its own order."""
-    out = []
+    order of the model's `PathIndex` (the root first), each layer's in its own order; a layer
+    met at several paths (shared by a nested model and its parent) once, at its first."""
+    out, seen = [], set()
     for prefix, layer in paths.index_of(model).layer_paths():
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
         own = paths.get_path(trainable, prefix) if paths.has_path(trainable, prefix) else {}
         out.extend(layer.regularization_losses(own))
     return out

@@ -8,10 +8,12 @@ that would run code `UnsafeLoadError` (all `jkeras.errors`, all `ValueError`s).
 """
 import json
 import os
+import warnings
 
 import h5py
 
 from jkeras.errors import ConfigError, FileFormatError
+from jkeras.layers.paths import index_of
 from jkeras.saving import serialization
 from jkeras.saving.h5_io import (atomic_file, file_part, member, open_h5, parse_json_attr, path_of, read_boundary,
                                  with_file)
@@ -24,6 +26,7 @@ from jkeras.version import __version__
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Write architecture, weights, training config and optimizer state to one `.h5`."""
+    _warn_if_shared_with_nested(model)
     config = json.dumps(serialization.model_config(model))
     training = None
     if include_optimizer and getattr(model, "compiled", False):
@@ -38,6 +41,18 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         train_state = model.get_train_state() if training is not None else None
         if train_state is not None and train_state.opt_state is not None:
             write_optimizer(f.create_group("optimizer_weights"), model, train_state)
+
+
+def _warn_if_shared_with_nested(model):
+    """A layer used both by a nested model and by its parent is written at both places: the
+    model loaded back holds two separate layers, as tf.keras 2 loads its own such files."""
+    shared = sorted({path[-2] for group in index_of(model).tied_paths() for path in group[1:]})
+    if shared:
+        warnings.warn(f"Layer(s) {shared} of model '{model.name}' are shared by a nested model and "
+                      "its parent: the file holds their weights at each place, and a model loaded from "
+                      "it has separate layers there (as tf.keras 2 does). Save the weights and load them "
+                      "into the model rebuilt in code to keep them shared.",
+                      stacklevel=5)
 
 
 def save_weights(model, filepath, overwrite=True):

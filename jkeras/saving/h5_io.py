@@ -322,6 +322,17 @@ def assign_all(assignments):
         raise
 
 
+def queue_or_skip(assignments, layer, values, problem, skip_mismatch):
+    """Queue `layer`'s `values` for `assign_all`; where there is a `problem`, raise it as a
+    FileFormatError, or with `skip_mismatch` warn and leave the layer as it is."""
+    if not problem:
+        assignments.append((layer, values))
+    elif skip_mismatch:
+        warn_skip(layer, problem)
+    else:
+        raise FileFormatError(problem)
+
+
 def warn_skip(layer, problem):
     """Warn that `layer`'s weights are skipped (`skip_mismatch=True`) and why."""
     warnings.warn(f"Skipping loading weights for layer '{layer.name}' (skip_mismatch=True): {problem}",

@@ -13,7 +13,7 @@ import numpy as np
 
 from jkeras.errors import FileFormatError
 from jkeras.saving.h5_io import (assign_all, atomic_file, decode_text, file_part, member, path_of, read_attr,
-                                 read_dataset, shape_of, warn_skip)
+                                 queue_or_skip, read_dataset, shape_of)
 
 
 def is_keras3_weights_file(f):
@@ -225,12 +225,7 @@ def load_keras3_weights(f, model, by_name=False, skip_mismatch=False):
             continue
         values, problem = _unit_values(f, layer, path, seen)
         used.add(path.split("/")[1] if path.startswith("layers/") else path.split("/")[0])
-        if problem and skip_mismatch:
-            warn_skip(layer, problem)
-        elif problem:
-            raise FileFormatError(problem)
-        else:
-            assignments.append((layer, values))
+        queue_or_skip(assignments, layer, values, problem, skip_mismatch)
     if not by_name and not skip_mismatch:
         layers_group = _get(f, "layers", h5py.Group)
         root = layers_group if _is_graph_model(model) and layers_group is not None else f

@@ -16,7 +16,7 @@ from jkeras.errors import FileFormatError
 from jkeras.layers import paths
 from jkeras.saving import legacy_weights
 from jkeras.saving.h5_io import (assign_all, attr_text, has_names, member, path_of, read_dataset, read_names,
-                                 read_raw, shape_of, warn_skip, write_names)
+                                 queue_or_skip, read_raw, shape_of, write_names)
 from jkeras.version import __version__
 
 
@@ -73,12 +73,7 @@ def load_weights_from_group(group, model, by_name=False, skip_mismatch=False):
     assignments = []
     for layer, datasets in pairs:
         values, problem = _layer_values(layer, datasets, origin)
-        if problem and skip_mismatch:
-            warn_skip(layer, problem)
-        elif problem:
-            raise FileFormatError(problem)
-        else:
-            assignments.append((layer, values))
+        queue_or_skip(assignments, layer, values, problem, skip_mismatch)
     assign_all(assignments)
 
 

@@ -30,7 +30,7 @@ def _bucket_draw(key, kind, size):
     return jax.random.truncated_normal(key, -2.0, 2.0, (size,))
 
 
-_MIN_BUCKET = 1 << 14  # small weights share one program per kind (drawing 16k values costs ~50 us)
+_MIN_BUCKET = 1 << 14  # small weights share one program per kind (a draw this size costs less than a dispatch)
 
 
 def _draw(key, kind, shape):
@@ -304,7 +304,7 @@ class Orthogonal(RandomInitializer):
         # QR needs float32 or float64; half precision is cast at the end.
         work = np.float64 if jnp.dtype(dtype) == jnp.float64 else np.float32
         a = _draw(self._key(key), "normal", (max(rows, cols), min(rows, cols)))
-        # QR on the host when not traced: XLA's QR costs ~1 s of compiling in a new process
+        # QR on the host when not traced: compiling XLA's QR costs far more than the host's QR
         linalg = np.linalg if isinstance(a, np.ndarray) else jnp.linalg
         q, r = linalg.qr(a.astype(work))
         q = q * np.sign(np.diagonal(r)) if linalg is np.linalg else q * jnp.sign(jnp.diag(r))

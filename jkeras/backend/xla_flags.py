@@ -1,8 +1,8 @@
 """The XLA flags jkeras sets by default on CPU, before jax starts its backends.
 
 With jaxlib 0.10, XLA:CPU hands convolutions to YNNPACK, whose kernel gradients (the
-convolutions that contract over the batch) run 2-7x slower than XLA's own convolution
-emitter (measured; docs/performance.md). One flag takes convolutions out of YNNPACK and
+convolutions that contract over the batch) run several times slower than XLA's own convolution
+emitter (docs/performance.md has the measurements). One flag takes convolutions out of YNNPACK and
 keeps matrix products there. It is set only when the user has not set `XLA_FLAGS`, the
 backend will be the CPU, jax has not started yet, and the jaxlib is one it was tested
 on (XLA aborts the process on a flag it does not know). `"default_xla_flags": false` in

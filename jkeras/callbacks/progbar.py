@@ -171,7 +171,7 @@ class ProgbarLogger(Callback):
 
     `verbose` defaults to the `verbose` that `fit` was given. The bar counts
     steps (`count_mode='samples'` is accepted for Keras 2 scripts and also
-    counts steps). Batch logs are read at most every 0.05 s, and only where the
+    counts steps). Batch logs are read at most every `interval` seconds, and only where the
     bar is redrawn in place, because reading them waits for the device.
     """
 

@@ -191,8 +191,8 @@ def epoch_order(root_key, epoch, n, shuffle, batch_size=None):
     """The sample order of `epoch` as int32 numpy, drawn on the host from `(root key, epoch)`.
 
     `shuffle=True` permutes the samples; `'batch'` (Keras 2's option for HDF5 data) permutes
-    whole batches of `batch_size` and keeps a short last batch last. Drawing on the host costs
-    no compile and ~1 ms per 100k samples, where a device sort costs ~15 ms on CPU.
+    whole batches of `batch_size` and keeps a short last batch last. Drawing on the host needs
+    no compile and is faster than a device sort on CPU (scripts/BENCH_RESULTS.md).
     """
     if not shuffle:
         return np.arange(n, dtype=np.int32)

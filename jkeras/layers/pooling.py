@@ -33,7 +33,7 @@ def _windows(x, dims):
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
 def _tiled_max(x, dims, shape):
     """Max over non-overlapping windows; XLA:CPU's select-and-scatter gradient of
-    `reduce_window` is slow (measured ~30x on a CNN), so the gradient is written here,
+    `reduce_window` is slow (scripts/BENCH_RESULTS.md), so the gradient is written here,
     going to the first maximum of each window exactly as select-and-scatter does."""
     return _windows(x, dims).max(-1)
 
@@ -70,8 +70,9 @@ def _window_view(xp, offset, steps, out_shape):
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
 def _window_max(x, dims, steps, pads):
     """Max over (overlapping) windows: `reduce_window`'s forward, with a gradient written as
-    strided slices and pads, because XLA:CPU's select-and-scatter runs ~25x slower (measured
-    on ResNet50's 3x3/2 pool); the gradient goes to each window's first maximum, as there."""
+    strided slices and pads, because XLA:CPU's select-and-scatter is slower (measured on
+    ResNet50's 3x3/2 pool, scripts/BENCH_RESULTS.md); the gradient goes to each window's first
+    maximum, as there."""
     return lax.reduce_window(x, _lowest(x.dtype), lax.max, dims, steps, pads)
 
 
@@ -137,7 +138,7 @@ class _Pooling(Layer):
         pad = self.padding.upper()
         if self.mode == "max":
             # training differentiates: the tiled max has the fast gradient; inference keeps
-            # `reduce_window`, which XLA fuses with the convolutions around it (measured 1.4x)
+            # `reduce_window`, which XLA fuses with the convolutions around it (faster: BENCH_RESULTS)
             if training and jnp.issubdtype(x.dtype, jnp.floating):
                 if pad == "VALID" and dims == steps:
                     return _tiled_max(x, tuple(dims), tuple(x.shape)), state

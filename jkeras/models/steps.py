@@ -23,7 +23,7 @@ from jkeras.models import graph
 from jkeras.models import jaxpr_cost
 from jkeras.models.train_state import TrainState
 
-_LOOP_MAX_FLOPS = 16e6  # ~1 ms of XLA:CPU matmul on 2 cores: about what a dispatch costs, x5
+_LOOP_MAX_FLOPS = 16e6  # a step this small waits on its dispatch (scripts/BENCH_RESULTS.md)
 
 
 class Steps:
@@ -170,7 +170,8 @@ class Steps:
         returns `(state, logs)`.
 
         The steps run in a `lax.scan`, except for models with convolutions, whose steps are
-        unrolled: XLA:CPU runs convolutions inside a loop body about 20x slower (measured),
+        unrolled: XLA:CPU runs convolutions inside a loop body many times slower (measured:
+        scripts/BENCH_RESULTS.md),
         while a scan compiles and runs small models faster than unrolled steps.
         """
         key = ("train", batch_size, steps)
@@ -204,9 +205,9 @@ class Steps:
         (one step or a whole epoch) is one program, and gives the same bits whatever the chunks;
         returns `(state, logs)`.
 
-        None where the loop would not pay: op-by-op models, and on XLA:CPU convolutions (~30x
+        None where the loop would not pay: op-by-op models, and on XLA:CPU convolutions (much
         slower in a loop) and steps long enough that the dispatch is not what they wait for
-        (measured: a 670k-weight MLP step ran ~30% slower in the loop). The choice depends on
+        (scripts/BENCH_RESULTS.md has the measurements). The choice depends on
         the model and batch size only, never on timings, so a script gives the same bits each run.
         """
         key = ("train_auto", batch_size)

@@ -593,8 +593,8 @@ def _repeat_key(x, *call):
     """What makes a call on a numpy array `x` pass the same checks again: its shape, dtype and
     arguments, while no weight or layer changes (`Variable.edits`); None for other inputs.
     The latency path skips the checks on a repeat: on CPU they cost about as much as a small
-    model's compiled call, and a gap over ~10 µs between calls lets XLA's worker thread
-    sleep (~50 µs to wake it)."""
+    model's compiled call, and a longer gap between calls lets XLA's worker thread sleep
+    (waking it costs more than the checks: scripts/BENCH_RESULTS.md)."""
     return (x.shape, x.dtype, Variable.edits) + call if type(x) is np.ndarray else None
 
 

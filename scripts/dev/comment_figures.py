@@ -1,4 +1,4 @@
-"""The figures jkeras's comments quoted, measured again (issue 24; scripts/dev/comment_audit.py).
+"""The figures jkeras's comments quoted, measured again (issue 24; scripts/comment_audit.py).
 
     python scripts/dev/comment_figures.py            # about a minute on 2 shared cores
 

@@ -1,6 +1,6 @@
 """Comments and docstrings in jkeras/ that point outside the repository or quote timings (issue 24).
 
-    python scripts/dev/comment_audit.py [ROOT]      # ROOT: the repository (default: cwd)
+    python scripts/comment_audit.py [ROOT]      # ROOT: the repository (default: cwd)
 
 Two kinds of text are listed, one `path:line: kind: text` per finding:
 

@@ -12,7 +12,8 @@ from jkeras.backend.naming import to_snake_case, unique_name
 from jkeras.backend.variables import bind_values, collect_updates, is_variable
 from jkeras.losses import squeeze_or_expand_to_same_rank
 from jkeras.backend.registry import deserialize_keras_object
-from jkeras.metrics.functions import _FN_OBJECTS, _div_no_nan
+from jkeras.losses_reduction import div_no_nan
+from jkeras.metrics.functions import _FN_OBJECTS
 
 
 class Metric:
@@ -195,7 +196,7 @@ class Mean(Metric):
         return {"total": state["total"] + jnp.sum(values), "count": state["count"] + count}
 
     def _result(self, state):
-        return _div_no_nan(state["total"], state["count"])
+        return div_no_nan(state["total"], state["count"])
 
 
 class MeanMetricWrapper(Mean):
@@ -267,7 +268,7 @@ class MeanTensor(Metric):
         return {"total": state["total"] + values, "count": state["count"] + counts}
 
     def _result(self, state):
-        return _div_no_nan(state["total"], state["count"])
+        return div_no_nan(state["total"], state["count"])
 
     def get_config(self):
         return {**super().get_config(), "shape": None if self._shape is None else list(self._shape)}

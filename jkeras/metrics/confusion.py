@@ -8,7 +8,7 @@ import numpy as np
 from jkeras.backend import config
 from jkeras.losses import squeeze_or_expand_to_same_rank
 from jkeras.metrics.base import Metric
-from jkeras.metrics.functions import _div_no_nan
+from jkeras.losses_reduction import div_no_nan
 
 
 NEG_INF = -1e10
@@ -177,7 +177,7 @@ class Precision(_ThresholdMetric):
 
     def _result(self, state):
         tp = state["true_positives"]
-        return self._one_or_all(_div_no_nan(tp, tp + state["false_positives"]))
+        return self._one_or_all(div_no_nan(tp, tp + state["false_positives"]))
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
@@ -191,7 +191,7 @@ class Recall(Precision):
 
     def _result(self, state):
         tp = state["true_positives"]
-        return self._one_or_all(_div_no_nan(tp, tp + state["false_negatives"]))
+        return self._one_or_all(div_no_nan(tp, tp + state["false_negatives"]))
 
 
 _CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
@@ -265,18 +265,18 @@ class AUC(Metric):
         if self.label_weights is None:
             return jnp.mean(by_label)
         weights = jnp.asarray(self.label_weights, by_label.dtype)
-        return _div_no_nan(jnp.sum(by_label * weights), jnp.sum(weights))
+        return div_no_nan(jnp.sum(by_label * weights), jnp.sum(weights))
 
     def _interpolate_pr_auc(self, tp, fp, fn):
         """Davis & Goadrich's interpolated area under the precision-recall curve."""
         dtp = tp[:-1] - tp[1:]
         p = tp + fp
         dp = p[:-1] - p[1:]
-        prec_slope = _div_no_nan(dtp, jnp.maximum(dp, 0))
+        prec_slope = div_no_nan(dtp, jnp.maximum(dp, 0))
         intercept = tp[1:] - prec_slope * p[1:]
-        safe_p_ratio = jnp.where((p[:-1] > 0) & (p[1:] > 0), _div_no_nan(p[:-1], jnp.maximum(p[1:], 0)),
+        safe_p_ratio = jnp.where((p[:-1] > 0) & (p[1:] > 0), div_no_nan(p[:-1], jnp.maximum(p[1:], 0)),
                                  jnp.ones_like(p[1:]))
-        increments = _div_no_nan(prec_slope * (dtp + intercept * jnp.log(safe_p_ratio)),
+        increments = div_no_nan(prec_slope * (dtp + intercept * jnp.log(safe_p_ratio)),
                                  jnp.maximum(tp[1:] + fn[1:], 0))
         return self._by_label(increments)
 
@@ -285,15 +285,15 @@ class AUC(Metric):
         tn, fn = state["true_negatives"], state["false_negatives"]
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolate_pr_auc(tp, fp, fn)
-        recall = _div_no_nan(tp, tp + fn)
+        recall = div_no_nan(tp, tp + fn)
         if self.curve == "ROC":
-            x, y = _div_no_nan(fp, fp + tn), recall
+            x, y = div_no_nan(fp, fp + tn), recall
         elif self.curve == "PR":
-            x, y = recall, _div_no_nan(tp, tp + fp)
+            x, y = recall, div_no_nan(tp, tp + fp)
         else:
-            scale = _div_no_nan(tp + fn, tn + fp)
-            recall_gain = jnp.where(tp == 0, 0.0, 1.0 - scale * _div_no_nan(fn, tp))
-            x, y = jnp.maximum(recall_gain, 0.0), jnp.where(tp == 0, 1.0, 1.0 - scale * _div_no_nan(fp, tp))
+            scale = div_no_nan(tp + fn, tn + fp)
+            recall_gain = jnp.where(tp == 0, 0.0, 1.0 - scale * div_no_nan(fn, tp))
+            x, y = jnp.maximum(recall_gain, 0.0), jnp.where(tp == 0, 1.0, 1.0 - scale * div_no_nan(fp, tp))
         if self.summation_method == "interpolation":
             heights = (y[:-1] + y[1:]) / 2.0
         elif self.summation_method == "minoring":
@@ -343,10 +343,10 @@ class _SensitivitySpecificityBase(Metric):
         tp, fp = state["true_positives"], state["false_positives"]
         tn, fn = state["true_negatives"], state["false_negatives"]
         if which == "specificity":
-            return _div_no_nan(tn, tn + fp)
+            return div_no_nan(tn, tn + fp)
         if which == "precision":
-            return _div_no_nan(tp, tp + fp)
-        return _div_no_nan(tp, tp + fn)  # sensitivity (recall)
+            return div_no_nan(tp, tp + fp)
+        return div_no_nan(tp, tp + fn)  # sensitivity (recall)
 
     def _result(self, state):
         feasible = self._rate(state, self._constrained) >= self.value

@@ -15,10 +15,6 @@ from jkeras.losses import (  # noqa: F401  (re-exported)
                            squared_hinge, squeeze_or_expand_to_same_rank)
 
 
-def _div_no_nan(x, y):
-    return jnp.where(y == 0, 0.0, x / jnp.where(y == 0, 1.0, y))
-
-
 def _floatx(x):
     return x.astype(config.floatx())
 

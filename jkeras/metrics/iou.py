@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 
 from jkeras.metrics.base import Metric
-from jkeras.metrics.functions import _div_no_nan
+from jkeras.losses_reduction import div_no_nan
 
 
 class _IoUBase(Metric):
@@ -62,7 +62,7 @@ class IoU(_IoUBase):
         ids = jnp.asarray(self.target_class_ids)
         tp, denominator = tp[ids], denominator[ids]
         valid = jnp.sum((denominator != 0).astype(cm.dtype))
-        return _div_no_nan(jnp.sum(_div_no_nan(tp, denominator)), valid)
+        return div_no_nan(jnp.sum(div_no_nan(tp, denominator)), valid)
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,

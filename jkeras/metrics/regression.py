@@ -9,7 +9,7 @@ from jkeras.losses import (cosine_similarity, log_cosh, mean_absolute_error, mea
                            mean_squared_error, mean_squared_logarithmic_error,
                            squeeze_or_expand_to_same_rank)
 from jkeras.metrics.base import Mean, MeanMetricWrapper
-from jkeras.metrics.functions import _div_no_nan
+from jkeras.losses_reduction import div_no_nan
 
 
 class MeanSquaredError(MeanMetricWrapper):
@@ -86,7 +86,7 @@ class MeanRelativeError(Mean):
         if y_pred.shape != y_true.shape:
             raise ValueError(f"MeanRelativeError needs y_true and y_pred of one shape; received "
                              f"{y_true.shape} and {y_pred.shape}.")
-        errors = _div_no_nan(jnp.abs(y_true - y_pred), jnp.broadcast_to(self.normalizer, y_pred.shape))
+        errors = div_no_nan(jnp.abs(y_true - y_pred), jnp.broadcast_to(self.normalizer, y_pred.shape))
         return super().update(state, errors, sample_weight)
 
     def get_config(self):

@@ -3,7 +3,7 @@
 import jax.numpy as jnp
 
 from jkeras.metrics.base import Metric
-from jkeras.metrics.functions import _div_no_nan
+from jkeras.losses_reduction import div_no_nan
 
 
 def _two_dims(metric, y_true_shape, y_pred_shape):
@@ -79,13 +79,13 @@ class FBetaScore(Metric):
 
     def _result(self, state):
         tp = state["true_positives"]
-        precision = _div_no_nan(tp, tp + state["false_positives"])
-        recall = _div_no_nan(tp, tp + state["false_negatives"])
+        precision = div_no_nan(tp, tp + state["false_positives"])
+        recall = div_no_nan(tp, tp + state["false_negatives"])
         beta2 = self.beta ** 2
-        score = _div_no_nan(precision * recall, beta2 * precision + recall) * (1 + beta2)
+        score = div_no_nan(precision * recall, beta2 * precision + recall) * (1 + beta2)
         if self.average == "weighted":
             weights = state["intermediate_weights"]
-            return jnp.sum(score * _div_no_nan(weights, jnp.sum(weights)))
+            return jnp.sum(score * div_no_nan(weights, jnp.sum(weights)))
         return score if self.average is None else jnp.mean(score)
 
     def get_config(self):

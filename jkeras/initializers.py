@@ -5,7 +5,6 @@
 it gives the same values on every call. Configs carry the keys both Keras 3
 and tf.keras 2 accept.
 """
-import functools
 import math
 import numbers
 
@@ -13,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jkeras.backend import block_draws
 from jkeras.backend import config
 from jkeras.backend.arrays import to_device
 from jkeras.backend import registry
@@ -20,29 +20,23 @@ from jkeras.backend import registry
 _TRUNCATED_STDDEV = 0.87962566103423978  # stddev of a unit normal truncated to [-2, 2]
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _bucket_draw(key, kind, size):
-    """`size` draws of a unit distribution; jitted once per power-of-two size, not per shape."""
+def _direct_draw(key, kind, shape):
+    """`shape` draws of a unit distribution, straight from `jax.random`."""
     if kind == "uniform":
-        return jax.random.uniform(key, (size,))
+        return jax.random.uniform(key, shape)
     if kind == "normal":
-        return jax.random.normal(key, (size,))
-    return jax.random.truncated_normal(key, -2.0, 2.0, (size,))
-
-
-_MIN_BUCKET = 1 << 14  # small weights share one program per kind (a draw this size costs less than a dispatch)
+        return jax.random.normal(key, shape)
+    return jax.random.truncated_normal(key, -2.0, 2.0, shape)
 
 
 def _draw(key, kind, shape):
-    """Unit draws of `shape`: built in numpy from a bucketed draw, so that building a model
-    with hundreds of weight shapes compiles a few dozen kernels instead of hundreds.
-    Under a trace (a jitted `init`) it draws directly."""
-    size = math.prod(shape)
-    if isinstance(key, jax.core.Tracer):
-        return _bucket_draw(key, kind, size).reshape(shape)
-    bucket = max(1 << max(size - 1, 0).bit_length(), _MIN_BUCKET)
-    values = np.asarray(_bucket_draw(key, kind, bucket))[:size]
-    return values.reshape(shape)
+    """Unit draws of `shape`: built in numpy from blocks of one compiled program per kind
+    (`backend.block_draws`), so that building a model compiles three small kernels at most,
+    whatever its weight shapes. Under a trace (a jitted `init`), or for a key of another
+    PRNG implementation, it draws directly."""
+    if isinstance(key, jax.core.Tracer) or not block_draws.supports(key):
+        return _direct_draw(key, kind, tuple(shape))
+    return block_draws.draw(key, kind, math.prod(shape)).reshape(shape)
 
 
 def _finish(values, dtype):

@@ -10,6 +10,7 @@ import zlib
 import jax
 import numpy as np
 
+from jkeras.backend import threefry_host
 from jkeras.backend.naming import reset_names
 
 _root = {"seed": None}
@@ -51,19 +52,37 @@ def layer_key(name, seed=None):
     return _seeded_fold_in(root_seed() if seed is None else seed, np.uint32(name_hash(name)))
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def _seeded_fold_in(seed, data):
-    """`fold_in(key(seed), data)` as one program: eagerly it is four small compiles."""
+    """`fold_in(key(seed), data)`: on the host where `threefry_host` reproduces it, else one
+    program (eagerly it is four small compiles)."""
+    if threefry_host.supported() and 0 <= seed < 1 << 31:
+        return threefry_host.seeded_fold_in(seed, data)
+    return _compiled_fold_in(seed, data)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _compiled_fold_in(seed, data):
     return jax.random.fold_in(jax.random.key(seed), data)
 
 
-@functools.partial(jax.jit, static_argnums=1)
 def split_keys(key, num=2):
-    """`jax.random.split(key, num)` as a tuple of keys, one program (eagerly the split and
-    the unpacking of its result are two small compiles)."""
+    """`jax.random.split(key, num)` as a tuple of keys: on the host for a concrete threefry
+    key, else one program (eagerly the split and the unpacking are two small compiles)."""
+    if threefry_host.is_host_key(key):
+        return threefry_host.split(key, num)
+    return _compiled_split(key, num)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _compiled_split(key, num):
     return tuple(jax.random.split(key, num))
 
 
 def split_by_name(key, name):
-    """A child key for the sub-computation called `name` (a layer, a weight)."""
-    return None if key is None else jax.random.fold_in(key, name_hash(name))
+    """A child key for the sub-computation called `name` (a layer, a weight); derived on
+    the host where `threefry_host` can."""
+    if key is None:
+        return None
+    if threefry_host.is_host_key(key):
+        return threefry_host.fold_in(key, np.uint32(name_hash(name)))
+    return jax.random.fold_in(key, name_hash(name))

@@ -12,6 +12,7 @@ from jax.ad_checkpoint import checkpoint_name
 
 from jkeras import activations, constraints, initializers, regularizers
 from jkeras.backend.keras_tensor import KerasTensor
+from jkeras.backend.arrays import to_device
 from jkeras.backend.random import split_by_name, split_keys
 from jkeras.layers._utils import deserialize as _deserialize_layer, present, serialize as _serialize_layer
 from jkeras.layers.base import Layer, _SENTINELS, _is_spec, _merge_dims
@@ -395,9 +396,11 @@ class LSTMCell(_GatedCell):
             return super()._init_bias(key)
         k_i, k_co = split_keys(key)
         units = self.units
-        return jnp.concatenate([jnp.asarray(self.bias_initializer(k_i, (units,), self.dtype)),
-                                jnp.ones((units,), self.dtype),
-                                jnp.asarray(self.bias_initializer(k_co, (2 * units,), self.dtype))])
+        parts = [self.bias_initializer(k_i, (units,), self.dtype), np.ones((units,), jnp.dtype(self.dtype)),
+                 self.bias_initializer(k_co, (2 * units,), self.dtype)]
+        if any(isinstance(part, jax.core.Tracer) for part in parts):  # a traced init
+            return jnp.concatenate([jnp.asarray(part) for part in parts])
+        return to_device(np.concatenate([np.asarray(part) for part in parts]), self.dtype)  # no kernel compiled
 
     def _recurrent_step(self, params, xp, states, rdp):
         h_prev, c_prev = states[0], states[1]

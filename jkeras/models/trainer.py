@@ -24,6 +24,7 @@ from jkeras.legacy import interfaces
 from jkeras.optimizers import loss_scale
 from jkeras.models import compile_config
 from jkeras.models import compile_utils as cu
+from jkeras.models import host_constants
 from jkeras.models import jaxpr_cost
 from jkeras.models import loops
 from jkeras.models.loops import EpochLoops
@@ -161,7 +162,9 @@ class Trainer(TrainStateAccess, Steps, EpochLoops):
             self._trainable_mask = cu.trainable_mask(self)
         if self._opt_state is None:
             trainable, _ = cu.split_params(self._own_tree(True), self._trainable_mask)
-            self._opt_state = self._compile(self.init_opt_state)(trainable)
+            fills = host_constants.constant_outputs(self.init_opt_state, trainable)  # no compile
+            self._opt_state = jax.device_put(fills) if fills is not None else self._compile(
+                self.init_opt_state)(trainable)
 
     def _abstract_outputs(self, x):
         """The outputs' shapes, from one abstract trace that also measures the forward pass for

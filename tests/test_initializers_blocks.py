@@ -18,11 +18,13 @@ DIRECT = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(DIRECT))
+@pytest.mark.parametrize("kind, on_host", [("uniform", True)] + [(kind, False) for kind in sorted(DIRECT)])
 @pytest.mark.parametrize("size", [0, 1, 7, block_draws.BLOCK, block_draws.BLOCK + 3, 3 * block_draws.BLOCK - 1])
-def test_block_draws_equal_direct_draws(kind, size):
-    """The same bits for uniform draws; normal ones pass the same bits through erf_inv, which
-    XLA may compile with another fused multiply-add per program: equal to an ulp."""
+def test_block_draws_equal_direct_draws(kind, size, on_host, monkeypatch):
+    """The same bits for uniform draws (from the program or numpy); normal ones pass the same
+    bits through erf_inv, which XLA may compile with another fused multiply-add per program:
+    equal to an ulp."""
+    monkeypatch.setattr(block_draws, "_on_host", lambda kind, size: on_host)
     key = jax.random.fold_in(jax.random.key(11), 5)
     got, want = block_draws.draw(key, kind, size), np.asarray(DIRECT[kind](key, size))
     if kind == "uniform":

@@ -17,6 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend import random as jex_random
 
+from jkeras.backend import threefry_host
+
 BLOCK = 1 << 16
 
 
@@ -60,6 +62,31 @@ def supports(key):
     return key.shape == (2,) and key.dtype == np.uint32 and jax.config.jax_default_prng_impl == "threefry2x32"
 
 
+_HOST_MAX = 1 << 19  # one host draw this size costs about what a dispatch of the program does, x25
+_HOST_BUDGET = {"left": 1 << 21}  # host values per process before the compile pays (about its cost)
+
+
+def _host_uniform(pair, size):
+    """Uniform draws computed in numpy (threefry and jax's float conversion), as `_block` gives."""
+    bits1, bits2 = threefry_host.threefry2x32(pair[0], pair[1], np.zeros(size, np.uint32),
+                                              np.arange(size, dtype=np.uint32))
+    mantissa = ((bits1 ^ bits2) >> np.uint32(9)) | np.uint32(0x3F800000)
+    return np.maximum(np.float32(0), mantissa.view(np.float32) - np.float32(1))
+
+
+def _on_host(kind, size):
+    """Whether a uniform draw of `size` is cheaper on the host than compiling `_block`: small
+    ones always, larger ones until the budget (about one compile's time) is spent."""
+    if kind != "uniform" or size > _HOST_MAX:
+        return False
+    if size <= BLOCK // 4:
+        return True
+    if size <= _HOST_BUDGET["left"]:
+        _HOST_BUDGET["left"] -= size
+        return True
+    return False
+
+
 def draw(key, kind, size):
     """`size` unit draws (`kind`: uniform in [0, 1), normal, or normal truncated to [-2, 2])
     of a threefry `key` (see `supports`), as a numpy vector equal to
@@ -67,8 +94,12 @@ def draw(key, kind, size):
     if size >= 1 << 32:
         raise ValueError(f"block draws count fewer than 2**32 values; asked for {size}")
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    with jax.ensure_compile_time_eval():  # a concrete key under a trace still draws here
+    with jax.ensure_compile_time_eval():  # a concrete key under a trace is still read here
         pair = np.asarray(jax.random.key_data(key) if typed else key, np.uint32)
-        blocks = [np.asarray(_block(np.append(pair, np.uint32(start)), kind))
-                  for start in range(0, max(size, 1), BLOCK)]
+    if _on_host(kind, size):
+        return _host_uniform(pair, size)
+    blocks = [_block(np.append(pair, np.uint32(start)), kind) for start in range(0, max(size, 1), BLOCK)]
+    if isinstance(blocks[0], jax.core.Tracer):  # under a trace the draw joins it
+        return jnp.concatenate(blocks)[:size]
+    blocks = [np.asarray(block) for block in blocks]
     return np.concatenate(blocks)[:size] if len(blocks) > 1 else blocks[0][:size]

@@ -156,3 +156,27 @@ def test_auto_prediction_of_a_stateful_rnn_carries_the_state_through_the_chunks(
         return out
     for a, b in zip(run("auto"), run(1)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_datasets_of_nearby_sizes_share_one_train_program(monkeypatch):
+    """Device data is held at `bucket_rows(n)` rows, so fits on 992 and 1024 samples compile
+    one train step; the padding rows are never gathered: the same bits as exact-size data."""
+    from jkeras.data import adapters
+
+    def trained(pad):
+        if not pad:
+            monkeypatch.setattr(adapters, "bucket_rows", lambda n: n)
+        K.set_random_seed(3)
+        model = jkeras.Sequential([layers.Dense(8, activation="relu", input_shape=(6,)), layers.Dense(3)])
+        model.compile("adam", "mse")
+        x, y = _data(1024)
+        model.fit(x[:992], y[:992], batch_size=32, epochs=2, verbose=0)
+        model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+        monkeypatch.undo()
+        return model
+
+    padded, exact = trained(True), trained(False)
+    assert adapters.bucket_rows(992) == adapters.bucket_rows(1024) == 1024
+    assert padded._trace_counts["train"] == 1 and exact._trace_counts["train"] == 2
+    for a, b in zip(padded.get_weights(), exact.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -60,9 +60,10 @@ class EpochLoops:
 
     def _array_epoch(self, train, batch_size, steps, shuffle):
         """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch."""
-        device_data = (self._distribution.place_data(train.arrays()) if self._distribution
-                       else jax.device_put(train.arrays()))
         n = train.num_samples
+        rows = n if self._distribution is not None else data_mod.bucket_rows(n)
+        device_data = (self._distribution.place_data(train.arrays()) if self._distribution
+                       else jax.device_put(data_mod.pad_rows(train.arrays(), rows)))
         if self._distribution is not None:
             self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
@@ -72,7 +73,8 @@ class EpochLoops:
         def run(epoch, carry, cbs, first_batch):
             logs = None
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
-            perm = self._place(jax.device_put(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size)))
+            order = data_mod.pad_rows(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size), rows)
+            perm = self._place(jax.device_put(order))
             done, end = first_batch, min(full, steps)
             loop = self._auto_train_fn(batch_size) if spe == "auto" else None
             while done < end and not self.stop_training:

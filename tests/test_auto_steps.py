@@ -41,7 +41,7 @@ def test_auto_is_the_default_and_equals_one_step_per_dispatch(verbose, capsys):
 
 def test_auto_compiles_one_program_per_signature():
     model, _ = _fit(None, verbose=1, epochs=3)   # chunk sizes vary with the measured time
-    assert model._trace_counts["train"] == 2      # the full batches' program + the short last batch's
+    assert model._trace_counts["train"] == 1      # the short last batch runs padded in the same program
 
 
 class _Batches(callbacks.Callback):
@@ -102,7 +102,7 @@ def test_which_callbacks_need_every_batch():
 
 def test_an_epoch_checkpoint_leaves_the_epoch_one_dispatch(tmp_path):
     model, _ = _fit(None, cbs=[callbacks.ModelCheckpoint(str(tmp_path / "m.h5"), monitor="loss")])
-    assert model._trace_counts["train"] == 2 and (tmp_path / "m.h5").exists()
+    assert model._trace_counts["train"] == 1 and (tmp_path / "m.h5").exists()
 
 
 def test_a_convolution_model_runs_step_by_step_on_cpu():
@@ -180,3 +180,41 @@ def test_datasets_of_nearby_sizes_share_one_train_program(monkeypatch):
     assert padded._trace_counts["train"] == 1 and exact._trace_counts["train"] == 2
     for a, b in zip(padded.get_weights(), exact.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("spe", [None, 1, 4])
+def test_a_padded_short_batch_trains_as_its_own_program_does(spe, monkeypatch):
+    """The short last batch runs padded and masked in the full batches' program: the loss,
+    metrics and weights equal those of the exact-size program it replaces (Dropout draws
+    for the padding rows too, so its mask differs: this model has none)."""
+    def trained(pad):
+        monkeypatch.setattr(jkeras.Model, "_pads_short_batch", lambda self: pad)
+        K.set_random_seed(5)
+        x, y = _data()
+        model = jkeras.Sequential([layers.Dense(16, activation="relu", input_shape=(6,)),
+                                   layers.Dense(3, activation="softmax")])
+        kwargs = {} if spe is None else {"steps_per_execution": spe}
+        model.compile("adam", "categorical_crossentropy", metrics=["accuracy"], **kwargs)
+        seen = _Batches()
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[seen])
+        monkeypatch.undo()
+        return model, history, seen.seen
+
+    (padded, history, seen), (exact, base, base_seen) = trained(True), trained(False)
+    assert seen == base_seen and seen[-1] == 12
+    for key in base.history:
+        np.testing.assert_allclose(history.history[key], base.history[key], rtol=1e-6)
+    for a, b in zip(padded.get_weights(), exact.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_only_row_independent_models_pad_the_short_batch():
+    dense = jkeras.Sequential([layers.Dense(3, input_shape=(6,))])
+    normed = jkeras.Sequential([layers.Dense(3, input_shape=(6,)), layers.BatchNormalization()])
+    lam = jkeras.Sequential([layers.Dense(3, input_shape=(6,)), layers.Lambda(lambda t: t - t.mean(0))])
+    assert dense._pads_short_batch()
+    assert not normed._pads_short_batch() and not lam._pads_short_batch()
+    x, y = _data()
+    normed.compile("sgd", "mse")
+    normed.fit(x, y, batch_size=8, verbose=0)   # 12 batches of 8 and one of 4
+    assert normed._trace_counts["train"] == 2

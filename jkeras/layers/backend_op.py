@@ -17,6 +17,8 @@ class BackendOp(Layer):
     graph (tf.keras 2 records a TF op so). `function` is a `K` name or `operator.<name>`;
     `arguments` holds the call's `[args, kwargs]`, the i-th input tensor as `{"__tensor__": i}`."""
 
+    _mixes_rows = True  # see Layer._mixes_rows
+
     def __init__(self, function, arguments, **kwargs):
         super().__init__(**kwargs)
         self.function = function

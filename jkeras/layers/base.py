@@ -108,6 +108,7 @@ class Layer:
     """Base class of every jkeras layer. See the module docstring for the protocol."""
 
     stateful = False  # recurrent layers set it; a model is stateful when one of its layers is
+    _mixes_rows = False  # True where a row's training output may depend on other rows (batch statistics, user code)
 
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, autocast=True,
                  **kwargs):

@@ -32,6 +32,8 @@ class FlaxLayer(Layer):
     state collections are mutable.
     """
 
+    _mixes_rows = True  # see Layer._mixes_rows
+
     def __init__(self, module, method=None, variables=None, **kwargs):
         if not isinstance(module, _flax()[0].Module):
             raise ValueError(f"FlaxLayer needs a flax.linen.Module; received {module!r}.")

@@ -35,6 +35,8 @@ class Lambda(Layer):
     Keras does, which loads only with `safe_mode=False` and in the same Python version.
     """
 
+    _mixes_rows = True  # see Layer._mixes_rows
+
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):

@@ -334,6 +334,8 @@ class Merge(Layer):
     that model with the functional API.
     """
 
+    _mixes_rows = True  # see Layer._mixes_rows
+
     def __init__(self, layers=None, mode="sum", concat_axis=-1, dot_axes=-1, output_shape=None,
                  output_mask=None, arguments=None, node_indices=None, tensor_indices=None, name=None,
                  **kwargs):

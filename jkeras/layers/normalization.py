@@ -39,6 +39,8 @@ class BatchNormalization(Layer):
     Input shape: any, with a known `axis` dim. Output shape: same as input.
     """
 
+    _mixes_rows = True  # see Layer._mixes_rows
+
     @interfaces.legacy_batchnorm_support
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",

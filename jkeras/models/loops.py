@@ -59,7 +59,9 @@ class EpochLoops:
     first batch)` returning `(state, logs)`."""
 
     def _array_epoch(self, train, batch_size, steps, shuffle):
-        """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch."""
+        """Epochs over device-resident arrays: `steps_per_execution` steps per dispatch. A short
+        last batch runs padded in the same programs where the model allows it
+        (`_pads_short_batch`), else in a program of its own."""
         n = train.num_samples
         rows = n if self._distribution is not None else data_mod.bucket_rows(n)
         device_data = (self._distribution.place_data(train.arrays()) if self._distribution
@@ -67,36 +69,44 @@ class EpochLoops:
         if self._distribution is not None:
             self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
+        padded = bool(rest) and self._pads_short_batch()
+        batches = full + padded  # the batches the loop below runs
         spe = self._steps_per_execution
         pace = Pace()  # kept across epochs: the step time measured in one sizes the next one's chunks
+        rows_arg = np.int32(n)
+
+        def size(batches_done):
+            return rest if padded and batches_done == batches else batch_size
 
         def run(epoch, carry, cbs, first_batch):
             logs = None
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
-            order = data_mod.pad_rows(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size), rows)
+            order = data_mod.pad_rows(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size),
+                                      max(rows, batches * batch_size))
             perm = self._place(jax.device_put(order))
-            done, end = first_batch, min(full, steps)
+            done, end = first_batch, min(batches, steps)
             loop = self._auto_train_fn(batch_size) if spe == "auto" else None
             while done < end and not self.stop_training:
                 if loop is None:
                     k = 1 if spe == "auto" else min(spe, end - done)
-                    self._batch_begin(cbs, done, batch_size)
+                    self._batch_begin(cbs, done, size(done + 1))
                     carry, logs = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
-                                                                root_key)
+                                                                rows_arg, root_key)
                 elif cbs.needs_every_batch:
                     k = 1
-                    self._batch_begin(cbs, done, batch_size)
-                    carry, logs = loop(carry, device_data, perm, done * batch_size, 1, root_key)
+                    self._batch_begin(cbs, done, size(done + 1))
+                    carry, logs = loop(carry, device_data, perm, done * batch_size, 1, rows_arg, root_key)
                 else:
                     k = pace.steps(end - done) if cbs.shows_progress else end - done
-                    carry, logs = loop(carry, device_data, perm, done * batch_size, k, root_key)
+                    carry, logs = loop(carry, device_data, perm, done * batch_size, k, rows_arg, root_key)
                     if cbs.shows_progress:
                         pace.measured(k, carry.step)
                 done += k
-                self._batch_end(cbs, carry, logs, epoch, done, batch_size, k)
-            if rest and done < steps and not self.stop_training:
+                self._batch_end(cbs, carry, logs, epoch, done, size(done) if k == 1 else batch_size, k)
+            if rest and not padded and done < steps and not self.stop_training:
                 self._batch_begin(cbs, done, rest)
-                carry, logs = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, root_key)
+                carry, logs = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, rows_arg,
+                                                      root_key)
                 self._batch_end(cbs, carry, logs, epoch, done + 1, rest)
             return carry, logs
         return run

@@ -79,7 +79,8 @@ class Steps:
     def train_step(self, state, data):
         """One gradient step: `(logs, new_state)` for a `TrainState` and a batch `data` =
         `(x, y, sample_weight)`: `x` as the model takes it, `y` and `sample_weight` lists with
-        one entry (maybe None) per output.
+        one entry (maybe None) per output. `fit` may append a `mask` (batch,), 0 on the rows
+        that only pad a short last batch up to the compiled size (see `_pads_short_batch`).
 
         `fit` and `train_on_batch` compile it (several steps in one program, see
         `steps_per_execution`); a subclass may override it, as in Keras 3, and then the
@@ -88,7 +89,8 @@ class Steps:
         respect to `state.trainable`, applies the compiled optimizer and the weight
         constraints, updates the metrics and counts the step.
         """
-        x, y, sw = data
+        x, y, sw, *padding = data
+        mask = padding[0] if padding else None
         trainable, frozen, opt_state = state.trainable, state.frozen, state.opt_state
         key = self.step_key(state)
         # the loss is scaled for differentiation: a LossScaleOptimizer's dynamic scale (float16
@@ -96,7 +98,7 @@ class Steps:
         scale = loss_scale.current_scale(opt_state) * (getattr(self.optimizer, "loss_scale_factor", None) or 1.0)
         grad_fn = loss_scale.value_and_grad(self._loss_and_updates, scale)
         (total, (parts, y_pred, new_state, logits, logged, out_masks)), grads = grad_fn(
-            trainable, frozen, state.state, x, y, sw, key, True)
+            trainable, frozen, state.state, x, y, sw, key, True, mask)
         # a weight a nested model shares with its parent sits at two paths: both copies get the
         # sum of their gradients, so they stay equal (one weight, as in Keras)
         grads = paths.tie(grads, paths.index_of(self).tied_paths(), sum)
@@ -104,7 +106,7 @@ class Steps:
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
         batch_size = jax.tree.leaves(x)[0].shape[0]
-        mstate = self._update_metrics(state.metrics, total, parts, y, y_pred, logits, sw, None, batch_size,
+        mstate = self._update_metrics(state.metrics, total, parts, y, y_pred, logits, sw, mask, batch_size,
                                       logged, out_masks)
         return self._metric_results(mstate), TrainState(trainable, frozen, new_state, opt_state, mstate,
                                                         state.step + 1)
@@ -149,13 +151,33 @@ class Steps:
             else:
                 self.__dict__["_step_root_key"] = before
 
-    def _train_step(self, carry, batch, root_key):
+    def _train_step(self, carry, batch, root_key, mask=None):
         """`train_step` as the compiled programs run it, on `(state, logs)`: the batch sharded,
-        the root key given to `step_key`. The logs are kept only where a subclass overrides
-        `train_step` (the default's are the metrics' results, read from the state)."""
+        the root key given to `step_key`, the padding `mask` appended where there is one. The
+        logs are kept only where a subclass overrides `train_step` (the default's are the
+        metrics' results, read from the state)."""
+        data = self._shard_batch(batch)
         with self._root_key_as(root_key):
-            logs, state = self.train_step(carry[0], self._shard_batch(batch))
+            logs, state = self.train_step(carry[0], data if mask is None else (*data, mask))
         return state, (logs if self._overrides("train_step") else None)
+
+    def _pads_short_batch(self):
+        """Whether `fit` runs a short last batch padded up to the batch size, its padding rows
+        masked out of the loss and metrics, in the program of the full batches (one compile
+        instead of two): for the default `train_step` of a model made of built-in layers whose
+        rows train independently (not BatchNormalization, whose batch statistics would see the
+        padding, nor a Lambda or custom layer, which may mix rows)."""
+        if self._overrides("train_step") or self.stateful or self._placed:
+            return False
+        return all(type(layer).__module__.startswith("jkeras.") and not layer._mixes_rows
+                   for layer in _sublayers(self))
+
+    def _row_mask(self, first_row, batch_size, rows):
+        """The padding mask of the batch starting at `first_row` of an epoch of `rows` real
+        rows (a traced count); None where `fit` does not pad."""
+        if not self._pads_short_batch():
+            return None
+        return (first_row + jnp.arange(batch_size) < rows).astype(jnp.float32)
 
     def _zero_logs(self, method, step, *specs):
         """Zeros shaped like the logs `step(*specs)[1]` (a loop's first carry) where a subclass
@@ -176,17 +198,18 @@ class Steps:
         """
         key = ("train", batch_size, steps)
         if key not in self._jitted:
-            def run(carry, data, perm, start, root_key):
+            def run(carry, data, perm, start, rows, root_key):
                 self._trace_counts["train"] += 1
                 # one gather of the rows of all `steps` batches, then contiguous slices: rows
                 # gathered batch by batch cost a cache miss each on the step's critical path
                 idx = jax.lax.dynamic_slice_in_dim(perm, start, steps * batch_size)
-                rows = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
+                gathered = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
 
                 def one(pair, i):
                     batch = jax.tree.map(
-                        lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size), rows)
-                    return self._train_step(pair, batch, root_key), None
+                        lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size), gathered)
+                    mask = self._row_mask(start + i * batch_size, batch_size, rows)
+                    return self._train_step(pair, batch, root_key, mask), None
 
                 pair = (carry, self._zero_logs("train_step", lambda p: one(p, 0)[0], (carry, None)))
                 if steps == 1 or jaxpr_cost.uses_convolution(one, pair, 0):
@@ -212,13 +235,14 @@ class Steps:
         """
         key = ("train_auto", batch_size)
         if key not in self._jitted:
-            def run(carry, data, perm, start, count, root_key):
+            def run(carry, data, perm, start, count, rows, root_key):
                 self._trace_counts["train"] += 1
 
                 def one(i, pair):
-                    idx = jax.lax.dynamic_slice_in_dim(perm, start + i * batch_size, batch_size)
+                    first = start + i * batch_size
+                    idx = jax.lax.dynamic_slice_in_dim(perm, first, batch_size)
                     batch = jax.tree.map(lambda a: jnp.take(a, idx, axis=0, mode="clip"), data)
-                    return self._train_step(pair, batch, root_key)
+                    return self._train_step(pair, batch, root_key, self._row_mask(first, batch_size, rows))
 
                 logs = self._zero_logs("train_step", lambda pair: one(0, pair), (carry, None))
                 flat = self._flat_slots(carry.trainable)
@@ -346,6 +370,13 @@ class Steps:
         if logs is None:
             return {}
         return dict(placement.to_local(logs) if jax.process_count() > 1 else logs)
+
+
+def _sublayers(layer):
+    """`layer` and every layer inside it, depth first (wrapped and nested ones included)."""
+    yield layer
+    for sub in layer._layers:
+        yield from _sublayers(sub)
 
 
 def _penalties(model, trainable):

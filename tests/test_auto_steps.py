@@ -212,9 +212,29 @@ def test_only_row_independent_models_pad_the_short_batch():
     dense = jkeras.Sequential([layers.Dense(3, input_shape=(6,))])
     normed = jkeras.Sequential([layers.Dense(3, input_shape=(6,)), layers.BatchNormalization()])
     lam = jkeras.Sequential([layers.Dense(3, input_shape=(6,)), layers.Lambda(lambda t: t - t.mean(0))])
-    assert dense._pads_short_batch()
-    assert not normed._pads_short_batch() and not lam._pads_short_batch()
+    assert dense._pads_short_batch() and normed._pads_short_batch()   # BatchNormalization masks the padding
+    assert not lam._pads_short_batch()
     x, y = _data()
-    normed.compile("sgd", "mse")
-    normed.fit(x, y, batch_size=8, verbose=0)   # 12 batches of 8 and one of 4
-    assert normed._trace_counts["train"] == 2
+    lam.compile("sgd", "mse")
+    lam.fit(x, y, batch_size=8, verbose=0)   # 12 batches of 8 and one of 4
+    assert lam._trace_counts["train"] == 2
+
+
+def test_batch_normalization_leaves_the_padding_out_of_its_statistics(monkeypatch):
+    """A padded short batch gives BatchNormalization the batch statistics of its real rows:
+    the weights and moving statistics equal those of the exact-size program."""
+    def trained(pad):
+        monkeypatch.setattr(jkeras.Model, "_pads_short_batch", lambda self: pad)
+        K.set_random_seed(2)
+        model = jkeras.Sequential([layers.Dense(5, use_bias=False, input_shape=(6,)),
+                                   layers.BatchNormalization(momentum=0.5), layers.Dense(3)])
+        model.compile("adam", "mse")
+        x, y = _data()
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)   # 6 batches of 16 and one of 4
+        monkeypatch.undo()
+        return model
+
+    padded, exact = trained(True), trained(False)
+    assert padded._trace_counts["train"] == 1 and exact._trace_counts["train"] == 2
+    for a, b in zip(padded.get_weights(), exact.get_weights()):   # moving statistics included
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

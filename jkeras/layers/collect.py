@@ -51,6 +51,13 @@ def padded_rows(mask):
         yield
 
 
+def row_mask(rows):
+    """The padding mask (rows,) of the current step's batch, or None where no padding applies
+    (outside `padded_rows`, or for a value with another number of rows)."""
+    mask = _padding.stack[-1][0] if _padding.stack else None
+    return mask if mask is not None and mask.shape[0] == rows else None
+
+
 def real_rows(value):
     """`(value, rows)`: a batch-first `value` with its padding rows zeroed and the number of
     real rows; other values (or outside `padded_rows`) as they are, with their first dim."""

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 from jkeras import constraints, initializers, regularizers
 from jkeras.backend import config
 from jkeras.layers.base import Layer
+from jkeras.layers.collect import row_mask
 from jkeras.layers._utils import present
 from jkeras.backend.random import split_keys
 from jkeras.legacy import interfaces
@@ -39,7 +40,6 @@ class BatchNormalization(Layer):
     Input shape: any, with a known `axis` dim. Output shape: same as input.
     """
 
-    _mixes_rows = True  # see Layer._mixes_rows
 
     @interfaces.legacy_batchnorm_support
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -109,7 +109,9 @@ class BatchNormalization(Layer):
         cast = lambda v: None if v is None else v.astype(x.dtype).reshape(shape)  # noqa: E731
         gamma, beta = cast(params.get("gamma")), cast(params.get("beta"))
         if training and self.trainable:
-            mean, variance = self._moments(x, axis, mask)
+            rows = row_mask(x.shape[0])
+            mean, variance = (self._moments(x, axis, mask) if rows is None or mask is not None
+                              else self._real_row_moments(x, axis, rows))
             state = {"moving_mean": self._update(state["moving_mean"], mean),
                      "moving_variance": self._update(state["moving_variance"], variance)}
             mean, variance = mean.reshape(shape), variance.reshape(shape)
@@ -127,6 +129,17 @@ class BatchNormalization(Layer):
         count = jnp.sum(weight.astype(x.dtype), axes, keepdims=True) + config.epsilon()
         mean = jnp.sum(jnp.where(weight, x, 0), axes, keepdims=True) / count
         variance = jnp.sum(jnp.square(jnp.where(weight, x - mean, 0)), axes, keepdims=True) / count
+        return mean.reshape(-1), variance.reshape(-1)
+
+    def _real_row_moments(self, x, axis, rows):
+        """Batch mean and variance over the real rows of a batch padded up to the compiled
+        size (`rows` is 0 on the padding): on a batch without padding, the same values as
+        `jnp.mean`/`jnp.var`."""
+        axes = tuple(a for a in range(x.ndim) if a != axis)
+        weight = rows.astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
+        count = jnp.sum(rows.astype(x.dtype)) * (x.size // x.shape[0] // x.shape[axis])
+        mean = jnp.sum(x * weight, axes, keepdims=True) / count
+        variance = jnp.sum(jnp.square((x - mean) * weight), axes, keepdims=True) / count
         return mean.reshape(-1), variance.reshape(-1)
 
     def _update(self, moving, batch):

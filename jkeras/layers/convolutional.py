@@ -13,6 +13,7 @@ from jkeras.backend import config
 from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple, present,
                                   spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
+from jkeras.layers import pointwise_conv
 from jkeras.backend.random import split_keys
 from jkeras.legacy import interfaces
 
@@ -93,6 +94,8 @@ class _BaseConv(Layer):
                                  f"{self.kernel_size}, dilation_rate={self.dilation_rate}, padding='valid'.")
 
     def _conv(self, x, kernel, strides, padding, groups):
+        if pointwise_conv.applies(kernel.shape[:-2], groups, self.data_format):  # 'same' == 'valid' here
+            return pointwise_conv.conv(x, kernel, tuple(strides))
         return lax.conv_general_dilated(x, kernel, strides, padding.upper(),
                                         rhs_dilation=self.dilation_rate,
                                         dimension_numbers=_dimension_numbers(self.rank, self.data_format),

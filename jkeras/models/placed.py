@@ -51,6 +51,7 @@ def _device_of(x, home):
 
 
 def _size(var):
+    """Elements of a var's value: how much an operand weighs in choosing where an operation runs."""
     return math.prod(getattr(var.aval, "shape", ()))
 
 

@@ -206,7 +206,8 @@ class Steps:
         (one step or a whole epoch) is one program, and gives the same bits whatever the chunks;
         returns `(state, logs)`.
 
-        None where the loop would not pay: op-by-op models, and on XLA:CPU convolutions (much
+        None where the loop would not pay: op-by-op models, device-placed ones (`models.placed`
+        cuts steps by device, not a loop), and on XLA:CPU convolutions (much
         slower in a loop) and steps long enough that the dispatch is not what they wait for
         (scripts/BENCH_RESULTS.md has the measurements). The choice depends on
         the model and batch size only, never on timings, so a script gives the same bits each run.

@@ -205,9 +205,9 @@ class Trainer(TrainStateAccess, Steps, EpochLoops):
         return any(getattr(node, "device", None) is not None for node in getattr(self, "_nodes", []))
 
     def _compile(self, fn, **kwargs):
-        """`jax.jit(fn)`; op by op for `run_eagerly=True` (debugging); one program per device
-        segment for device-placed models (`models.placed`)."""
-        if getattr(self, "_run_eagerly", False):
+        """`jax.jit(fn)`; op by op for `run_eagerly=True` (debugging) and for placed layers under a
+        distribution; one program per device segment for device-placed models (`models.placed`)."""
+        if getattr(self, "_run_eagerly", False) or (self._placed and self._distribution is not None):
             return fn
         return placed.compile_placed(fn, jax.devices()[0]) if self._placed else jax.jit(fn, **kwargs)
 

@@ -194,7 +194,8 @@ class Steps:
         The steps run in a `lax.scan`, except for models with convolutions, whose steps are
         unrolled: XLA:CPU runs convolutions inside a loop body many times slower (measured:
         scripts/BENCH_RESULTS.md),
-        while a scan compiles and runs small models faster than unrolled steps.
+        while a scan compiles and runs small models faster than unrolled steps. A device-placed
+        model's steps are unrolled too, so that `models.placed` can cut them by device.
         """
         key = ("train", batch_size, steps)
         if key not in self._jitted:
@@ -212,7 +213,7 @@ class Steps:
                     return self._train_step(pair, batch, root_key, mask), None
 
                 pair = (carry, self._zero_logs("train_step", lambda p: one(p, 0)[0], (carry, None)))
-                if steps == 1 or jaxpr_cost.uses_convolution(one, pair, 0):
+                if steps == 1 or self._placed or jaxpr_cost.uses_convolution(one, pair, 0):
                     for i in range(steps):
                         pair = one(pair, i)[0]
                     return pair
@@ -228,7 +229,8 @@ class Steps:
         (one step or a whole epoch) is one program, and gives the same bits whatever the chunks;
         returns `(state, logs)`.
 
-        None where the loop would not pay: op-by-op models, and on XLA:CPU convolutions (much
+        None where the loop would not pay: op-by-op models, device-placed ones (`models.placed`
+        cuts steps by device, not a loop), and on XLA:CPU convolutions (much
         slower in a loop) and steps long enough that the dispatch is not what they wait for
         (scripts/BENCH_RESULTS.md has the measurements). The choice depends on
         the model and batch size only, never on timings, so a script gives the same bits each run.
@@ -267,7 +269,7 @@ class Steps:
         a jkeras optimizer's elementwise rule on one device, stepped by the default
         `train_step` on the default `init_opt_state`; else none."""
         opt = getattr(self.optimizer, "inner_optimizer", self.optimizer)
-        if (self._distribution is not None or not isinstance(opt, optimizers_mod.Optimizer)
+        if (self._distribution is not None or self._placed or not isinstance(opt, optimizers_mod.Optimizer)
                 or self._overrides("train_step") or self._overrides("init_opt_state")):
             return ()
         return opt.flat_slots(trainable)

@@ -40,7 +40,7 @@ class TrainStateAccess:
                            np.int32(self._step))
         if self._distribution is not None:
             return self._distribution.place(carry)
-        return _fresh_copy(carry)
+        return self._place(carry) if self._placed else _fresh_copy(carry)  # placed steps donate nothing
 
     def _write_back(self, carry):
         if jax.process_count() > 1:

@@ -27,6 +27,7 @@ from jkeras.models import compile_utils as cu
 from jkeras.models import host_constants
 from jkeras.models import jaxpr_cost
 from jkeras.models import loops
+from jkeras.models import placed
 from jkeras.models.loops import EpochLoops
 from jkeras.models.loops import Pace as _Pace  # noqa: F401 (tests set `trainer._Pace.seconds`)
 from jkeras.models.steps import Steps
@@ -207,14 +208,28 @@ class Trainer(TrainStateAccess, Steps, EpochLoops):
         return any(getattr(node, "device", None) is not None for node in getattr(self, "_nodes", []))
 
     def _compile(self, fn, **kwargs):
-        """`jax.jit(fn)`; op by op for `run_eagerly=True` (debugging) and for device-placed models."""
-        return fn if self._placed or getattr(self, "_run_eagerly", False) else jax.jit(fn, **kwargs)
+        """`jax.jit(fn)`; op by op for `run_eagerly=True` (debugging) and for placed layers under a
+        distribution; one program per device segment for device-placed models (`models.placed`)."""
+        if getattr(self, "_run_eagerly", False) or (self._placed and self._distribution is not None):
+            return fn
+        return placed.compile_placed(fn, jax.devices()[0]) if self._placed else jax.jit(fn, **kwargs)
 
     def _shard_batch(self, batch):
         return batch if self._distribution is None else self._distribution.batch_constraint(batch)
 
     def _place(self, tree):
-        return tree if self._distribution is None else self._distribution.place(tree)
+        """`tree` on the devices the distribution, or the layers' `jkeras.device` scopes, give it."""
+        if self._distribution is not None:
+            return self._distribution.place(tree)
+        return placed.place(tree, self._layer_devices()) if self._placed else tree
+
+    def _layer_devices(self):
+        """Layer name -> the device of its first placed call, for the layers a scope placed."""
+        devices = {}
+        for node in reversed(getattr(self, "_nodes", [])):
+            if node.device is not None:
+                devices[node.layer.name] = node.device
+        return devices
 
     def _batch_size(self, batch_size):
         """Keras's default (32), or the batch size the model's inputs fix, which must then be used."""

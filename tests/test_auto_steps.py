@@ -238,3 +238,12 @@ def test_batch_normalization_leaves_the_padding_out_of_its_statistics(monkeypatc
     assert padded._trace_counts["train"] == 1 and exact._trace_counts["train"] == 2
     for a, b in zip(padded.get_weights(), exact.get_weights()):   # moving statistics included
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_data_smaller_than_a_batch_is_not_padded_up_to_it():
+    """`batch_size` larger than the data: one batch of the data's size, as Keras runs it."""
+    model = jkeras.Sequential([layers.Dense(3, input_shape=(6,))])
+    model.compile("sgd", "mse")
+    x, y = _data(10)
+    model.fit(x, y, batch_size=1 << 20, verbose=0)
+    assert ("train", 10, 1) in model._jitted and model._trace_counts["train"] == 1

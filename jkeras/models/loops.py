@@ -69,7 +69,8 @@ class EpochLoops:
         if self._distribution is not None:
             self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
-        padded = bool(rest) and self._pads_short_batch()
+        # no padding for data smaller than one batch: that batch would be mostly padding
+        padded = bool(rest) and full > 0 and self._pads_short_batch()
         batches = full + padded  # the batches the loop below runs
         spe = self._steps_per_execution
         pace = Pace()  # kept across epochs: the step time measured in one sizes the next one's chunks

@@ -241,7 +241,8 @@ def test_batch_normalization_leaves_the_padding_out_of_its_statistics(monkeypatc
 
 
 def test_data_smaller_than_a_batch_is_not_padded_up_to_it():
-    """`batch_size` larger than the data: one batch of the data's size, as Keras runs it."""
+    """`batch_size` larger than the data: one batch of the data's size, as Keras runs it (a
+    padding of more than 1/8 of the epoch's rows gets a program of its own)."""
     model = jkeras.Sequential([layers.Dense(3, input_shape=(6,))])
     model.compile("sgd", "mse")
     x, y = _data(10)

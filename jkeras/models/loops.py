@@ -69,8 +69,8 @@ class EpochLoops:
         if self._distribution is not None:
             self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
-        # no padding for data smaller than one batch: that batch would be mostly padding
-        padded = bool(rest) and full > 0 and self._pads_short_batch()
+        # padding that adds more than 1/8 of the epoch's rows costs more than a second compile
+        padded = bool(rest) and (batch_size - rest) * 8 <= n and self._pads_short_batch()
         batches = full + padded  # the batches the loop below runs
         spe = self._steps_per_execution
         pace = Pace()  # kept across epochs: the step time measured in one sizes the next one's chunks

@@ -248,3 +248,49 @@ def test_data_smaller_than_a_batch_is_not_padded_up_to_it():
     x, y = _data(10)
     model.fit(x, y, batch_size=1 << 20, verbose=0)
     assert ("train", 10, 1) in model._jitted and model._trace_counts["train"] == 1
+
+
+def _two_outputs():
+    inp = layers.Input((6,))
+    h = layers.Dense(8, activation="relu", activity_regularizer="l2")(inp)
+    model = jkeras.Model(inp, [layers.Dense(3, activation="softmax", name="a")(h), layers.Dense(1, name="b")(h)])
+    model.compile("adam", {"a": "categorical_crossentropy", "b": "mse"}, loss_weights={"a": 1.0, "b": 0.5},
+                  metrics={"a": ["accuracy", jkeras.metrics.AUC()], "b": ["mae"]})
+    return model
+
+
+def _masked_sequence():
+    model = jkeras.Sequential([layers.Embedding(9, 4, mask_zero=True, input_shape=(5,)), layers.LSTM(3),
+                               layers.Dense(3, activation="softmax")])
+    model.compile("rmsprop", "categorical_crossentropy", metrics=["accuracy", jkeras.metrics.Precision()])
+    return model
+
+
+@pytest.mark.parametrize("build", [_two_outputs, _masked_sequence])
+def test_padding_keeps_weights_masks_penalties_and_metrics(build, monkeypatch):
+    """Sample weights, loss weights, an activity penalty, an Embedding mask and stateful
+    metrics give, on a padded short batch, what the exact-size program gives."""
+    rng = np.random.default_rng(4)
+    x, y = _data()
+    sw = rng.uniform(0.5, 2.0, 100).astype("float32")
+    if build is _masked_sequence:
+        x = rng.integers(0, 9, (100, 5))
+        x[:, 3:] = 0
+        data = dict(x=x, y=y, sample_weight=sw)
+    else:
+        data = dict(x=x, y={"a": y, "b": y[:, :1]}, sample_weight={"a": sw, "b": sw})
+
+    def trained(pad):
+        monkeypatch.setattr(jkeras.Model, "_pads_short_batch", lambda self: pad)
+        K.set_random_seed(8)
+        model = build()
+        history = model.fit(batch_size=16, epochs=2, verbose=0, **data)   # 6 batches of 16 and one of 4
+        monkeypatch.undo()
+        return model, history.history
+
+    (padded, history), (exact, base) = trained(True), trained(False)
+    assert padded._trace_counts["train"] == 1 and exact._trace_counts["train"] == 2
+    for key in base:
+        np.testing.assert_allclose(history[key], base[key], rtol=2e-5, atol=1e-6, err_msg=key)
+    for a, b in zip(padded.get_weights(), exact.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)

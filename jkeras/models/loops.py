@@ -63,9 +63,9 @@ class EpochLoops:
         last batch runs padded in the same programs where the model allows it
         (`_pads_short_batch`), else in a program of its own."""
         n = train.num_samples
-        rows = n if self._distribution is not None else data_mod.bucket_rows(n)
+        held = n if self._distribution is not None else data_mod.bucket_rows(n)  # rows on the device
         device_data = (self._distribution.place_data(train.arrays()) if self._distribution
-                       else jax.device_put(data_mod.pad_rows(train.arrays(), rows)))
+                       else jax.device_put(data_mod.pad_rows(train.arrays(), held)))
         if self._distribution is not None:
             self._distribution.check_batch_size(batch_size)
         full, rest = divmod(n, batch_size)
@@ -74,7 +74,7 @@ class EpochLoops:
         batches = full + padded  # the batches the loop below runs
         spe = self._steps_per_execution
         pace = Pace()  # kept across epochs: the step time measured in one sizes the next one's chunks
-        rows_arg = np.int32(n)
+        real_rows = np.int32(n)  # the programs mask the rows past it
 
         def size(batches_done):
             return rest if padded and batches_done == batches else batch_size
@@ -83,7 +83,7 @@ class EpochLoops:
             logs = None
             root_key = self._root_key()  # read per epoch: a restored checkpoint may set the seed
             order = data_mod.pad_rows(data_mod.epoch_order(root_key, epoch, n, shuffle, batch_size),
-                                      max(rows, batches * batch_size))
+                                      max(held, batches * batch_size))
             perm = self._place(jax.device_put(order))
             done, end = first_batch, min(batches, steps)
             loop = self._auto_train_fn(batch_size) if spe == "auto" else None
@@ -92,21 +92,21 @@ class EpochLoops:
                     k = 1 if spe == "auto" else min(spe, end - done)
                     self._batch_begin(cbs, done, size(done + 1))
                     carry, logs = self._train_fn(batch_size, k)(carry, device_data, perm, done * batch_size,
-                                                                rows_arg, root_key)
+                                                                real_rows, root_key)
                 elif cbs.needs_every_batch:
                     k = 1
                     self._batch_begin(cbs, done, size(done + 1))
-                    carry, logs = loop(carry, device_data, perm, done * batch_size, 1, rows_arg, root_key)
+                    carry, logs = loop(carry, device_data, perm, done * batch_size, 1, real_rows, root_key)
                 else:
                     k = pace.steps(end - done) if cbs.shows_progress else end - done
-                    carry, logs = loop(carry, device_data, perm, done * batch_size, k, rows_arg, root_key)
+                    carry, logs = loop(carry, device_data, perm, done * batch_size, k, real_rows, root_key)
                     if cbs.shows_progress:
                         pace.measured(k, carry.step)
                 done += k
                 self._batch_end(cbs, carry, logs, epoch, done, size(done) if k == 1 else batch_size, k)
             if rest and not padded and done < steps and not self.stop_training:
                 self._batch_begin(cbs, done, rest)
-                carry, logs = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, rows_arg,
+                carry, logs = self._train_fn(rest, 1)(carry, device_data, perm, full * batch_size, real_rows,
                                                       root_key)
                 self._batch_end(cbs, carry, logs, epoch, done + 1, rest)
             return carry, logs

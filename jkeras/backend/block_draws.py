@@ -55,11 +55,9 @@ def _block(data, kind):
 
 def supports(key):
     """Whether `key` is a threefry key (typed or raw) that block draws reproduce exactly."""
-    if not jax.config.jax_threefry_partitionable:
-        return False
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return str(jax.random.key_impl(key)) == "threefry2x32"
-    return key.shape == (2,) and key.dtype == np.uint32 and jax.config.jax_default_prng_impl == "threefry2x32"
+        return jax.config.jax_threefry_partitionable and str(jax.random.key_impl(key)) == "threefry2x32"
+    return key.shape == (2,) and key.dtype == np.uint32 and threefry_host.supported()
 
 
 _HOST_MAX = 1 << 19  # one host draw this size costs about what a dispatch of the program does, x25
@@ -93,9 +91,7 @@ def draw(key, kind, size):
     `jax.random.<kind>(key, (size,))`."""
     if size >= 1 << 32:
         raise ValueError(f"block draws count fewer than 2**32 values; asked for {size}")
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    with jax.ensure_compile_time_eval():  # a concrete key under a trace is still read here
-        pair = np.asarray(jax.random.key_data(key) if typed else key, np.uint32)
+    pair = threefry_host.key_words(key)
     if _on_host(kind, size):
         return _host_uniform(pair, size)
     blocks = [_block(np.append(pair, np.uint32(start)), kind) for start in range(0, max(size, 1), BLOCK)]

@@ -41,7 +41,7 @@ def _wrap(pairs):
 
 
 def seeded_fold_in(seed, data):
-    """`fold_in(key(seed), data)` for an integer `seed` in [0, 2**63) and a uint32 `data`."""
+    """`fold_in(key(seed), data)` for an integer `seed` in [0, 2**31) and a uint32 `data`."""
     out = threefry2x32(np.uint32(seed >> 32), np.uint32(seed & 0xFFFFFFFF),
                        np.zeros(1, np.uint32), np.array([data], np.uint32))
     return _wrap(np.concatenate(out))
@@ -54,22 +54,24 @@ def is_host_key(key):
             and str(jax.random.key_impl(key)) == "threefry2x32")
 
 
-def _pair(key):
-    """The two uint32 words of a concrete key, read on the host even while a trace runs."""
+def key_words(key):
+    """The two uint32 words of a concrete key, typed or raw, read on the host even while a
+    trace runs."""
+    typed = jax.numpy.issubdtype(key.dtype, jax.dtypes.prng_key)
     with jax.ensure_compile_time_eval():
-        return np.asarray(jax.random.key_data(key), np.uint32)
+        return np.asarray(jax.random.key_data(key) if typed else key, np.uint32)
 
 
 def fold_in(key, data):
     """`jax.random.fold_in(key, data)` of a typed threefry key and a uint32 `data`."""
-    k1, k2 = _pair(key)
+    k1, k2 = key_words(key)
     out = threefry2x32(k1, k2, np.zeros(1, np.uint32), np.array([data], np.uint32))
     return _wrap(np.concatenate(out))
 
 
 def split(key, num):
     """`jax.random.split(key, num)` of a typed threefry key, as a tuple of keys."""
-    k1, k2 = _pair(key)
+    k1, k2 = key_words(key)
     bits1, bits2 = threefry2x32(k1, k2, np.zeros(num, np.uint32), np.arange(num, dtype=np.uint32))
     pairs = np.stack([bits1, bits2], axis=1)
     return tuple(_wrap(pair) for pair in pairs)

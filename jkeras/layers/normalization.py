@@ -40,7 +40,6 @@ class BatchNormalization(Layer):
     Input shape: any, with a known `axis` dim. Output shape: same as input.
     """
 
-
     @interfaces.legacy_batchnorm_support
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
@@ -133,8 +132,8 @@ class BatchNormalization(Layer):
 
     def _real_row_moments(self, x, axis, rows):
         """Batch mean and variance over the real rows of a batch padded up to the compiled
-        size (`rows` is 0 on the padding): on a batch without padding, the same values as
-        `jnp.mean`/`jnp.var`."""
+        size (`rows` is 0 on the padding); on a batch without padding, `jnp.mean`/`jnp.var`
+        to rounding (an ulp)."""
         axes = tuple(a for a in range(x.ndim) if a != axis)
         weight = rows.astype(x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
         count = jnp.sum(rows.astype(x.dtype)) * (x.size // x.shape[0] // x.shape[axis])

@@ -1,6 +1,6 @@
 """1x1 convolutions whose kernel gradient is a matrix product.
 
-XLA:CPU's convolution emitter computes the kernel gradient of a 1x1 convolution 1.3-2.5x
+XLA:CPU's convolution emitter computes the kernel gradient of a 1x1 convolution up to 2.5x
 slower than the same contraction written as a dot, which XLA hands to YNNPACK
 (docs/performance.md; ResNet50 is two-thirds 1x1 convolutions). The forward pass and the
 input gradient stay XLA's convolution, bit for bit; only the kernel gradient's summation

@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -133,4 +134,23 @@ def test_tiled_max_pool_equals_reduce_window_bitwise_with_ties(shape, dims):
     ours = lambda v: _tiled_max(v, dims, v.shape)  # noqa: E731
     np.testing.assert_array_equal(ours(x), reference(x))
     g = jnp.asarray(rng.normal(size=reference(x).shape).astype("float32"))
-    np.testing.assert_array_equal(jax.vjp(ours, x)[1](g)[0], jax.vjp(reference, x)[1](g)[0])
+    y, pull = jax.vjp(ours, x)  # the forward of training: the custom rule's max
+    np.testing.assert_array_equal(y, reference(x))
+    np.testing.assert_array_equal(pull(g)[0], jax.vjp(reference, x)[1](g)[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_max_and_first_is_max_beside_argmax(dtype):
+    """One reduction gives what `max` and `jnp.argmax` give: ties to the first, NaN wins, -inf and
+    the lowest integer kept."""
+    from jkeras.layers.pooling import _max_and_first
+    rng = np.random.default_rng(1)
+    w = rng.integers(-2, 3, size=(5, 7, 6)).astype(dtype)
+    if dtype == "float32":
+        w[0, 0, 3] = w[1, 2, 0] = np.nan
+        w[2, 1] = -np.inf
+    else:
+        w[2, 1] = np.iinfo(np.int32).min
+    value, first = _max_and_first(jnp.asarray(w))
+    np.testing.assert_array_equal(value, jnp.asarray(w).max(-1))
+    np.testing.assert_array_equal(first, jnp.argmax(jnp.asarray(w), -1))

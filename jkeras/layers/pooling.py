@@ -38,9 +38,26 @@ def _tiled_max(x, dims, shape):
     return _windows(x, dims).max(-1)
 
 
+def _pick_first_max(candidate, accumulated):
+    """The reducer of `_max_and_first`: jnp.argmax's rule (the larger value, NaN first, the lower
+    index among equals), carrying the value along with its index."""
+    (value, index), (best, best_index) = candidate, accumulated
+    take = (value > best) | (value != value)
+    take_index = take | ((value == best) & (index < best_index))
+    return lax.select(take, value, best), lax.select(take_index, index, best_index)
+
+
+def _max_and_first(windows):
+    """Each window's max and the index of its first maximum from one reduction over the last axis;
+    a `max` beside an `argmax` reads the windows twice (XLA:CPU sends the max to YNNPACK
+    behind a transposed copy)."""
+    index = lax.broadcasted_iota(np.int32, windows.shape, windows.ndim - 1)
+    return lax.reduce((windows, index), (_lowest(windows.dtype), np.array(0, np.int32)),
+                      _pick_first_max, (windows.ndim - 1,))
+
+
 def _tiled_max_fwd(x, dims, shape):
-    windows = _windows(x, dims)
-    return windows.max(-1), jnp.argmax(windows, -1)
+    return _max_and_first(_windows(x, dims))
 
 
 def _tiled_max_bwd(dims, shape, first_max, g):

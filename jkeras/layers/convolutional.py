@@ -13,7 +13,7 @@ from jkeras.backend import config
 from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple, present,
                                   spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
-from jkeras.layers import pointwise_conv
+from jkeras.layers import depthwise_conv, pointwise_conv
 from jkeras.backend.random import split_keys
 from jkeras.legacy import interfaces
 
@@ -96,6 +96,8 @@ class _BaseConv(Layer):
     def _conv(self, x, kernel, strides, padding, groups):
         if pointwise_conv.applies(kernel.shape[:-2], groups, self.data_format):  # 'same' == 'valid' here
             return pointwise_conv.conv(x, kernel, tuple(strides))
+        if depthwise_conv.applies(kernel.shape, groups, x.shape[-1], self.data_format):
+            return depthwise_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
         return lax.conv_general_dilated(x, kernel, strides, padding.upper(),
                                         rhs_dilation=self.dilation_rate,
                                         dimension_numbers=_dimension_numbers(self.rank, self.data_format),

@@ -4,10 +4,10 @@ A 1x1 convolution is a matrix product over the channels of the (strided) input p
 a dot, its forward pass, input gradient and kernel gradient all go to YNNPACK, and XLA
 materializes the input once for both the forward pass and the kernel gradient (a convolution
 wants the 4-D array, the dot a 2-D copy), with no transposed kernel for the input gradient.
-XLA:CPU's convolution emitter computes the kernel gradient up to 2.5x slower, and ResNet50's
-train step (two-thirds 1x1 convolutions) took 3-5% less time with all three as dots than with
-only the kernel gradient (docs/performance.md). Results equal `lax.conv_general_dilated`'s
-to rounding.
+XLA:CPU's convolution emitter computes the kernel gradient more slowly, and ResNet50's train
+step (two-thirds 1x1 convolutions) is faster with all three as dots than with only the kernel
+gradient (measured in docs/performance.md). Results equal `lax.conv_general_dilated`'s to
+rounding.
 """
 import jax.numpy as jnp
 

@@ -2,9 +2,9 @@
 
 XLA:CPU's grouped convolution with one input channel per group, with YNNPACK or with its own
 emitter, is many times slower than the same convolution as shifted slices times the kernel's
-rows, which XLA fuses into one loop (measured in docs/performance.md). Gradients are jax's own of that sum; values equal
-`lax.conv_general_dilated`'s to rounding. Half-precision inputs are summed in float32, as
-the convolution accumulates.
+rows, which XLA fuses into one loop (measured in docs/performance.md). Gradients are jax's
+own of that sum; values equal `lax.conv_general_dilated`'s to rounding. Half-precision
+inputs are summed in float32.
 """
 import itertools
 

@@ -1,6 +1,7 @@
 """Argument normalisation and layout helpers shared by the layer families, and Keras's
 `layers.serialize`/`layers.deserialize`."""
 import numpy as np
+from jax import lax
 
 from jkeras.layers.base import Layer
 
@@ -41,6 +42,13 @@ def channel_axis(data_format):
 def spatial_shape(shape, data_format):
     """The spatial dims of a batched `shape` (everything but batch and channels)."""
     return tuple(shape[1:-1]) if data_format == "channels_last" else tuple(shape[2:])
+
+
+def window_view(xp, offset, steps, out_shape):
+    """The element at `offset` of every window of padded `xp`: a strided slice of `out_shape`
+    (pooling's gradients and the depthwise convolution read their windows this way)."""
+    limits = [o + (n - 1) * s + 1 for o, n, s in zip(offset, out_shape, steps)]
+    return lax.slice(xp, offset, limits, steps)
 
 
 def with_spatial(shape, data_format, spatial):

@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from jkeras.layers._utils import window_view
+
 
 def applies(kernel_shape, groups, channels, data_format):
     """Whether a grouped convolution is a channels-last depthwise one this module computes
@@ -30,17 +32,15 @@ def conv(x, kernel, strides, padding, dilation):
     if padding == "same":
         pads = lax.padtype_to_pads(x.shape[1:-1], window, strides, "SAME")
         x = jnp.pad(x, [(0, 0)] + list(pads) + [(0, 0)])
+    if outputs != channels:       # depth multiplier: each input channel feeds `outputs // channels`
+        x = jnp.repeat(x, outputs // channels, axis=-1)
     sum_dtype = jnp.promote_types(x.dtype, jnp.float32)
-    out_size = tuple((n - w) // s + 1 for n, w, s in zip(x.shape[1:-1], window, strides))
+    out_shape = x.shape[:1] + tuple((n - w) // s + 1 for n, w, s in zip(x.shape[1:-1], window, strides)) \
+        + x.shape[-1:]
+    steps = (1,) + tuple(strides) + (1,)
     total = None
     for offset in itertools.product(*(range(k) for k in kernel.shape[:rank])):
         start = (0,) + tuple(o * d for o, d in zip(offset, dilation)) + (0,)
-        limit = x.shape[:1] + tuple(b + (n - 1) * s + 1 for b, n, s in zip(start[1:], out_size, strides)) \
-            + x.shape[-1:]
-        shifted = lax.slice(x, start, limit, (1,) + tuple(strides) + (1,)).astype(sum_dtype)
-        weights = kernel[offset + (0,)].astype(sum_dtype)
-        if outputs != channels:       # depth multiplier: each input channel feeds `outputs // channels`
-            shifted = jnp.repeat(shifted, outputs // channels, axis=-1)
-        term = shifted * weights
+        term = window_view(x, start, steps, out_shape).astype(sum_dtype) * kernel[offset + (0,)].astype(sum_dtype)
         total = term if total is None else total + term
     return total.astype(jnp.result_type(x.dtype, kernel.dtype))

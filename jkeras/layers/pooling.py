@@ -9,7 +9,7 @@ from jax import lax
 
 from jkeras.backend import config
 from jkeras.layers._utils import (check_rank, normalize_padding, normalize_tuple, spatial_shape,
-                                  window)
+                                  window, window_view)
 from jkeras.layers.base import Layer
 from jkeras.legacy import interfaces
 
@@ -78,12 +78,6 @@ def _offsets(dims):
     return np.ndindex(*dims)
 
 
-def _window_view(xp, offset, steps, out_shape):
-    """The element at `offset` of every window of padded `xp`: a strided slice of `out_shape`."""
-    limits = [o + (n - 1) * s + 1 for o, n, s in zip(offset, out_shape, steps)]
-    return lax.slice(xp, offset, limits, steps)
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
 def _window_max(x, dims, steps, pads):
     """Max over (overlapping) windows: `reduce_window`'s forward, with a gradient written as
@@ -99,7 +93,7 @@ def _window_max_fwd(x, dims, steps, pads):
     first = jnp.zeros(y.shape, np.int32)
     found = jnp.zeros(y.shape, bool)
     for k, offset in enumerate(_offsets(dims)):
-        hit = ~found & (_window_view(xp, offset, steps, y.shape) == y)
+        hit = ~found & (window_view(xp, offset, steps, y.shape) == y)
         first = jnp.where(hit, k, first)
         found = found | hit
     return y, (first, x.shape)

@@ -45,6 +45,11 @@ def build(workload, size):
     return model, x, y, batch
 
 
+def copies(tree):
+    """New buffers for the arrays in `tree` (a step donates its carry)."""
+    return jax.tree.map(lambda v: jnp.copy(v) if isinstance(v, jax.Array) else v, tree)
+
+
 def captured_step(model, x, y, batch):
     """`(jitted step, its first call's arguments)`, from one epoch of `fit`."""
     seen = {}
@@ -54,9 +59,8 @@ def captured_step(model, x, y, batch):
         step = make(*key)
 
         def call(*args):
-            if not seen:   # copies: the call donates the carry
-                seen["step"] = step
-                seen["args"] = jax.tree.map(lambda v: jnp.copy(v) if isinstance(v, jax.Array) else v, args)
+            if not seen:
+                seen["step"], seen["args"] = step, copies(args)
             return step(*args)
         return call
     model._train_fn = recording
@@ -102,8 +106,7 @@ def main(argv=None):
     step, step_args = captured_step(model, x, y, batch)
     a = lowered(step, step_args).compile()
     if args.options:
-        b, b_args = lowered(step, step_args).compile(json.loads(args.options)), jax.tree.map(
-            lambda v: jnp.copy(v) if isinstance(v, jax.Array) else v, step_args)
+        b, b_args = lowered(step, step_args).compile(json.loads(args.options)), copies(step_args)
         label = args.options
     else:
         runpy.run_path(args.patch)

@@ -17,6 +17,7 @@ from jkeras.backend import placement
 from jkeras.layers import paths
 from jkeras.layers.base import collect_losses, collect_metrics, padded_rows
 from jkeras.optimizers import loss_scale
+from jkeras.optimizers import state as optimizer_state
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
 from jkeras.models import compile_utils as cu
 from jkeras.models import graph
@@ -105,6 +106,7 @@ class Steps:
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
+        trainable, opt_state = optimizer_state.joined_with_slots(trainable, opt_state)
         batch_size = jax.tree.leaves(x)[0].shape[0]
         mstate = self._update_metrics(state.metrics, total, parts, y, y_pred, logits, sw, mask, batch_size,
                                       logged, out_masks)
@@ -216,11 +218,13 @@ class Steps:
                 if steps == 1 or self._placed or jaxpr_cost.uses_convolution(one, pair, 0):
                     for i in range(steps):
                         pair = one(pair, i)[0]
-                    return pair
+                    carry, logs = pair
+                    return carry, self._final_logs("train_step", carry.metrics, logs)
                 flat = self._flat_slots(carry.trainable)
                 pair = (carry._replace(opt_state=flatten_slots(carry.opt_state, flat)), pair[1])
                 carry, logs = jax.lax.scan(one, pair, jnp.arange(steps))[0]
-                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable)), logs
+                return (carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable)),
+                        self._final_logs("train_step", carry.metrics, logs))
             self._jitted[key] = self._compile(run, donate_argnums=(0,))
         return self._jitted[key]
 
@@ -250,7 +254,8 @@ class Steps:
                 flat = self._flat_slots(carry.trainable)
                 pair = (carry._replace(opt_state=flatten_slots(carry.opt_state, flat)), logs)
                 carry, logs = jax.lax.fori_loop(0, count, one, pair)
-                return carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable)), logs
+                return (carry._replace(opt_state=unflatten_slots(carry.opt_state, flat, carry.trainable)),
+                        self._final_logs("train_step", carry.metrics, logs))
             pays = self._loop_pays(3 * batch_size)  # forward + backward
             self._jitted[key] = jax.jit(run, donate_argnums=(0,)) if pays else None
         return self._jitted[key]
@@ -279,7 +284,8 @@ class Steps:
         if "train_batch" not in self._jitted:
             def run(carry, batch, root_key):
                 self._trace_counts["train_batch"] += 1
-                return self._train_step((carry, None), batch, root_key)
+                carry, logs = self._train_step((carry, None), batch, root_key)
+                return carry, self._final_logs("train_step", carry.metrics, logs)
             self._jitted["train_batch"] = self._compile(run, donate_argnums=(0,))
         return self._jitted["train_batch"]
 
@@ -297,7 +303,8 @@ class Steps:
         if "test" not in self._jitted:
             def run(trainable, frozen, state, mstate, batch, mask):
                 self._trace_counts["test"] += 1
-                return self._test_step(trainable, frozen, (mstate, state, None), batch, mask)
+                mstate, state, logs = self._test_step(trainable, frozen, (mstate, state, None), batch, mask)
+                return mstate, state, self._final_logs("test_step", mstate, logs)
             self._jitted["test"] = self._compile(run)
         return self._jitted["test"]
 
@@ -313,7 +320,8 @@ class Steps:
                     part = lambda a: jax.lax.dynamic_slice_in_dim(a, i * batch_size, batch_size)  # noqa: E731
                     return self._test_step(trainable, frozen, carry, jax.tree.map(part, chunk), part(mask))
                 logs = self._zero_logs("test_step", lambda c: (None, one(0, c)[2]), (mstate, state, None))
-                return jax.lax.fori_loop(0, count, one, (mstate, state, logs))
+                mstate, state, logs = jax.lax.fori_loop(0, count, one, (mstate, state, logs))
+                return mstate, state, self._final_logs("test_step", mstate, logs)
             self._jitted[key] = jax.jit(run)
         return self._jitted[key]
 
@@ -355,23 +363,33 @@ class Steps:
             self._jitted[key] = jax.jit(run)
         return self._jitted[key]
 
+    def _final_logs(self, method, mstate, logs):
+        """What a program returns as its logs: a custom `method`'s own, else the metrics' results
+        of its final metric state, in `metrics_names` order (jit would sort a dict's keys),
+        computed in the program rather than by a dispatch of their own."""
+        return logs if self._overrides(method) else self._ordered_results(mstate)
+
+    def _ordered_results(self, mstate):
+        results = self._metric_results(mstate)
+        return [results[k] for k in self.metrics_names]
+
     def _results_fn(self):
-        """Jitted metric results, as a dict in `metrics_names` order (jit would sort keys)."""
+        """Jitted metric results, in `metrics_names` order: the logs where no step has run."""
         if "results" not in self._jitted:
-            names = self.metrics_names
-            compiled = jax.jit(lambda m: [self._metric_results(m)[k] for k in names])
-            local = placement.to_local if jax.process_count() > 1 else (lambda values: values)
-            self._jitted["results"] = lambda m: dict(zip(names, local(compiled(m))))
+            self._jitted["results"] = jax.jit(self._ordered_results)
         return self._jitted["results"]
 
     def _step_logs(self, method, mstate, logs):
-        """The logs of the latest step, on the device: the metrics' results from `mstate`, or
-        the `logs` a subclass's own `method` (train_step/test_step) returned ({} before one)."""
-        if not self._overrides(method):
-            return self._results_fn()(mstate)
+        """The logs of the latest step as a dict, on the device: those its program returned
+        (`_final_logs`), or the metrics' results of `mstate` where no step has run ({} for a
+        custom `method`)."""
         if logs is None:
-            return {}
-        return dict(placement.to_local(logs) if jax.process_count() > 1 else logs)
+            if self._overrides(method):
+                return {}
+            logs = self._results_fn()(mstate)
+        if jax.process_count() > 1:
+            logs = placement.to_local(logs)
+        return dict(logs) if self._overrides(method) else dict(zip(self.metrics_names, logs))
 
 
 def _sublayers(layer):

@@ -146,7 +146,6 @@ def _check_fits(field, given, expected):
                              f"{np.shape(leaf)}; the model's has {np.shape(ref)}.")
 
 
-@jax.jit
 def _fresh_copy(tree):
-    """New buffers holding `tree`'s values: one program per tree structure, not one per shape."""
-    return jax.tree.map(jnp.copy, tree)
+    """New device buffers holding `tree`'s values, copied by the runtime (no program to compile)."""
+    return jax.device_put(tree, may_alias=False)

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jkeras.backend.one_kernel import joined
+
 
 class OptimizerState(NamedTuple):
     """A Keras optimizer's state.
@@ -131,6 +133,27 @@ def with_slots(opt_state, new_slots, iterations=None):
     if iterations is not None:
         opt_state = replace_nodes(opt_state, _counts, put_count)
     return opt_state
+
+
+def joined_with_slots(params, opt_state):
+    """`(params, opt_state)` with each weight and its slots of the same shape and dtype written
+    by one kernel (`backend.one_kernel`): an optimizer step's values, unchanged."""
+    node = find_node(opt_state, _is_opt_state)
+    if node is None:
+        return params, opt_state
+    leaves, treedef = jax.tree.flatten(params)
+    names = [k for k, v in node.slots.items() if jax.tree.structure(v) == treedef]
+    columns = {k: treedef.flatten_up_to(node.slots[k]) for k in names}
+    for i, p in enumerate(leaves):
+        same = [k for k in names if jnp.shape(columns[k][i]) == jnp.shape(p)
+                and jnp.result_type(columns[k][i]) == jnp.result_type(p)]
+        if not jnp.issubdtype(jnp.result_type(p), jnp.floating):
+            continue
+        leaves[i], *values = joined([p] + [columns[k][i] for k in same])
+        for k, v in zip(same, values):
+            columns[k][i] = v
+    new = {**node.slots, **{k: treedef.unflatten(columns[k]) for k in names}}
+    return treedef.unflatten(leaves), replace_nodes(opt_state, _is_opt_state, lambda n: n._replace(slots=new))
 
 
 def _is_opt_state(node):

@@ -30,5 +30,9 @@ def joined(arrays):
     if len(arrays) < 2 or jax.default_backend() != "cpu" or math.prod(jnp.shape(arrays[0])) > MAX_SIZE:
         return arrays
     zero = jnp.array(-0.0, arrays[0].dtype)
-    rows = [jnp.stack([a, jnp.full_like(a, zero)]) for a in arrays]
-    return list(lax.reduce(rows, [zero] * len(rows), lambda xs, ys: [x + y for x, y in zip(xs, ys)], (0,)))
+    rows = [lax.pad(a[None], zero, [(0, 1, 0)] + [(0, 0, 0)] * a.ndim) for a in arrays]  # [a, -0.0]
+    return list(lax.reduce(rows, [zero] * len(rows), _sums, (0,)))
+
+
+def _sums(xs, ys):
+    return [x + y for x, y in zip(xs, ys)]

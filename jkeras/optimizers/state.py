@@ -136,24 +136,24 @@ def with_slots(opt_state, new_slots, iterations=None):
 
 
 def joined_with_slots(params, opt_state):
-    """`(params, opt_state)` with each weight and its slots of the same shape and dtype written
-    by one kernel (`backend.one_kernel`): an optimizer step's values, unchanged."""
+    """`(params, opt_state)` with each float weight and its slots of the same shape and dtype
+    written by one kernel (`backend.one_kernel`): an optimizer step's values, unchanged."""
     node = find_node(opt_state, _is_opt_state)
     if node is None:
         return params, opt_state
     leaves, treedef = jax.tree.flatten(params)
-    names = [k for k, v in node.slots.items() if jax.tree.structure(v) == treedef]
-    columns = {k: treedef.flatten_up_to(node.slots[k]) for k in names}
+    columns = {k: treedef.flatten_up_to(v) for k, v in node.slots.items() if jax.tree.structure(v) == treedef}
     for i, p in enumerate(leaves):
-        same = [k for k in names if jnp.shape(columns[k][i]) == jnp.shape(p)
-                and jnp.result_type(columns[k][i]) == jnp.result_type(p)]
         if not jnp.issubdtype(jnp.result_type(p), jnp.floating):
             continue
+        same = [k for k, column in columns.items()
+                if (jnp.shape(column[i]), jnp.result_type(column[i])) == (jnp.shape(p), jnp.result_type(p))]
         leaves[i], *values = joined([p] + [columns[k][i] for k in same])
         for k, v in zip(same, values):
             columns[k][i] = v
-    new = {**node.slots, **{k: treedef.unflatten(columns[k]) for k in names}}
-    return treedef.unflatten(leaves), replace_nodes(opt_state, _is_opt_state, lambda n: n._replace(slots=new))
+    slots = {**node.slots, **{k: treedef.unflatten(column) for k, column in columns.items()}}
+    return treedef.unflatten(leaves), replace_nodes(
+        opt_state, lambda n: n is node, lambda n: n._replace(slots=slots))
 
 
 def _is_opt_state(node):

@@ -17,7 +17,6 @@ from jkeras.backend import placement
 from jkeras.layers import paths
 from jkeras.layers.base import collect_losses, collect_metrics, padded_rows
 from jkeras.optimizers import loss_scale
-from jkeras.optimizers import state as optimizer_state
 from jkeras.optimizers.base import flatten_slots, unflatten_slots
 from jkeras.models import compile_utils as cu
 from jkeras.models import graph
@@ -106,7 +105,6 @@ class Steps:
         updates, opt_state = self._tx.update(grads, opt_state, trainable)
         trainable = jax.tree.map(lambda p, u: p + u, trainable, updates)
         trainable = _apply_constraints(self, trainable)
-        trainable, opt_state = optimizer_state.joined_with_slots(trainable, opt_state)
         batch_size = jax.tree.leaves(x)[0].shape[0]
         mstate = self._update_metrics(state.metrics, total, parts, y, y_pred, logits, sw, mask, batch_size,
                                       logged, out_masks)

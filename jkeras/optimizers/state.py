@@ -9,8 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jkeras.backend.one_kernel import joined
-
 
 class OptimizerState(NamedTuple):
     """A Keras optimizer's state.
@@ -133,27 +131,6 @@ def with_slots(opt_state, new_slots, iterations=None):
     if iterations is not None:
         opt_state = replace_nodes(opt_state, _counts, put_count)
     return opt_state
-
-
-def joined_with_slots(params, opt_state):
-    """`(params, opt_state)` with each float weight and its slots of the same shape and dtype
-    written by one kernel (`backend.one_kernel`): an optimizer step's values, unchanged."""
-    node = find_node(opt_state, _is_opt_state)
-    if node is None:
-        return params, opt_state
-    leaves, treedef = jax.tree.flatten(params)
-    columns = {k: treedef.flatten_up_to(v) for k, v in node.slots.items() if jax.tree.structure(v) == treedef}
-    for i, p in enumerate(leaves):
-        if not jnp.issubdtype(jnp.result_type(p), jnp.floating):
-            continue
-        same = [k for k, column in columns.items()
-                if (jnp.shape(column[i]), jnp.result_type(column[i])) == (jnp.shape(p), jnp.result_type(p))]
-        leaves[i], *values = joined([p] + [columns[k][i] for k in same])
-        for k, v in zip(same, values):
-            columns[k][i] = v
-    slots = {**node.slots, **{k: treedef.unflatten(column) for k, column in columns.items()}}
-    return treedef.unflatten(leaves), replace_nodes(
-        opt_state, lambda n: n is node, lambda n: n._replace(slots=slots))
 
 
 def _is_opt_state(node):

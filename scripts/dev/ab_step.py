@@ -2,6 +2,7 @@
 
     python scripts/dev/ab_step.py resnet50 --size 224 --options '{"xla_cpu_prefer_vector_width": 512}'
     python scripts/dev/ab_step.py cnn --patch my_lowering.py --rounds 40
+    python scripts/dev/ab_step.py cnn --patch my_lowering.py --compiles 4   # compile times instead
 
 A is the workload's train step as jkeras compiles it. B is the same lowered program compiled
 with XLA `--options` (a JSON dict of compile options), or the step of a second model built
@@ -9,7 +10,9 @@ after running the Python file `--patch` (which changes a lowering, e.g. by monke
 layer). Each round calls A and B once on the same data, in alternating order, and the line
 printed gives B - A per round. On a shared machine a step's time varies 5-10% between
 processes, more than most lowering changes; within one process both programs see the same
-load, so a 1% difference shows (docs/performance.md). Workloads: those of
+load, so a 1% difference shows (docs/performance.md). With `--compiles N`, A's and B's lowered
+steps are compiled N times each, alternated, past every cache, and the compile times are
+printed instead. Workloads: those of
 scripts/bench_workloads.py, and resnet50 (batch 8, SGD, like scripts/bench_resnet_train.py).
 """
 import argparse
@@ -73,6 +76,24 @@ def lowered(step, args):
     return step.lower(*jax.tree.map(lambda v: jax.ShapeDtypeStruct(np.shape(v), jnp.asarray(v).dtype), args))
 
 
+def compile_times(lowerings, count):
+    """Seconds of `count` backend compiles of each `(label, lowered, options)`, alternated,
+    past jax's caches (a fresh compile each time, as in a cold process)."""
+    from jax._src import compiler, xla_bridge
+    backend = xla_bridge.get_backend()
+    devices = jax._src.lib._jax.DeviceList(tuple(backend.devices()[:1]))
+    times = {label: [] for label, _, _ in lowerings}
+    for _ in range(count):
+        for label, low, options in lowerings:
+            opts = compiler.get_compile_options(num_replicas=1, num_partitions=1)
+            opts.env_option_overrides = list(options.items())
+            module = low.compiler_ir("stablehlo")
+            start = time.perf_counter()
+            compiler.backend_compile_and_load(backend, module, devices, opts, [])
+            times[label].append(time.perf_counter() - start)
+    return times
+
+
 def alternate(a, b, args_a, args_b, rounds):
     """Times (ms) of A and B over `rounds` rounds, each calling both, the first alternating."""
     carries, rest = {"a": args_a[0], "b": args_b[0]}, {"a": args_a[1:], "b": args_b[1:]}
@@ -98,12 +119,24 @@ def main(argv=None):
     p.add_argument("--options", default=None, help="JSON dict of XLA compile options for B")
     p.add_argument("--patch", default=None, help="Python file run before B's model is built")
     p.add_argument("--rounds", type=int, default=12)
+    p.add_argument("--compiles", type=int, default=0, help="time N compiles of A and B instead of steps")
     args = p.parse_args(argv)
     if (args.options is None) == (args.patch is None):
         p.error("give exactly one of --options and --patch")
 
     model, x, y, batch = build(args.workload, args.size)
     step, step_args = captured_step(model, x, y, batch)
+    if args.compiles:
+        if args.patch:
+            runpy.run_path(args.patch)
+            step_b, b_args = captured_step(build(args.workload, args.size)[0], x, y, batch)
+        low_b, label = (lowered(step_b, b_args), args.patch) if args.patch else (lowered(step, step_args), args.options)
+        times = compile_times([("A", lowered(step, step_args), {}),
+                               ("B", low_b, json.loads(args.options) if args.options else {})], args.compiles)
+        for name, ts in times.items():
+            print(f"{args.workload} compile {name}{'=' + label if name == 'B' else ''}: min {min(ts) * 1e3:.0f} "
+                  f"median {np.median(ts) * 1e3:.0f} ms ({', '.join(f'{t * 1e3:.0f}' for t in ts)})")
+        return
     a = lowered(step, step_args).compile()
     if args.options:
         b, b_args = lowered(step, step_args).compile(json.loads(args.options)), copies(step_args)

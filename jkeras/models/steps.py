@@ -381,13 +381,12 @@ class Steps:
         """The logs of the latest step as a dict, on the device: those its program returned
         (`_final_logs`), or the metrics' results of `mstate` where no step has run ({} for a
         custom `method`)."""
+        custom = self._overrides(method)
         if logs is None:
-            if self._overrides(method):
-                return {}
-            logs = self._results_fn()(mstate)
+            logs = {} if custom else self._results_fn()(mstate)
         if jax.process_count() > 1:
             logs = placement.to_local(logs)
-        return dict(logs) if self._overrides(method) else dict(zip(self.metrics_names, logs))
+        return dict(logs) if custom else dict(zip(self.metrics_names, logs))
 
 
 def _sublayers(layer):

@@ -126,26 +126,21 @@ def main(argv=None):
 
     model, x, y, batch = build(args.workload, args.size)
     step, step_args = captured_step(model, x, y, batch)
+    if args.patch:
+        runpy.run_path(args.patch)
+        step_b, b_args = captured_step(build(args.workload, args.size)[0], x, y, batch)
+        options_b, label = {}, args.patch
+    else:
+        step_b, b_args = step, copies(step_args)
+        options_b, label = json.loads(args.options), args.options
     if args.compiles:
-        if args.patch:
-            runpy.run_path(args.patch)
-            step_b, b_args = captured_step(build(args.workload, args.size)[0], x, y, batch)
-        low_b, label = (lowered(step_b, b_args), args.patch) if args.patch else (lowered(step, step_args), args.options)
-        times = compile_times([("A", lowered(step, step_args), {}),
-                               ("B", low_b, json.loads(args.options) if args.options else {})], args.compiles)
+        times = compile_times([("A", lowered(step, step_args), {}), ("B", lowered(step_b, b_args), options_b)],
+                              args.compiles)
         for name, ts in times.items():
             print(f"{args.workload} compile {name}{'=' + label if name == 'B' else ''}: min {min(ts) * 1e3:.0f} "
                   f"median {np.median(ts) * 1e3:.0f} ms ({', '.join(f'{t * 1e3:.0f}' for t in ts)})")
         return
-    a = lowered(step, step_args).compile()
-    if args.options:
-        b, b_args = lowered(step, step_args).compile(json.loads(args.options)), copies(step_args)
-        label = args.options
-    else:
-        runpy.run_path(args.patch)
-        model_b, *_ = build(args.workload, args.size)
-        step_b, b_args = captured_step(model_b, x, y, batch)
-        b, label = lowered(step_b, b_args).compile(), args.patch
+    a, b = lowered(step, step_args).compile(), lowered(step_b, b_args).compile(options_b)
     ta, tb = alternate(a, b, step_args, b_args, args.rounds)
     diff = tb - ta
     print(f"{args.workload} B={label}: A min {ta.min():.1f} median {np.median(ta):.1f} ms | B min {tb.min():.1f} "

@@ -1,5 +1,7 @@
 """Depthwise convolutions as shifted products: values and gradients against lax's grouped
 convolution, for every padding, stride, dilation, depth multiplier and rank the layers use."""
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -70,3 +72,41 @@ def test_layers_take_it_only_where_it_applies():
         expected = _lax_depthwise(jnp.asarray(x), jnp.asarray(grouped), layer.strides, layer.padding,
                                   layer.dilation_rate) + bias
         np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("strides, padding, dilation", [((1, 1), "same", (1, 1)), ((2, 2), "valid", (1, 1)),
+                                                        ((1, 1), "same", (2, 2))])
+def test_second_order_and_vmap(strides, padding, dilation):
+    """The two primitives' rules compose: Hessian-vector products (forward over reverse, and
+    reverse over reverse) and vmap over the input, the kernel or both, against lax."""
+    rng = np.random.default_rng(3)
+    x = jnp.asarray(rng.normal(size=(2, 8, 7, 4)), jnp.float32)
+    kernel = jnp.asarray(rng.normal(size=(3, 3, 1, 8)), jnp.float32)
+    args = (strides, padding, dilation)
+    loss = lambda conv: lambda x, k: jnp.sum(jnp.tanh(conv(x, k, *args)))  # noqa: E731
+    checks = {
+        "hvp kernel": lambda conv: jax.jvp(jax.grad(loss(conv), 1), (x, kernel), (x, kernel))[1],
+        "hvp input": lambda conv: jax.jvp(jax.grad(loss(conv), 0), (x, kernel), (x, kernel))[1],
+        "reverse over reverse": lambda conv: jax.grad(
+            lambda k: jnp.sum(jax.grad(loss(conv), 0)(x, k) ** 2))(kernel),
+        "vmap input": lambda conv: jax.vmap(lambda xi: conv(xi[None], kernel, *args))(x),
+        "grad of vmap kernel": lambda conv: jax.grad(lambda ks: jnp.sum(jnp.sin(
+            jax.vmap(lambda k: conv(x, k, *args))(ks))))(jnp.stack([kernel, 2 * kernel])),
+        "vmap of grad": lambda conv: jax.vmap(lambda xi: jax.grad(loss(conv), 1)(xi[None], kernel))(x),
+    }
+    for name, check in checks.items():
+        got, want = check(depthwise_conv.conv), check(_lax_depthwise)
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5 * float(jnp.max(jnp.abs(want))),
+                                   err_msg=name)
+
+
+def test_kernel_gradient_is_one_reduction_of_all_taps():
+    """The kernel gradient binds `taps_kernel_grad` (all taps reduced together), not one
+    reduction per tap, which XLA:CPU would materialize a product for."""
+    x = jnp.ones((2, 6, 6, 3))
+    kernel = jnp.ones((3, 3, 1, 3))
+    grad = jax.grad(lambda k: jnp.sum(depthwise_conv.conv(x, k, (1, 1), "same", (1, 1)) ** 2))
+    primitives = [str(eqn.primitive) for eqn in jax.make_jaxpr(grad)(kernel).eqns]
+    assert "depthwise_taps_kernel_grad" in primitives
+    hlo = jax.jit(grad).lower(kernel).as_text()
+    assert re.search(r"%\d+:9 = stablehlo.reduce", hlo)       # the nine taps' products, one reduction

@@ -13,7 +13,8 @@ processes, more than most lowering changes; within one process both programs see
 load, so a 1% difference shows (docs/performance.md). With `--compiles N`, A's and B's lowered
 steps are compiled N times each, alternated, past every cache, and the compile times are
 printed instead. Workloads: those of
-scripts/bench_workloads.py, and resnet50 (batch 8, SGD, like scripts/bench_resnet_train.py).
+scripts/bench_workloads.py, and the applications in `APPLICATIONS` (batch 8, SGD, like
+scripts/bench_resnet_train.py): resnet50, and mobilenetv2 and efficientnetb0 for depthwise convolutions.
 """
 import argparse
 import json
@@ -33,12 +34,16 @@ import bench_workloads as workloads  # noqa: E402
 import jkeras  # noqa: E402
 
 
+APPLICATIONS = {"resnet50": "ResNet50", "mobilenetv2": "MobileNetV2", "efficientnetb0": "EfficientNetB0"}
+
+
 def build(workload, size):
     """The workload's compiled model, its data and batch size."""
     jkeras.utils.set_random_seed(0)
-    if workload == "resnet50":
-        x, y = workloads.make_data(workload, 16, size)
-        model = jkeras.applications.ResNet50(weights=None, input_shape=(size, size, 3), classes=10)
+    if workload in APPLICATIONS:
+        x, y = workloads.make_data("resnet50", 16, size)
+        application = getattr(jkeras.applications, APPLICATIONS[workload])
+        model = application(weights=None, input_shape=(size, size, 3), classes=10)
         model.compile(optimizer=jkeras.optimizers.SGD(learning_rate=0.01), loss="sparse_categorical_crossentropy")
         return model, x, y, 8
     shape, batch = workloads.WORKLOADS[workload]
@@ -114,8 +119,8 @@ def alternate(a, b, args_a, args_b, rounds):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("workload", choices=sorted(workloads.WORKLOADS))
-    p.add_argument("--size", type=int, default=224, help="resnet50 input side")
+    p.add_argument("workload", choices=sorted(set(workloads.WORKLOADS) | set(APPLICATIONS)))
+    p.add_argument("--size", type=int, default=224, help="an application's input side")
     p.add_argument("--options", default=None, help="JSON dict of XLA compile options for B")
     p.add_argument("--patch", default=None, help="Python file run before B's model is built")
     p.add_argument("--rounds", type=int, default=12)
@@ -126,6 +131,7 @@ def main(argv=None):
 
     model, x, y, batch = build(args.workload, args.size)
     step, step_args = captured_step(model, x, y, batch)
+    lowered_a = lowered(step, step_args)       # before the patch: lowering may trace the step again
     if args.patch:
         runpy.run_path(args.patch)
         step_b, b_args = captured_step(build(args.workload, args.size)[0], x, y, batch)
@@ -134,13 +140,13 @@ def main(argv=None):
         step_b, b_args = step, copies(step_args)
         options_b, label = json.loads(args.options), args.options
     if args.compiles:
-        times = compile_times([("A", lowered(step, step_args), {}), ("B", lowered(step_b, b_args), options_b)],
+        times = compile_times([("A", lowered_a, {}), ("B", lowered(step_b, b_args), options_b)],
                               args.compiles)
         for name, ts in times.items():
             print(f"{args.workload} compile {name}{'=' + label if name == 'B' else ''}: min {min(ts) * 1e3:.0f} "
                   f"median {np.median(ts) * 1e3:.0f} ms ({', '.join(f'{t * 1e3:.0f}' for t in ts)})")
         return
-    a, b = lowered(step, step_args).compile(), lowered(step_b, b_args).compile(options_b)
+    a, b = lowered_a.compile(), lowered(step_b, b_args).compile(options_b)
     ta, tb = alternate(a, b, step_args, b_args, args.rounds)
     diff = tb - ta
     print(f"{args.workload} B={label}: A min {ta.min():.1f} median {np.median(ta):.1f} ms | B min {tb.min():.1f} "

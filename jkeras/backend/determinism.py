@@ -8,6 +8,8 @@ these flags make XLA choose deterministic ones, at some cost in speed.
 import logging
 import os
 
+from jkeras.backend import xla_flags
+
 GPU_DETERMINISM_FLAGS = (
     "--xla_gpu_deterministic_ops=true",
     "--xla_gpu_exclude_nondeterministic_ops=true",
@@ -25,16 +27,8 @@ def enable_determinism():
     names = {flag.split("=")[0] for flag in current}
     added = [flag for flag in GPU_DETERMINISM_FLAGS if flag.split("=")[0] not in names]
     os.environ["XLA_FLAGS"] = " ".join(current + added)
-    if added and _backends_started():
+    if added and xla_flags.backends_started():
         logging.getLogger("jkeras").warning(
             "enable_determinism() was called after JAX started; the XLA flags apply to new "
             "processes only. Call it at the top of the script.")
     return os.environ["XLA_FLAGS"]
-
-
-def _backends_started():
-    try:
-        from jax._src import xla_bridge
-        return bool(xla_bridge._backends)
-    except (ImportError, AttributeError):
-        return False

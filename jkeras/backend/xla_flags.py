@@ -39,7 +39,8 @@ def _accelerator_plugin():
     return bool(importlib.metadata.entry_points(group="jax_plugins"))
 
 
-def _backends_started():
+def backends_started():
+    """Whether jax has started its backends (after which XLA's flags are read and fixed)."""
     if "jax" not in sys.modules:
         return False
     from jax._src import xla_bridge
@@ -76,7 +77,7 @@ def choose(environ, enabled, jaxlib_series, backends_started, platforms, acceler
 def apply_default(enabled):
     """Set `XLA_FLAGS` to `CPU_FLAGS` where `choose` says so; records the decision in `applied`."""
     global applied
-    flags, reason = choose(os.environ, enabled, _jaxlib_series(), _backends_started(),
+    flags, reason = choose(os.environ, enabled, _jaxlib_series(), backends_started(),
                            _platforms(os.environ), _accelerator_plugin())
     if flags is not None:
         os.environ["XLA_FLAGS"] = flags

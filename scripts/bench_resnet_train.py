@@ -1,9 +1,10 @@
-"""ResNet50 training: jkeras against Keras 3 (JAX backend) and tf.keras 2, one process each.
+"""Application training (ResNet50 unless `--model` says): jkeras against Keras 3 (JAX backend)
+and tf.keras 2, one process each.
 
-    python scripts/bench_resnet_train.py [--size 96] [--batch 8] [--samples 32] [--epochs 3]
-        [--tf-python /opt/tfref/bin/python]
+    python scripts/bench_resnet_train.py [--model MobileNetV2] [--size 96] [--batch 8] [--samples 32]
+        [--epochs 3] [--tf-python /opt/tfref/bin/python]
 
-Each library builds `applications.ResNet50(weights=None, input_shape=(size, size, 3),
+Each library builds `applications.<model>(weights=None, input_shape=(size, size, 3),
 classes=10)`, compiles SGD with sparse categorical cross-entropy and fits the same random
 data (numpy seed 0); printed: the first epoch (compile included), and the steady epochs'
 images per second and per CPU-second (median over the epochs after the first).
@@ -16,7 +17,7 @@ import sys
 import time
 
 
-def worker(library, size, batch, samples, epochs):
+def worker(library, name, size, batch, samples, epochs):
     import numpy as np
     if library == "keras3":
         os.environ["KERAS_BACKEND"] = "jax"
@@ -28,7 +29,7 @@ def worker(library, size, batch, samples, epochs):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((samples, size, size, 3), dtype=np.float32)
     y = rng.integers(0, 10, samples).astype(np.int32)
-    model = lib.applications.ResNet50(weights=None, input_shape=(size, size, 3), classes=10)
+    model = getattr(lib.applications, name)(weights=None, input_shape=(size, size, 3), classes=10)
     model.compile(optimizer=lib.optimizers.SGD(learning_rate=0.01), loss="sparse_categorical_crossentropy")
     ends = []
 
@@ -47,6 +48,7 @@ def worker(library, size, batch, samples, epochs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="ResNet50", help="an application's name, e.g. MobileNetV2")
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--samples", type=int, default=32)
@@ -55,13 +57,14 @@ def main():
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print("RESULT " + json.dumps(worker(args.worker, args.size, args.batch, args.samples, args.epochs)))
+        print("RESULT " + json.dumps(worker(args.worker, args.model, args.size, args.batch, args.samples, args.epochs)))
         return
     rows = [("jkeras", sys.executable), ("keras3", sys.executable)]
     if args.tf_python:
         rows.append(("tfkeras", args.tf_python))
     for library, python in rows:
-        out = subprocess.run([python, os.path.abspath(__file__), "--worker", library, "--size", str(args.size),
+        out = subprocess.run([python, os.path.abspath(__file__), "--worker", library, "--model", args.model,
+                              "--size", str(args.size),
                               "--batch", str(args.batch), "--samples", str(args.samples),
                               "--epochs", str(args.epochs)], capture_output=True, text=True)
         line = [text for text in out.stdout.splitlines() if text.startswith("RESULT ")]

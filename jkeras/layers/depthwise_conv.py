@@ -10,7 +10,7 @@ jax's own gradient of the sum reduces each tap's product over the batch and spac
 and XLA:CPU materializes every one of those products for YNNPACK's reduction. `taps_kernel_grad`
 reduces all taps' products together in one pass, first over the last spatial axis (a variadic
 reduction, which XLA neither merges with the second nor hands to YNNPACK), then over the rest:
-4-5x faster and summed more accurately. Both primitives are bilinear, so forward mode, reverse
+it reads the input and the cotangent once (docs/performance.md has the times). Both primitives are bilinear, so forward mode, reverse
 mode and their compositions all work; the input gradient is jax's transpose of the sum.
 """
 import functools
@@ -83,8 +83,7 @@ def _taps_kernel_grad(x, ct, taps_shape, strides, dilation):
     """Per tap, the sum of its view of `x` times the cotangent `ct`: all taps in one variadic
     reduction over the last spatial axis, then a sum over the batch and the other axes."""
     ct = _materialized(ct)
-    offsets, products = zip(*((offset, view * ct) for offset, view in _views(x, taps_shape, ct.shape, strides,
-                                                                             dilation)))
+    products = tuple(view * ct for _, view in _views(x, taps_shape, ct.shape, strides, dilation))
     zero = jnp.zeros((), ct.dtype)
     rows = lax.reduce(products, (zero,) * len(products), _add, (ct.ndim - 2,))
     sums = [jnp.sum(r, axis=tuple(range(r.ndim - 1))) for r in rows]
@@ -95,7 +94,7 @@ def _materialized(ct):
     """`ct` computed once into memory, where XLA would otherwise recompute the ops that make it
     in each consumer that reads it at shifted positions (nine times over in the input gradient):
     XLA does not duplicate a division into such consumers. The same values for finite `ct`; an
-    infinite one becomes NaN (its products with a zero are NaN already)."""
+    infinite one becomes NaN (as its product with a zero input would be)."""
     return ct / (ct * 0 + 1)
 
 

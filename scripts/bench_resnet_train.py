@@ -57,15 +57,15 @@ def main():
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print("RESULT " + json.dumps(worker(args.worker, args.model, args.size, args.batch, args.samples, args.epochs)))
+        result = worker(args.worker, args.model, args.size, args.batch, args.samples, args.epochs)
+        print("RESULT " + json.dumps(result))
         return
     rows = [("jkeras", sys.executable), ("keras3", sys.executable)]
     if args.tf_python:
         rows.append(("tfkeras", args.tf_python))
     for library, python in rows:
         out = subprocess.run([python, os.path.abspath(__file__), "--worker", library, "--model", args.model,
-                              "--size", str(args.size),
-                              "--batch", str(args.batch), "--samples", str(args.samples),
+                              "--size", str(args.size), "--batch", str(args.batch), "--samples", str(args.samples),
                               "--epochs", str(args.epochs)], capture_output=True, text=True)
         line = [text for text in out.stdout.splitlines() if text.startswith("RESULT ")]
         if not line:

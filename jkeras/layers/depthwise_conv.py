@@ -9,9 +9,10 @@ The sum is a primitive, `taps`, with its kernel gradient, `taps_kernel_grad`, as
 jax's own gradient of the sum reduces each tap's product over the batch and space on its own,
 and XLA:CPU materializes every one of those products for YNNPACK's reduction. `taps_kernel_grad`
 reduces all taps' products together in one pass, first over the last spatial axis (a variadic
-reduction, which XLA neither merges with the second nor hands to YNNPACK), then over the rest:
-it reads the input and the cotangent once (docs/performance.md has the times). Both primitives are bilinear, so forward mode, reverse
-mode and their compositions all work; the input gradient is jax's transpose of the sum.
+reduction, which XLA neither merges with the second nor hands to YNNPACK), then over the rest,
+so it reads the input and the cotangent once (docs/performance.md has the times). Both
+primitives are bilinear, each the other's transpose, so forward mode, reverse mode and their
+compositions all work; the input gradient is jax's transpose of the sum.
 """
 import functools
 import itertools

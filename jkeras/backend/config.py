@@ -8,8 +8,9 @@ import numbers
 import os
 
 _DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax",
-             "compilation_cache": True, "check_finite_inputs": False, "default_xla_flags": True}
-_SWITCHES = ("compilation_cache", "check_finite_inputs", "default_xla_flags")
+             "compilation_cache": True, "check_finite_inputs": False, "default_xla_flags": True,
+             "onednn_convolutions": True}
+_SWITCHES = ("compilation_cache", "check_finite_inputs", "default_xla_flags", "onednn_convolutions")
 _FLOATX = ("float16", "bfloat16", "float32", "float64")
 _FORMATS = ("channels_last", "channels_first")
 _settings = dict(_DEFAULTS)
@@ -116,6 +117,18 @@ def compilation_cache():
 def default_xla_flags():
     """Whether `import jkeras` may set its CPU `XLA_FLAGS` (see `jkeras.backend.xla_flags`)."""
     return _settings["default_xla_flags"]
+
+
+def onednn_convolutions():
+    """Whether training passes run channels-last float32 convolutions on oneDNN on the CPU
+    (`layers.onednn_conv`); read when a step is traced, so programs compiled before keep theirs."""
+    return _settings["onednn_convolutions"]
+
+
+def set_onednn_convolutions(value):
+    if not isinstance(value, bool):
+        raise TypeError(f"set_onednn_convolutions expects True or False; received {value!r}.")
+    _settings["onednn_convolutions"] = value
 
 
 def check_finite_inputs():

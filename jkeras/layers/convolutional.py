@@ -13,7 +13,7 @@ from jkeras.backend import config
 from jkeras.layers._utils import (channel_axis, check_rank, normalize_padding, normalize_tuple, present,
                                   spatial_shape, weight_options_config)
 from jkeras.layers.base import Layer
-from jkeras.layers import depthwise_conv, pointwise_conv
+from jkeras.layers import depthwise_conv, onednn_conv, pointwise_conv
 from jkeras.backend.random import split_keys
 from jkeras.legacy import interfaces
 
@@ -93,11 +93,13 @@ class _BaseConv(Layer):
                                  f"zero or negative for input shape {tuple(shape)}, kernel_size="
                                  f"{self.kernel_size}, dilation_rate={self.dilation_rate}, padding='valid'.")
 
-    def _conv(self, x, kernel, strides, padding, groups):
+    def _conv(self, x, kernel, strides, padding, groups, training=False):
         if pointwise_conv.applies(kernel.shape[:-2], groups, self.data_format):  # 'same' == 'valid' here
             return pointwise_conv.conv(x, kernel, tuple(strides))
         if depthwise_conv.applies(kernel.shape, groups, x.shape[-1], self.data_format):
             return depthwise_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
+        if training and onednn_conv.applies(self.rank, groups, self.data_format, x.dtype):
+            return onednn_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
         return lax.conv_general_dilated(x, kernel, strides, padding.upper(),
                                         rhs_dilation=self.dilation_rate,
                                         dimension_numbers=_dimension_numbers(self.rank, self.data_format),
@@ -165,7 +167,8 @@ class _Conv(_BaseConv):
             pads[1 if self.data_format == "channels_last" else 2] = (left, 0)
             x, padding = jnp.pad(x, pads), "valid"
         self._check_window(x.shape, padding)
-        return self._finish(self._conv(x, kernel, self.strides, padding, self.groups), params), state
+        y = self._conv(x, kernel, self.strides, padding, self.groups, training=training)
+        return self._finish(y, params), state
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._window_config(),

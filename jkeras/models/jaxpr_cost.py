@@ -35,7 +35,10 @@ def _sub_jaxprs(eqn):
                 yield inner
 
 
+_CONVOLUTIONS = ("conv_general_dilated", "onednn_conv")
+
+
 def has_convolution(jaxpr):
     """Whether `jaxpr`, sub-jaxprs included, has a convolution."""
-    return any(eqn.primitive.name == "conv_general_dilated" or any(map(has_convolution, _sub_jaxprs(eqn)))
+    return any(eqn.primitive.name in _CONVOLUTIONS or any(map(has_convolution, _sub_jaxprs(eqn)))
                for eqn in jaxpr.eqns)

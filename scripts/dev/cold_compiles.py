@@ -1,8 +1,9 @@
 """What a cold first `fit` compiles, and how long each program takes.
 
     python scripts/dev/cold_compiles.py cnn 1000      # workload of scripts/bench_workloads.py, samples
+    python scripts/dev/cold_compiles.py cnn 1000 --home /tmp/h   # twice: the second run is warm
 
-Runs in a fresh jkeras home (an empty compilation cache), builds the workload's model,
+Runs in a fresh jkeras home (an empty compilation cache) or in `--home`, builds the workload's model,
 fits one epoch twice and prints the build time, the first epoch, the second (steady) one,
 and each XLA compilation of the process with its duration.
 """
@@ -11,7 +12,11 @@ import sys
 import tempfile
 import time
 
-os.environ["JKERAS_HOME"] = tempfile.mkdtemp()
+_ARGS = [a for a in sys.argv[1:] if a != "--home"]
+_HOME = sys.argv[sys.argv.index("--home") + 1] if "--home" in sys.argv else None
+if _HOME:
+    _ARGS.remove(_HOME)
+os.environ["JKERAS_HOME"] = _HOME or tempfile.mkdtemp()
 import jax  # noqa: E402
 
 _COMPILES = []
@@ -44,4 +49,4 @@ def main(workload="cnn", samples=1000):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "cnn", int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
+    main(_ARGS[0] if _ARGS else "cnn", int(_ARGS[1]) if len(_ARGS) > 1 else 1000)

@@ -1,0 +1,144 @@
+"""Channels-last float32 convolutions of training passes run by oneDNN on XLA:CPU.
+
+jaxlib's x86-64 Linux builds carry oneDNN, and XLA:CPU runs a `__onednn$convolution` custom
+call with it (the kernels tf.keras 2 uses on the CPU). In a train step, forward passes and
+stride-1 input gradients are faster there than on XLA's own convolution emitter (a small
+convnet's step by about an eighth: docs/performance.md). The custom call computes forward
+convolutions only, and oneDNN's forward kernels are far slower than XLA's for the shape of a
+kernel gradient, so that stays with XLA. Inference stays with XLA too: it fuses the
+convolution with what follows and sets nothing up per call, and predicting one sample took
+twice as long with oneDNN. XLA cannot serialize a program with a oneDNN call, so the
+persistent compilation cache does not keep such train steps; `"onednn_convolutions": false`
+in `jkeras.json` trades this speed for the cache.
+
+The convolution is a primitive, `onednn_conv`, bilinear like `lax.conv_general_dilated`: its
+input transpose is again a oneDNN convolution (of the cotangent with the flipped kernel) where
+the strides are 1 and the padding allows it, else lax's; its kernel transpose is lax's. So
+forward mode, reverse mode, their compositions and vmap all work. Values equal lax's to
+float32 rounding.
+"""
+import functools
+import json
+import platform
+import sys
+import warnings
+
+import jax
+import jax.numpy as jnp
+from jax import core as jax_core, lax
+from jax.extend import core
+from jax.interpreters import ad, batching
+from jax._src.interpreters import mlir
+
+from jkeras.backend import config
+
+_TESTED_JAXLIB = "0.10."  # the custom call's backend config is XLA-internal: other versions stay on lax
+
+
+def applies(rank, groups, data_format, dtype):
+    """Whether a convolution of these settings runs on oneDNN here."""
+    return (groups == 1 and data_format == "channels_last" and 1 <= rank <= 3 and jnp.dtype(dtype) == jnp.float32
+            and config.onednn_convolutions() and _onednn_cpu())
+
+
+@functools.lru_cache(maxsize=None)
+def _onednn_cpu():
+    """XLA:CPU with oneDNN: an x86-64 Linux jaxlib of the tested series, running on the CPU."""
+    import jaxlib
+    return (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+            and jaxlib.__version__.startswith(_TESTED_JAXLIB) and jax.default_backend() == "cpu")
+
+
+def conv(x, kernel, strides, padding, dilation):
+    """`lax.conv_general_dilated` of a channels-last `x` with a `spatial + (in, out)` kernel;
+    `padding` is 'valid', 'same' or explicit `(low, high)` pairs."""
+    window = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:-2], dilation)]
+    if isinstance(padding, str):
+        padding = lax.padtype_to_pads(x.shape[1:-1], window, strides, padding.upper())
+    return onednn_conv_p.bind(x, kernel, strides=tuple(strides), pads=tuple(map(tuple, padding)),
+                              dilation=tuple(dilation))
+
+
+def _dimension_numbers(rank):
+    spatial = "DHW"[3 - rank:]
+    return lax.conv_dimension_numbers((1,) * (rank + 2), (1,) * (rank + 2),
+                                      ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C"))
+
+
+def _lax_conv(x, kernel, *, strides, pads, dilation):
+    return lax.conv_general_dilated(x, kernel, strides, pads, rhs_dilation=dilation,
+                                    dimension_numbers=_dimension_numbers(x.ndim - 2))
+
+
+def _abstract(x, kernel, *, strides, pads, dilation):
+    shape = jax.eval_shape(functools.partial(_lax_conv, strides=strides, pads=pads, dilation=dilation),
+                           jax.ShapeDtypeStruct(x.shape, x.dtype), jax.ShapeDtypeStruct(kernel.shape, kernel.dtype))
+    return jax_core.ShapedArray(shape.shape, x.dtype)
+
+
+def _config(rank, strides, pads, dilation):
+    """XLA's `OneDnnConvolutionConfig` for channels-last data and a `spatial + (in, out)` kernel."""
+    data = {"batch_dim": 0, "feature_dim": rank + 1, "spatial_dims": list(range(1, rank + 1))}
+    return {"onednn_conv_config": {
+        "dims": rank + 2, "feature_groups": 1, "input": {"data": data}, "output": {"data": data},
+        "kernel": {"filter": {"input_feature_dim": rank, "output_feature_dim": rank + 1,
+                              "spatial_dims": list(range(rank))}},
+        "window": {"strides": list(strides), "pad_left": [lo for lo, _ in pads], "pad_right": [hi for _, hi in pads],
+                   "window_dilations": list(dilation)}}}
+
+
+@functools.lru_cache(maxsize=None)
+def _quiet_cache_warning():
+    """Silence jax's warning, at each compile of a program with a oneDNN call, that its persistent
+    cache could not keep it; set at the first such lowering, so importing jkeras changes nothing."""
+    warnings.filterwarnings("ignore", message=r"Error writing persistent compilation cache entry .*std::bad_alloc",
+                            category=UserWarning)
+
+
+def _lower(ctx, x, kernel, *, strides, pads, dilation):
+    _quiet_cache_warning()
+    settings = _config(len(strides), strides, pads, dilation)
+    out_type = mlir.aval_to_ir_type(ctx.module_context, ctx.avals_out[0])
+    return mlir.custom_call("__onednn$convolution", result_types=[out_type], operands=[x, kernel],
+                            backend_config=json.dumps(settings), api_version=1).results
+
+
+def _transpose_x(ct, x, kernel, *, strides, pads, dilation):
+    """The input gradient: a stride-1 convolution of `ct` with the kernel flipped in space and
+    its features swapped, where that padding is not negative; else lax's."""
+    rank = len(strides)
+    flipped_pads = tuple(((k - 1) * d - lo, (k - 1) * d - hi)
+                         for k, d, (lo, hi) in zip(kernel.shape[:rank], dilation, pads))
+    if all(s == 1 for s in strides) and all(lo >= 0 and hi >= 0 for lo, hi in flipped_pads):
+        flipped = jnp.swapaxes(lax.rev(kernel, tuple(range(rank))), -1, -2)
+        return onednn_conv_p.bind(ct, flipped, strides=strides, pads=flipped_pads, dilation=dilation)
+    (dx,) = jax.linear_transpose(
+        lambda x: _lax_conv(x, kernel, strides=strides, pads=pads, dilation=dilation),
+        jax.ShapeDtypeStruct(x.aval.shape, x.aval.dtype))(ct)
+    return dx
+
+
+def _transpose_kernel(ct, x, kernel, *, strides, pads, dilation):
+    """The kernel gradient, by XLA's convolution emitter (lax's transpose)."""
+    (dk,) = jax.linear_transpose(
+        lambda k: _lax_conv(x, k, strides=strides, pads=pads, dilation=dilation),
+        jax.ShapeDtypeStruct(kernel.aval.shape, kernel.aval.dtype))(ct)
+    return dk
+
+
+def _batch(args, dims, **params):
+    """vmap: a batched input alone joins the batch axis; a batched kernel takes lax's vmap."""
+    (x, kernel), (x_dim, kernel_dim) = args, dims
+    if kernel_dim is None:
+        x = jnp.moveaxis(x, x_dim, 0)
+        out = onednn_conv_p.bind(x.reshape((-1,) + x.shape[2:]), kernel, **params)
+        return out.reshape(x.shape[:2] + out.shape[1:]), 0
+    return jax.vmap(functools.partial(_lax_conv, **params), (x_dim, kernel_dim))(x, kernel), 0
+
+
+onednn_conv_p = core.Primitive("onednn_conv")
+onednn_conv_p.def_abstract_eval(_abstract)
+onednn_conv_p.def_impl(jax.jit(onednn_conv_p.bind, static_argnames=("strides", "pads", "dilation")))
+mlir.register_lowering(onednn_conv_p, _lower, platform="cpu")
+ad.defbilinear(onednn_conv_p, _transpose_x, _transpose_kernel)
+batching.primitive_batchers[onednn_conv_p] = _batch

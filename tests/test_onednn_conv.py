@@ -114,3 +114,31 @@ def test_fit_matches_xla_convolutions():
             config.set_onednn_convolutions(True)
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_pointwise_kernel_gradient_on_onednn():
+    """1x1 convolutions' kernel gradients: a oneDNN product over all rows, against einsum's."""
+    rng = np.random.default_rng(2)
+    x = jnp.asarray(rng.normal(size=(4, 7, 6, 5)), jnp.float32)
+    kernel = jnp.asarray(rng.normal(size=(5, 3)), jnp.float32)
+    ref = lambda x, k: jnp.einsum("...i,io->...o", x, k)  # noqa: E731
+    loss = lambda f: lambda x, k: jnp.sum(jnp.sin(f(x, k)))  # noqa: E731
+    grad = jax.jit(jax.grad(loss(onednn_conv.pointwise), 1))
+    assert "__onednn$matmul" in grad.lower(x, kernel).as_text()
+    np.testing.assert_allclose(onednn_conv.pointwise(x, kernel), ref(x, kernel), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grad(x, kernel), jax.grad(loss(ref), 1)(x, kernel), rtol=1e-4, atol=1e-4)
+    second = lambda f: jax.grad(lambda x, k: jnp.sum(jax.grad(loss(f), 1)(x, k) ** 2), (0, 1))(x, kernel)  # noqa: E731
+    for got, want in zip(jax.jit(lambda: second(onednn_conv.pointwise))(), second(ref)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    xs, kernels = jnp.stack([x, 2 * x]), jnp.stack([kernel, -kernel])
+    for axes, operands in (((0, None), (xs, kernel)), ((None, 0), (x, kernels)), ((0, 0), (xs, kernels))):
+        got = jax.jit(jax.vmap(jax.grad(loss(onednn_conv.pointwise), 1), axes))(*operands)
+        np.testing.assert_allclose(got, jax.vmap(jax.grad(loss(ref), 1), axes)(*operands), rtol=1e-4, atol=1e-4)
+
+
+def test_a_1x1_conv_layer_trains_through_onednn():
+    jkeras.utils.set_random_seed(0)
+    model = jkeras.Sequential([jkeras.layers.Conv2D(4, 1, strides=2, input_shape=(6, 6, 3)), jkeras.layers.Flatten(),
+                               jkeras.layers.Dense(2)])
+    assert "__onednn$matmul" in jax.jit(jax.grad(lambda p, s, x: jnp.sum(model._run(p, s, x, training=True)[0]))).lower(
+        model._own_tree(True), model._own_tree(False), jnp.ones((2, 6, 6, 3))).as_text()

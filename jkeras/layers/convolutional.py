@@ -95,7 +95,7 @@ class _BaseConv(Layer):
 
     def _conv(self, x, kernel, strides, padding, groups, training=False):
         if pointwise_conv.applies(kernel.shape[:-2], groups, self.data_format):  # 'same' == 'valid' here
-            return pointwise_conv.conv(x, kernel, tuple(strides))
+            return pointwise_conv.conv(x, kernel, tuple(strides), training)
         if depthwise_conv.applies(kernel.shape, groups, x.shape[-1], self.data_format):
             return depthwise_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
         if training and onednn_conv.applies(self.rank, groups, self.data_format, x.dtype):

@@ -11,13 +11,19 @@ rounding.
 """
 import jax.numpy as jnp
 
+from jkeras.layers import onednn_conv
+
 
 def applies(kernel_size, groups, data_format):
     """Whether a convolution of these settings is a channels-last 1x1 one this module computes."""
     return all(k == 1 for k in kernel_size) and groups == 1 and data_format == "channels_last"
 
 
-def conv(x, kernel, strides):
-    """`lax.conv_general_dilated` of a channels-last `x` with a `(1,)*rank + (in, out)` kernel."""
+def conv(x, kernel, strides, training=False):
+    """`lax.conv_general_dilated` of a channels-last `x` with a `(1,)*rank + (in, out)` kernel; a
+    training pass takes its kernel gradient from oneDNN where `onednn_conv` applies."""
     sampled = x[(slice(None),) + tuple(slice(None, None, s) for s in strides)]
-    return jnp.einsum("...i,io->...o", sampled, kernel.reshape(kernel.shape[-2:]))
+    kernel = kernel.reshape(kernel.shape[-2:])
+    if training and onednn_conv.applies(x.ndim - 2, 1, "channels_last", x.dtype):
+        return onednn_conv.pointwise(sampled, kernel)
+    return jnp.einsum("...i,io->...o", sampled, kernel)

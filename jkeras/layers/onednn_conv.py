@@ -1,21 +1,24 @@
 """Channels-last float32 convolutions of training passes run by oneDNN on XLA:CPU.
 
-jaxlib's x86-64 Linux builds carry oneDNN, and XLA:CPU runs a `__onednn$convolution` custom
-call with it (the kernels tf.keras 2 uses on the CPU). In a train step, forward passes and
-stride-1 input gradients are faster there than on XLA's own convolution emitter (a small
-convnet's step by about an eighth: docs/performance.md). The custom call computes forward
-convolutions only, and oneDNN's forward kernels are far slower than XLA's for the shape of a
-kernel gradient, so that stays with XLA. Inference stays with XLA too: it fuses the
+jaxlib's x86-64 Linux builds carry oneDNN, and XLA:CPU runs `__onednn$convolution` and
+`__onednn$matmul` custom calls with it (the kernels tf.keras 2 uses on the CPU). In a train
+step, forward passes and stride-1 input gradients run faster there than on XLA's own
+convolution emitter (a small convnet's step by about an eighth: docs/performance.md). The
+custom call computes forward convolutions only, and oneDNN's forward kernels are far slower
+than XLA's for the shape of a kernel gradient, so that stays with XLA. The exception is a 1x1
+convolution (`pointwise`): its kernel gradient is a matrix product contracted over all rows,
+which XLA's dot emitter computes (YNNPACK takes only products contracted over the last axis)
+and oneDNN's matmul computes 1.3-2.4x faster. Inference stays with XLA: it fuses the
 convolution with what follows and sets nothing up per call, and predicting one sample took
 twice as long with oneDNN. XLA cannot serialize a program with a oneDNN call, so the
 persistent compilation cache does not keep such train steps; `"onednn_convolutions": false`
 in `jkeras.json` trades this speed for the cache.
 
-The convolution is a primitive, `onednn_conv`, bilinear like `lax.conv_general_dilated`: its
-input transpose is again a oneDNN convolution (of the cotangent with the flipped kernel) where
-the strides are 1 and the padding allows it, else lax's; its kernel transpose is lax's. So
-forward mode, reverse mode, their compositions and vmap all work. Values equal lax's to
-float32 rounding.
+`onednn_conv` and `onednn_pointwise` are primitives, bilinear like the convolution: the
+former's input transpose is again a oneDNN convolution (of the cotangent with the flipped
+kernel) where the strides are 1 and the padding allows it, else lax's, and its kernel
+transpose is lax's; the latter's kernel transpose is `onednn_rows_product`. So forward mode,
+reverse mode, their compositions and vmap all work. Values equal lax's to float32 rounding.
 """
 import functools
 import json

@@ -136,9 +136,9 @@ def test_pointwise_kernel_gradient_on_onednn():
         np.testing.assert_allclose(got, jax.vmap(jax.grad(loss(ref), 1), axes)(*operands), rtol=1e-4, atol=1e-4)
 
 
-def test_a_1x1_conv_layer_trains_through_onednn():
+@pytest.mark.parametrize("layer", [jkeras.layers.Conv2D(4, 1, strides=2), jkeras.layers.SeparableConv2D(4, 3)])
+def test_1x1_kernel_gradients_of_layers_run_on_onednn(layer):
     jkeras.utils.set_random_seed(0)
-    model = jkeras.Sequential([jkeras.layers.Conv2D(4, 1, strides=2, input_shape=(6, 6, 3)), jkeras.layers.Flatten(),
-                               jkeras.layers.Dense(2)])
+    model = jkeras.Sequential([jkeras.Input((6, 6, 3)), layer, jkeras.layers.Flatten(), jkeras.layers.Dense(2)])
     assert "__onednn$matmul" in jax.jit(jax.grad(lambda p, s, x: jnp.sum(model._run(p, s, x, training=True)[0]))).lower(
         model._own_tree(True), model._own_tree(False), jnp.ones((2, 6, 6, 3))).as_text()

@@ -380,7 +380,7 @@ class _SeparableConv(_BaseConv):
     def apply(self, params, state, inputs, *, training=False, key=None):
         x = jnp.asarray(inputs, params["depthwise_kernel"].dtype)
         y = _depthwise(self, x, params["depthwise_kernel"])
-        y = self._conv(y, params["pointwise_kernel"], (1,) * self.rank, "valid", 1)
+        y = self._conv(y, params["pointwise_kernel"], (1,) * self.rank, "valid", 1, training=training)
         return self._finish(y, params), state
 
     def get_config(self):

@@ -3,14 +3,13 @@
 jaxlib's x86-64 Linux builds carry oneDNN, and XLA:CPU runs `__onednn$convolution` and
 `__onednn$matmul` custom calls with it (the kernels tf.keras 2 uses on the CPU). In a train
 step, forward passes and stride-1 input gradients run faster there than on XLA's own
-convolution emitter (a small convnet's step by about an eighth: docs/performance.md). The
+convolution emitter (docs/performance.md has the measurements). The
 custom call computes forward convolutions only, and oneDNN's forward kernels are far slower
 than XLA's for the shape of a kernel gradient, so that stays with XLA. The exception is a 1x1
 convolution (`pointwise`): its kernel gradient is a matrix product contracted over all rows,
 which XLA's dot emitter computes (YNNPACK takes only products contracted over the last axis)
-and oneDNN's matmul computes 1.3-2.4x faster. Inference stays with XLA: it fuses the
-convolution with what follows and sets nothing up per call, and predicting one sample took
-twice as long with oneDNN. XLA cannot serialize a program with a oneDNN call, so the
+and oneDNN's matmul computes faster. Inference stays with XLA: it fuses the convolution with
+what follows and sets nothing up per call, where oneDNN sets its primitive up at every call. XLA cannot serialize a program with a oneDNN call, so the
 persistent compilation cache does not keep such train steps; `"onednn_convolutions": false`
 in `jkeras.json` trades this speed for the cache.
 
@@ -46,10 +45,12 @@ def applies(rank, groups, data_format, dtype):
 
 @functools.lru_cache(maxsize=None)
 def _onednn_cpu():
-    """XLA:CPU with oneDNN: an x86-64 Linux jaxlib of the tested series, running on the CPU."""
+    """XLA:CPU with oneDNN: an x86-64 Linux jaxlib of the tested series, running on one CPU
+    device (XLA's partitioner would run a custom call whole on every device of a sharded step)."""
     import jaxlib
     return (sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
-            and jaxlib.__version__.startswith(_TESTED_JAXLIB) and jax.default_backend() == "cpu")
+            and jaxlib.__version__.startswith(_TESTED_JAXLIB) and jax.default_backend() == "cpu"
+            and jax.device_count() == 1)
 
 
 def conv(x, kernel, strides, padding, dilation):
@@ -149,8 +150,8 @@ batching.primitive_batchers[onednn_conv_p] = _batch
 
 def pointwise(x, kernel):
     """`x @ kernel` over `x`'s last axis (a 1x1 convolution as a matrix product), with its kernel
-    gradient, a product contracted over all rows, on oneDNN: XLA's own emitter computes that
-    transposed product 1.3-2.4x more slowly than oneDNN (docs/performance.md)."""
+    gradient, a product contracted over all rows, on oneDNN, which computes that transposed
+    product faster than XLA's own dot emitter (docs/performance.md)."""
     return pointwise_p.bind(x, kernel)
 
 

@@ -3,15 +3,15 @@
 jaxlib's x86-64 Linux builds carry oneDNN, and XLA:CPU runs `__onednn$convolution` and
 `__onednn$matmul` custom calls with it (the kernels tf.keras 2 uses on the CPU). In a train
 step, forward passes and stride-1 input gradients run faster there than on XLA's own
-convolution emitter (docs/performance.md has the measurements). The
-custom call computes forward convolutions only, and oneDNN's forward kernels are far slower
-than XLA's for the shape of a kernel gradient, so that stays with XLA. The exception is a 1x1
-convolution (`pointwise`): its kernel gradient is a matrix product contracted over all rows,
-which XLA's dot emitter computes (YNNPACK takes only products contracted over the last axis)
-and oneDNN's matmul computes faster. Inference stays with XLA: it fuses the convolution with
-what follows and sets nothing up per call, where oneDNN sets its primitive up at every call. XLA cannot serialize a program with a oneDNN call, so the
-persistent compilation cache does not keep such train steps; `"onednn_convolutions": false`
-in `jkeras.json` trades this speed for the cache.
+convolution emitter (docs/performance.md has the measurements). The custom call computes
+forward convolutions only, and oneDNN's forward kernels are far slower than XLA's for the shape
+of a kernel gradient, so that stays with XLA. The exception is a 1x1 convolution (`pointwise`):
+its kernel gradient is a matrix product contracted over all rows, which XLA's dot emitter
+computes (YNNPACK takes only products contracted over the last axis) and oneDNN's matmul
+computes faster. Inference stays with XLA: it fuses the convolution with what follows and sets
+nothing up per call, where oneDNN sets its primitive up at every call. XLA cannot serialize a
+program with a oneDNN call, so the persistent compilation cache does not keep such train steps;
+`"onednn_convolutions": false` in `jkeras.json` trades this speed for the cache.
 
 `onednn_conv` and `onednn_pointwise` are primitives, bilinear like the convolution: the
 former's input transpose is again a oneDNN convolution (of the cotangent with the flipped

@@ -80,8 +80,9 @@ def _abstract(x, kernel, *, strides, pads, dilation):
     return jax_core.ShapedArray(shape.shape, x.dtype)
 
 
-def _config(rank, strides, pads, dilation):
+def _config(strides, pads, dilation):
     """XLA's `OneDnnConvolutionConfig` for channels-last data and a `spatial + (in, out)` kernel."""
+    rank = len(strides)
     data = {"batch_dim": 0, "feature_dim": rank + 1, "spatial_dims": list(range(1, rank + 1))}
     return {"onednn_conv_config": {
         "dims": rank + 2, "feature_groups": 1, "input": {"data": data}, "output": {"data": data},
@@ -99,12 +100,15 @@ def _quiet_cache_warning():
                             category=UserWarning)
 
 
-def _lower(ctx, x, kernel, *, strides, pads, dilation):
-    _quiet_cache_warning()
-    settings = _config(len(strides), strides, pads, dilation)
-    out_type = mlir.aval_to_ir_type(ctx.module_context, ctx.avals_out[0])
-    return mlir.custom_call("__onednn$convolution", result_types=[out_type], operands=[x, kernel],
-                            backend_config=json.dumps(settings), api_version=1).results
+def _onednn_call(target, settings):
+    """The lowering of a primitive to XLA:CPU's oneDNN custom call `target`, configured by
+    `settings(**params)` (its backend config)."""
+    def lower(ctx, *operands, **params):
+        _quiet_cache_warning()
+        out_type = mlir.aval_to_ir_type(ctx.module_context, ctx.avals_out[0])
+        return mlir.custom_call(target, result_types=[out_type], operands=list(operands),
+                                backend_config=json.dumps(settings(**params)), api_version=1).results
+    return lower
 
 
 def _transpose_x(ct, x, kernel, *, strides, pads, dilation):
@@ -143,7 +147,7 @@ def _batch(args, dims, **params):
 onednn_conv_p = core.Primitive("onednn_conv")
 onednn_conv_p.def_abstract_eval(_abstract)
 onednn_conv_p.def_impl(jax.jit(onednn_conv_p.bind, static_argnames=("strides", "pads", "dilation")))
-mlir.register_lowering(onednn_conv_p, _lower, platform="cpu")
+mlir.register_lowering(onednn_conv_p, _onednn_call("__onednn$convolution", _config), platform="cpu")
 ad.defbilinear(onednn_conv_p, _transpose_x, _transpose_kernel)
 batching.primitive_batchers[onednn_conv_p] = _batch
 
@@ -180,14 +184,6 @@ def _rows_product(a, b):
     return jnp.einsum("pi,po->io", a, b)
 
 
-def _lower_rows_product(ctx, a, b):
-    _quiet_cache_warning()
-    settings = {"onednn_matmul_config": {"transpose_a": True, "transpose_b": False}}
-    out_type = mlir.aval_to_ir_type(ctx.module_context, ctx.avals_out[0])
-    return mlir.custom_call("__onednn$matmul", result_types=[out_type], operands=[a, b],
-                            backend_config=json.dumps(settings), api_version=1).results
-
-
 def _rows_product_batch(args, dims):
     return jax.vmap(_rows_product, dims)(*args), 0
 
@@ -202,7 +198,8 @@ batching.primitive_batchers[pointwise_p] = _pointwise_batch
 rows_product_p = core.Primitive("onednn_rows_product")  # a.T @ b, the kernel gradient of `pointwise`
 rows_product_p.def_abstract_eval(lambda a, b: jax_core.ShapedArray(a.shape[-1:] + b.shape[-1:], a.dtype))
 rows_product_p.def_impl(jax.jit(rows_product_p.bind))
-mlir.register_lowering(rows_product_p, _lower_rows_product, platform="cpu")
+mlir.register_lowering(rows_product_p, _onednn_call(
+    "__onednn$matmul", lambda: {"onednn_matmul_config": {"transpose_a": True, "transpose_b": False}}), platform="cpu")
 ad.defbilinear(rows_product_p, lambda ct, a, b: jnp.einsum("po,io->pi", b, ct),
                lambda ct, a, b: jnp.einsum("pi,io->po", a, ct))
 batching.primitive_batchers[rows_product_p] = _rows_product_batch

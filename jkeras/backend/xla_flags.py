@@ -32,7 +32,7 @@ def _jaxlib_series():
         return None
 
 
-def _accelerator_plugin():
+def accelerator_plugin():
     """Whether a GPU/TPU plugin is installed, so that jax's default backend may not be the CPU."""
     if importlib.util.find_spec("libtpu") or importlib.util.find_spec("jax_plugins"):
         return True
@@ -47,7 +47,7 @@ def backends_started():
     return xla_bridge.backends_are_initialized()
 
 
-def _platforms(environ):
+def platforms(environ):
     """The platforms asked for: `$JAX_PLATFORMS`, else `jax_platforms` if jax is imported."""
     if environ.get("JAX_PLATFORMS"):
         return environ["JAX_PLATFORMS"]
@@ -63,22 +63,30 @@ def choose(environ, enabled, jaxlib_series, backends_started, platforms, acceler
         return None, "XLA_FLAGS is set by the user"
     if jaxlib_series not in TESTED_JAXLIB:
         return None, f"jaxlib {jaxlib_series} is not a tested series {TESTED_JAXLIB}"
+    reason = not_a_fresh_cpu(backends_started, platforms, accelerator_plugin)
+    if reason:
+        return None, reason
+    return CPU_FLAGS, "cpu defaults"
+
+
+def not_a_fresh_cpu(backends_started, platforms, accelerator_plugin):
+    """Why jax's backend may not be a CPU one that has yet to start, or None where it will be."""
     if backends_started:
-        return None, "jax's backends had started before jkeras was imported"
+        return "jax's backends had started before jkeras was imported"
     platforms = platforms.strip().lower()
     if platforms:
         if platforms.split(",")[0] != "cpu":
-            return None, f"JAX_PLATFORMS={platforms!r} does not start with cpu"
+            return f"JAX_PLATFORMS={platforms!r} does not start with cpu"
     elif accelerator_plugin:
-        return None, "an accelerator plugin is installed"
-    return CPU_FLAGS, "cpu defaults"
+        return "an accelerator plugin is installed"
+    return None
 
 
 def apply_default(enabled):
     """Set `XLA_FLAGS` to `CPU_FLAGS` where `choose` says so; records the decision in `applied`."""
     global applied
     flags, reason = choose(os.environ, enabled, _jaxlib_series(), backends_started(),
-                           _platforms(os.environ), _accelerator_plugin())
+                           platforms(os.environ), accelerator_plugin())
     if flags is not None:
         os.environ["XLA_FLAGS"] = flags
     applied = (flags, reason)

@@ -142,3 +142,57 @@ def test_1x1_kernel_gradients_of_layers_run_on_onednn(layer):
     model = jkeras.Sequential([jkeras.Input((6, 6, 3)), layer, jkeras.layers.Flatten(), jkeras.layers.Dense(2)])
     assert "__onednn$matmul" in jax.jit(jax.grad(lambda p, s, x: jnp.sum(model._run(p, s, x, training=True)[0]))).lower(
         model._own_tree(True), model._own_tree(False), jnp.ones((2, 6, 6, 3))).as_text()
+
+
+def _biased_cases():
+    rng = np.random.default_rng(3)
+    conv_args = ((1, 1), "same", (1, 1))
+    x, kernel = _data((2, 8, 7, 4), (3, 3, 4, 5))
+    bias = jnp.asarray(rng.normal(size=(5,)), jnp.float32)
+    conv = (lambda x, k, b: onednn_conv.conv(x, k, *conv_args, bias=b),
+            lambda x, k, b: _lax(x, k, *conv_args) + b, (x, kernel, bias), "__onednn$convolution")
+    x = jnp.asarray(rng.normal(size=(4, 7, 6, 5)), jnp.float32)
+    kernel, bias = (jnp.asarray(rng.normal(size=shape), jnp.float32) for shape in ((5, 3), (3,)))
+    rows = (lambda x, k, b: onednn_conv.pointwise(x, k, b),
+            lambda x, k, b: jnp.einsum("...i,io->...o", x, k) + b, (x, kernel, bias), "__onednn$matmul")
+    return {"conv": conv, "pointwise": rows}
+
+
+@pytest.mark.parametrize("case", ["conv", "pointwise"])
+def test_bias_added_in_the_onednn_call(case):
+    """conv + bias as one oneDNN call (a BIAS post-op): values, every gradient, second order and
+    vmap over each operand, against lax + bias."""
+    fused, ref, operands, target = _biased_cases()[case]
+    loss = lambda f: lambda *a: jnp.sum(jnp.sin(f(*a)))  # noqa: E731
+    forward = jax.jit(fused).lower(*operands).as_text()
+    assert target in forward and "BIAS" in forward and forward.count(target) == 1
+    np.testing.assert_allclose(jax.jit(fused)(*operands), ref(*operands), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fused(*operands), ref(*operands), rtol=1e-5, atol=1e-5)
+    for got, want in zip(jax.jit(jax.grad(loss(fused), (0, 1, 2)))(*operands), jax.grad(loss(ref), (0, 1, 2))(*operands)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    hvp = lambda f: jax.jvp(jax.grad(loss(f), (0, 1, 2)), operands, operands)[1]  # noqa: E731
+    for got, want in zip(jax.jit(lambda: hvp(fused))(), hvp(ref)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    stacked = [jnp.stack([a, -2 * a]) for a in operands]
+    for axes in ((0, None, None), (None, 0, None), (None, None, 0), (0, 0, 0)):
+        args = [s if a == 0 else o for s, o, a in zip(stacked, operands, axes)]
+        for got, want in zip(jax.jit(jax.vmap(jax.grad(loss(fused), (0, 1, 2)), axes))(*args),
+                             jax.vmap(jax.grad(loss(ref), (0, 1, 2)), axes)(*args)):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel_size", [3, 1])
+def test_layers_fuse_their_bias_in_training_passes(kernel_size):
+    jkeras.utils.set_random_seed(0)
+    model = jkeras.Sequential([jkeras.Input((6, 6, 3)), jkeras.layers.Conv2D(4, kernel_size, activation="tanh"),
+                               jkeras.layers.Conv2D(4, kernel_size, use_bias=False), jkeras.layers.Flatten()])
+    training, inference = (_lowered_at(model, t, (2, 6, 6, 3)) for t in (True, False))
+    assert training.count("BIAS") == 1 and "BIAS" not in inference
+    x = np.random.default_rng(4).normal(size=(2, 6, 6, 3)).astype("float32")
+    np.testing.assert_allclose(model(x, training=True), model(x), rtol=1e-5, atol=1e-5)
+
+
+def _lowered_at(model, training, shape):
+    params, state = model._own_tree(True), model._own_tree(False)
+    return jax.jit(lambda p, s, x: model._run(p, s, x, training=training)[0]).lower(
+        params, state, jnp.ones(shape)).as_text()

@@ -93,26 +93,38 @@ class _BaseConv(Layer):
                                  f"zero or negative for input shape {tuple(shape)}, kernel_size="
                                  f"{self.kernel_size}, dilation_rate={self.dilation_rate}, padding='valid'.")
 
-    def _conv(self, x, kernel, strides, padding, groups, training=False):
+    def _conv(self, x, kernel, strides, padding, groups, training=False, bias=None):
+        """The convolution, plus `bias` where given: a training pass on oneDNN adds it in the
+        convolution's own call, saving XLA a pass over the output."""
+        onednn = training and onednn_conv.applies(self.rank, groups, self.data_format, x.dtype)
         if pointwise_conv.applies(kernel.shape[:-2], groups, self.data_format):  # 'same' == 'valid' here
-            return pointwise_conv.conv(x, kernel, tuple(strides), training)
-        if depthwise_conv.applies(kernel.shape, groups, x.shape[-1], self.data_format):
-            return depthwise_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
-        if training and onednn_conv.applies(self.rank, groups, self.data_format, x.dtype):
-            return onednn_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
-        return lax.conv_general_dilated(x, kernel, strides, padding.upper(),
-                                        rhs_dilation=self.dilation_rate,
-                                        dimension_numbers=_dimension_numbers(self.rank, self.data_format),
-                                        feature_group_count=groups)
+            return pointwise_conv.conv(x, kernel, tuple(strides), onednn, bias)
+        depthwise = depthwise_conv.applies(kernel.shape, groups, x.shape[-1], self.data_format)
+        if onednn and not depthwise:
+            return onednn_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate), bias)
+        if depthwise:
+            y = depthwise_conv.conv(x, kernel, tuple(strides), padding, tuple(self.dilation_rate))
+        else:
+            y = lax.conv_general_dilated(x, kernel, strides, padding.upper(), rhs_dilation=self.dilation_rate,
+                                         dimension_numbers=_dimension_numbers(self.rank, self.data_format),
+                                         feature_group_count=groups)
+        return self._add_bias(y, bias)
+
+    def _conv_finish(self, x, kernel, strides, padding, groups, params, training):
+        """`_finish(_conv(...))`, with the bias handed to `_conv` to fuse."""
+        return self.activation(self._conv(x, kernel, strides, padding, groups, training, self._bias(params)))
+
+    def _bias(self, params):
+        return params["bias"] if self.use_bias else None
+
+    def _add_bias(self, y, bias):
+        if bias is not None and self.data_format == "channels_first":
+            bias = bias.reshape((-1,) + (1,) * self.rank)
+        return y if bias is None else y + bias
 
     def _finish(self, y, params):
         """Add the bias along the channel axis, then the activation."""
-        if self.use_bias:
-            bias = params["bias"]
-            if self.data_format == "channels_first":
-                bias = bias.reshape((-1,) + (1,) * self.rank)
-            y = y + bias
-        return self.activation(y)
+        return self.activation(self._add_bias(y, self._bias(params)))
 
     def _window_config(self):
         return {"kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
@@ -167,8 +179,7 @@ class _Conv(_BaseConv):
             pads[1 if self.data_format == "channels_last" else 2] = (left, 0)
             x, padding = jnp.pad(x, pads), "valid"
         self._check_window(x.shape, padding)
-        y = self._conv(x, kernel, self.strides, padding, self.groups, training=training)
-        return self._finish(y, params), state
+        return self._conv_finish(x, kernel, self.strides, padding, self.groups, params, training), state
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, **self._window_config(),
@@ -380,8 +391,7 @@ class _SeparableConv(_BaseConv):
     def apply(self, params, state, inputs, *, training=False, key=None):
         x = jnp.asarray(inputs, params["depthwise_kernel"].dtype)
         y = _depthwise(self, x, params["depthwise_kernel"])
-        y = self._conv(y, params["pointwise_kernel"], (1,) * self.rank, "valid", 1, training=training)
-        return self._finish(y, params), state
+        return self._conv_finish(y, params["pointwise_kernel"], (1,) * self.rank, "valid", 1, params, training), state
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,

@@ -24,10 +24,12 @@ import json
 import platform
 import sys
 import warnings
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import core as jax_core, lax
+from jax.custom_derivatives import SymbolicZero
 from jax.extend import core
 from jax.interpreters import ad, batching
 from jax._src.interpreters import mlir
@@ -53,43 +55,48 @@ def _onednn_cpu():
             and jax.device_count() == 1)
 
 
-def conv(x, kernel, strides, padding, dilation):
-    """`lax.conv_general_dilated` of a channels-last `x` with a `spatial + (in, out)` kernel;
-    `padding` is 'valid', 'same' or explicit `(low, high)` pairs."""
+def conv(x, kernel, strides, padding, dilation, bias=None):
+    """`lax.conv_general_dilated` of a channels-last `x` with a `spatial + (in, out)` kernel, plus
+    `bias` in the same oneDNN call where given; `padding` is 'valid', 'same' or explicit
+    `(low, high)` pairs."""
     window = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:-2], dilation)]
     if isinstance(padding, str):
         padding = lax.padtype_to_pads(x.shape[1:-1], window, strides, padding.upper())
-    return onednn_conv_p.bind(x, kernel, strides=tuple(strides), pads=tuple(map(tuple, padding)),
-                              dilation=tuple(dilation))
+    op = _Conv(tuple(strides), tuple(map(tuple, padding)), tuple(dilation), "IO")
+    return op.linear(x, kernel) if bias is None else _affine(x, kernel, bias, op)
 
 
-def _dimension_numbers(rank):
+def _dimension_numbers(rank, features):
     spatial = "DHW"[3 - rank:]
     return lax.conv_dimension_numbers((1,) * (rank + 2), (1,) * (rank + 2),
-                                      ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C"))
+                                      ("N" + spatial + "C", spatial + features, "N" + spatial + "C"))
 
 
-def _lax_conv(x, kernel, *, strides, pads, dilation):
+def _lax_conv(x, kernel, *, strides, pads, dilation, features):
+    """The reference: `features` is the order of the kernel's last two axes, "IO" or "OI"."""
     return lax.conv_general_dilated(x, kernel, strides, pads, rhs_dilation=dilation,
-                                    dimension_numbers=_dimension_numbers(x.ndim - 2))
+                                    dimension_numbers=_dimension_numbers(x.ndim - 2, features))
 
 
-def _abstract(x, kernel, *, strides, pads, dilation):
-    shape = jax.eval_shape(functools.partial(_lax_conv, strides=strides, pads=pads, dilation=dilation),
+def _abstract(x, kernel, **params):
+    shape = jax.eval_shape(functools.partial(_lax_conv, **params),
                            jax.ShapeDtypeStruct(x.shape, x.dtype), jax.ShapeDtypeStruct(kernel.shape, kernel.dtype))
     return jax_core.ShapedArray(shape.shape, x.dtype)
 
 
-def _config(strides, pads, dilation):
-    """XLA's `OneDnnConvolutionConfig` for channels-last data and a `spatial + (in, out)` kernel."""
+def _config(strides, pads, dilation, features, fusions=()):
+    """XLA's `OneDnnConvolutionConfig` for channels-last data and a `spatial + (in, out)` kernel
+    (`spatial + (out, in)` for features "OI"), with oneDNN post-ops `fusions` (such as "BIAS")."""
     rank = len(strides)
     data = {"batch_dim": 0, "feature_dim": rank + 1, "spatial_dims": list(range(1, rank + 1))}
+    inner = (rank, rank + 1) if features == "IO" else (rank + 1, rank)
     return {"onednn_conv_config": {
         "dims": rank + 2, "feature_groups": 1, "input": {"data": data}, "output": {"data": data},
-        "kernel": {"filter": {"input_feature_dim": rank, "output_feature_dim": rank + 1,
+        "kernel": {"filter": {"input_feature_dim": inner[0], "output_feature_dim": inner[1],
                               "spatial_dims": list(range(rank))}},
         "window": {"strides": list(strides), "pad_left": [lo for lo, _ in pads], "pad_right": [hi for _, hi in pads],
-                   "window_dilations": list(dilation)}}}
+                   "window_dilations": list(dilation)},
+        "fusions": {"ops": list(fusions)}}}
 
 
 @functools.lru_cache(maxsize=None)
@@ -111,52 +118,55 @@ def _onednn_call(target, settings):
     return lower
 
 
-def _transpose_x(ct, x, kernel, *, strides, pads, dilation):
-    """The input gradient: a stride-1 convolution of `ct` with the kernel flipped in space and
-    its features swapped, where that padding is not negative; else lax's."""
+def _transpose_x(ct, x, kernel, *, strides, pads, dilation, features):
+    """The input gradient: a stride-1 convolution of `ct` with the kernel flipped in space and its
+    features read in the other order (no copy swaps them), where that padding is not negative;
+    else lax's."""
     rank = len(strides)
     flipped_pads = tuple(((k - 1) * d - lo, (k - 1) * d - hi)
                          for k, d, (lo, hi) in zip(kernel.shape[:rank], dilation, pads))
     if all(s == 1 for s in strides) and all(lo >= 0 and hi >= 0 for lo, hi in flipped_pads):
-        flipped = jnp.swapaxes(lax.rev(kernel, tuple(range(rank))), -1, -2)
-        return onednn_conv_p.bind(ct, flipped, strides=strides, pads=flipped_pads, dilation=dilation)
+        return onednn_conv_p.bind(ct, lax.rev(kernel, tuple(range(rank))), strides=strides, pads=flipped_pads,
+                                  dilation=dilation, features=features[::-1])
     (dx,) = jax.linear_transpose(
-        lambda x: _lax_conv(x, kernel, strides=strides, pads=pads, dilation=dilation),
+        lambda x: _lax_conv(x, kernel, strides=strides, pads=pads, dilation=dilation, features=features),
         jax.ShapeDtypeStruct(x.aval.shape, x.aval.dtype))(ct)
     return dx
 
 
-def _transpose_kernel(ct, x, kernel, *, strides, pads, dilation):
+def _transpose_kernel(ct, x, kernel, **params):
     """The kernel gradient, by XLA's convolution emitter (lax's transpose)."""
-    (dk,) = jax.linear_transpose(
-        lambda k: _lax_conv(x, k, strides=strides, pads=pads, dilation=dilation),
-        jax.ShapeDtypeStruct(kernel.aval.shape, kernel.aval.dtype))(ct)
+    (dk,) = jax.linear_transpose(lambda k: _lax_conv(x, k, **params),
+                                 jax.ShapeDtypeStruct(kernel.aval.shape, kernel.aval.dtype))(ct)
     return dk
 
 
-def _batch(args, dims, **params):
-    """vmap: a batched input alone joins the batch axis; a batched kernel takes lax's vmap."""
-    (x, kernel), (x_dim, kernel_dim) = args, dims
-    if kernel_dim is None:
-        x = jnp.moveaxis(x, x_dim, 0)
-        out = onednn_conv_p.bind(x.reshape((-1,) + x.shape[2:]), kernel, **params)
-        return out.reshape(x.shape[:2] + out.shape[1:]), 0
-    return jax.vmap(functools.partial(_lax_conv, **params), (x_dim, kernel_dim))(x, kernel), 0
+def _batcher(primitive, reference):
+    """vmap of a oneDNN primitive: a batched input alone joins its leading (batch or row) axis; a
+    batched kernel or bias takes the vmap of `reference`, its lax form."""
+    def batch(args, dims, **params):
+        if dims[0] is not None and all(d is None for d in dims[1:]):
+            x = jnp.moveaxis(args[0], dims[0], 0)
+            out = primitive.bind(x.reshape((-1,) + x.shape[2:]), *args[1:], **params)
+            return out.reshape(x.shape[:2] + out.shape[1:]), 0
+        return jax.vmap(functools.partial(reference, **params), dims)(*args), 0
+    return batch
 
 
 onednn_conv_p = core.Primitive("onednn_conv")
 onednn_conv_p.def_abstract_eval(_abstract)
-onednn_conv_p.def_impl(jax.jit(onednn_conv_p.bind, static_argnames=("strides", "pads", "dilation")))
+onednn_conv_p.def_impl(jax.jit(onednn_conv_p.bind, static_argnames=("strides", "pads", "dilation", "features")))
 mlir.register_lowering(onednn_conv_p, _onednn_call("__onednn$convolution", _config), platform="cpu")
 ad.defbilinear(onednn_conv_p, _transpose_x, _transpose_kernel)
-batching.primitive_batchers[onednn_conv_p] = _batch
+batching.primitive_batchers[onednn_conv_p] = _batcher(onednn_conv_p, _lax_conv)
 
 
-def pointwise(x, kernel):
+def pointwise(x, kernel, bias=None):
     """`x @ kernel` over `x`'s last axis (a 1x1 convolution as a matrix product), with its kernel
     gradient, a product contracted over all rows, on oneDNN, which computes that transposed
-    product faster than XLA's own dot emitter (docs/performance.md)."""
-    return pointwise_p.bind(x, kernel)
+    product faster than XLA's own dot emitter (docs/performance.md). With a `bias`, the forward
+    product is oneDNN's too, which adds the bias in the same call."""
+    return pointwise_p.bind(x, kernel) if bias is None else _affine(x, kernel, bias, _Pointwise())
 
 
 def _pointwise(x, kernel):
@@ -203,3 +213,73 @@ mlir.register_lowering(rows_product_p, _onednn_call(
 ad.defbilinear(rows_product_p, lambda ct, a, b: jnp.einsum("po,io->pi", b, ct),
                lambda ct, a, b: jnp.einsum("pi,io->po", a, ct))
 batching.primitive_batchers[rows_product_p] = _rows_product_batch
+
+
+def _with_bias(reference):
+    """`reference(x, kernel) + bias`: the lax form of a biased primitive."""
+    return lambda x, kernel, bias, **params: reference(x, kernel, **params) + bias
+
+
+class _Conv(NamedTuple):
+    """A `onednn_conv`'s settings, with its linear and its biased forms for `_affine`."""
+    strides: tuple
+    pads: tuple
+    dilation: tuple
+    features: str
+
+    def linear(self, x, kernel):
+        return onednn_conv_p.bind(x, kernel, **self._asdict())
+
+    def biased(self, x, kernel, bias):
+        return biased_conv_p.bind(x, kernel, bias, **self._asdict())
+
+
+class _Pointwise(NamedTuple):
+    """`pointwise`'s linear and biased forms for `_affine`: the latter on rows, with a `(1, out)` bias."""
+
+    def linear(self, x, kernel):
+        return pointwise_p.bind(x, kernel)
+
+    def biased(self, x, kernel, bias):
+        rows = biased_rows_p.bind(x.reshape(-1, x.shape[-1]), kernel, bias.reshape(1, -1))
+        return rows.reshape(x.shape[:-1] + rows.shape[-1:])
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _affine(x, kernel, bias, op):
+    """`op.linear(x, kernel) + bias` as one oneDNN call (a post-op adds the bias, where XLA would
+    read and write the output again). Its derivative is built from the linear primitive's, so
+    reverse mode, higher orders and vmap work as they do there."""
+    return op.biased(x, kernel, bias)
+
+
+def _affine_jvp(op, primals, tangents):
+    x, kernel, bias = primals
+    dx, dkernel, dbias = (None if isinstance(t, SymbolicZero) else t for t in tangents)
+    y = _affine(x, kernel, bias, op)
+    dy = jnp.zeros_like(y)
+    if dx is not None:
+        dy = dy + op.linear(dx, kernel)
+    if dkernel is not None:
+        dy = dy + op.linear(x, dkernel)
+    if dbias is not None:
+        dy = dy + dbias
+    return y, dy
+
+
+_affine.defjvp(_affine_jvp, symbolic_zeros=True)
+
+
+biased_conv_p = core.Primitive("onednn_conv_bias")    # onednn_conv + bias, the forward of `_affine`
+biased_conv_p.def_abstract_eval(lambda x, kernel, bias, **params: _abstract(x, kernel, **params))
+biased_conv_p.def_impl(jax.jit(biased_conv_p.bind, static_argnames=("strides", "pads", "dilation", "features")))
+mlir.register_lowering(biased_conv_p, _onednn_call(
+    "__onednn$convolution", lambda **params: _config(**params, fusions=("BIAS",))), platform="cpu")
+batching.primitive_batchers[biased_conv_p] = _batcher(biased_conv_p, _with_bias(_lax_conv))
+
+biased_rows_p = core.Primitive("onednn_rows_bias")    # rows @ kernel + bias, `pointwise`'s biased forward
+biased_rows_p.def_abstract_eval(lambda a, w, bias: jax_core.ShapedArray(a.shape[:1] + w.shape[1:], a.dtype))
+biased_rows_p.def_impl(jax.jit(biased_rows_p.bind))
+mlir.register_lowering(biased_rows_p, _onednn_call("__onednn$matmul", lambda: {"onednn_matmul_config": {
+    "transpose_a": False, "transpose_b": False, "fusions": {"ops": ["BIAS"]}}}), platform="cpu")
+batching.primitive_batchers[biased_rows_p] = _batcher(biased_rows_p, _with_bias(jnp.matmul))

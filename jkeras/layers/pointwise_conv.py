@@ -19,11 +19,13 @@ def applies(kernel_size, groups, data_format):
     return all(k == 1 for k in kernel_size) and groups == 1 and data_format == "channels_last"
 
 
-def conv(x, kernel, strides, training=False):
-    """`lax.conv_general_dilated` of a channels-last `x` with a `(1,)*rank + (in, out)` kernel; a
-    training pass takes its kernel gradient from oneDNN where `onednn_conv` applies."""
+def conv(x, kernel, strides, onednn=False, bias=None):
+    """`lax.conv_general_dilated` of a channels-last `x` with a `(1,)*rank + (in, out)` kernel,
+    plus `bias` where given. `onednn` (a training pass where `onednn_conv` applies) takes the
+    kernel gradient, and the forward product with a bias, from oneDNN."""
     sampled = x[(slice(None),) + tuple(slice(None, None, s) for s in strides)]
     kernel = kernel.reshape(kernel.shape[-2:])
-    if training and onednn_conv.applies(x.ndim - 2, 1, "channels_last", x.dtype):
-        return onednn_conv.pointwise(sampled, kernel)
-    return jnp.einsum("...i,io->...o", sampled, kernel)
+    if onednn:
+        return onednn_conv.pointwise(sampled, kernel, bias)
+    y = jnp.einsum("...i,io->...o", sampled, kernel)
+    return y if bias is None else y + bias

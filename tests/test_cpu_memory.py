@@ -1,4 +1,4 @@
-"""jkeras's default glibc malloc settings: set only when they should be, and they stop XLA's
+"""jkeras's opt-in glibc malloc settings: set only when asked and allowed, and they stop XLA's
 per-call working buffers from faulting in afresh at every call."""
 import json
 import os
@@ -15,7 +15,9 @@ def _choice(environ=None, enabled=True, system="linux", libc="glibc", started=Fa
     return choose(environ or {}, enabled, system, libc, started, platforms, plugin)[0]
 
 
-def test_set_on_a_plain_linux_cpu_start():
+def test_off_by_default_and_on_when_asked():
+    assert _choice(enabled=False) is None
+    assert _choice(environ={"JKERAS_REUSE_FREED_MEMORY": "1"}, enabled=False) == SETTINGS
     assert _choice() == SETTINGS
     assert _choice(platforms="cpu") == SETTINGS
     assert _choice(environ={"GLIBC_TUNABLES": "glibc.rtld.optional_static_tls=2048"}) == SETTINGS
@@ -70,11 +72,10 @@ print(json.dumps({"applied": cpu_memory.applied, "malloc": malloc, "calls": call
 """
 
 
-def _probe(tmp_path, stored=None):
-    home = tmp_path / ("off" if stored else "on")
+def _probe(tmp_path, reuse):
+    home = tmp_path / ("on" if reuse else "off")
     home.mkdir()
-    if stored:
-        (home / "jkeras.json").write_text(json.dumps(stored))
+    (home / "jkeras.json").write_text(json.dumps({"reuse_freed_memory": reuse}))
     env = {k: v for k, v in os.environ.items() if k not in ("JKERAS_REUSE_FREED_MEMORY", "JAX_PLATFORMS")}
     env.update(JKERAS_HOME=str(home), JAX_PLATFORMS="cpu")
     done = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=300)
@@ -87,13 +88,13 @@ def _probe(tmp_path, stored=None):
                     reason="the settings are glibc's")
 @pytest.mark.skipif(any(os.environ.get(v) for v in ("MALLOC_ARENA_MAX", "LD_PRELOAD")),
                     reason="this environment tunes malloc itself")
-def test_import_keeps_freed_memory_for_the_next_allocation(tmp_path):
+def test_the_switch_keeps_freed_memory_for_the_next_allocation(tmp_path):
     pages = (96 << 20) // 4096
-    on = _probe(tmp_path)
-    assert on["applied"][1] == "cpu defaults"
+    on = _probe(tmp_path, True)
+    assert on["applied"][1] == "set"
     assert max(on["malloc"][1:]) < pages // 10, on      # the second thread reuses the first's block
-    off = _probe(tmp_path, stored={"reuse_freed_memory": False})
-    assert off["applied"][0] is None and "turned off" in off["applied"][1]
+    off = _probe(tmp_path, False)
+    assert off["applied"][0] is None and "off" in off["applied"][1]
     assert min(off["malloc"][1:]) > pages // 2, off     # without it, every block is a new mapping
     # jax's calls: without the settings each faults its buffers in afresh; with them only the
     # calls that grow the heap (a few, as frees from XLA's threads fragment it) fault at all.

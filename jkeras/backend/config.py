@@ -9,7 +9,7 @@ import os
 
 _DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax",
              "compilation_cache": True, "check_finite_inputs": False, "default_xla_flags": True,
-             "onednn_convolutions": True, "reuse_freed_memory": True}
+             "onednn_convolutions": True, "reuse_freed_memory": False}
 _SWITCHES = ("compilation_cache", "check_finite_inputs", "default_xla_flags", "onednn_convolutions",
              "reuse_freed_memory")
 _FLOATX = ("float16", "bfloat16", "float32", "float64")
@@ -121,8 +121,8 @@ def default_xla_flags():
 
 
 def reuse_freed_memory():
-    """Whether `import jkeras` may set glibc's malloc to keep freed memory for reuse on the CPU
-    (see `jkeras.backend.cpu_memory`)."""
+    """Whether `import jkeras` sets glibc's malloc to keep freed memory for reuse on the CPU
+    (off by default; see `jkeras.backend.cpu_memory`)."""
     return _settings["reuse_freed_memory"]
 
 

@@ -17,7 +17,9 @@ program with a oneDNN call, so the persistent compilation cache does not keep su
 former's input transpose is again a oneDNN convolution (of the cotangent with the flipped
 kernel) where the strides are 1 and the padding allows it, else lax's, and its kernel
 transpose is lax's; the latter's kernel transpose is `onednn_rows_product`. So forward mode,
-reverse mode, their compositions and vmap all work. Values equal lax's to float32 rounding.
+reverse mode, their compositions and vmap all work. A layer's bias is added in the forward
+call itself (a oneDNN post-op, `_affine`), whose derivative is built from those primitives.
+Values equal lax's to float32 rounding.
 """
 import functools
 import json

@@ -196,3 +196,10 @@ def _lowered_at(model, training, shape):
     params, state = model._own_tree(True), model._own_tree(False)
     return jax.jit(lambda p, s, x: model._run(p, s, x, training=training)[0]).lower(
         params, state, jnp.ones(shape)).as_text()
+
+
+def test_the_step_cost_model_counts_the_biased_convolution():
+    """`jaxpr_cost` decides how many steps a dispatch runs from whether a step convolves."""
+    from jkeras.models import jaxpr_cost
+    fused, _, operands, _ = _biased_cases()["conv"]
+    assert jaxpr_cost.has_convolution(jax.make_jaxpr(fused)(*operands).jaxpr)

@@ -19,6 +19,8 @@ OFF_VARIABLE = "JKERAS_DEFAULT_XLA_FLAGS"
 
 applied = None    # what `apply_default` did in this process: (flags or None, reason)
 
+HEAP_BYTES = 16 << 20   # the largest block of temporaries a step program asks the allocator for at once
+
 
 def _jaxlib_series():
     try:
@@ -91,3 +93,15 @@ def apply_default(enabled):
         os.environ["XLA_FLAGS"] = flags
     applied = (flags, reason)
     return applied
+
+
+def program_options():
+    """Compile options for jkeras's step programs on the CPU with a tested jaxlib: temporaries in
+    blocks of at most `HEAP_BYTES`. XLA:CPU allocates them at every call; as one block of
+    hundreds of MB, glibc maps it afresh each time and every page faults in again, where
+    blocks this small come back from glibc's arenas (docs/performance.md). Values are unchanged:
+    only where the buffers live is."""
+    import jax
+    if _jaxlib_series() not in TESTED_JAXLIB or jax.default_backend() != "cpu":
+        return {}
+    return {"compiler_options": {"xla_multiheap_size_constraint_per_heap": HEAP_BYTES}}

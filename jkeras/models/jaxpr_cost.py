@@ -35,7 +35,7 @@ def _sub_jaxprs(eqn):
                 yield inner
 
 
-_CONVOLUTIONS = ("conv_general_dilated", "onednn_conv")
+_CONVOLUTIONS = ("conv_general_dilated", "onednn_conv", "onednn_conv_bias")
 
 
 def has_convolution(jaxpr):

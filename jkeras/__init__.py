@@ -1,10 +1,9 @@
 """jkeras: the Keras 2 API on JAX, compiled with XLA."""
 from jkeras.version import __version__
 
-from jkeras.backend import config as _config, cpu_memory as _cpu_memory, xla_flags as _xla_flags
+from jkeras.backend import config as _config, xla_flags as _xla_flags
 
 _xla_flags.apply_default(_config.default_xla_flags())   # before anything starts jax's backends
-_cpu_memory.apply_default(_config.reuse_freed_memory())  # before jax's threads take their arenas
 
 from jkeras import (activations, backend, callbacks, constraints, initializers, layers, losses,
                     metrics, mixed_precision, models, optimizers, regularizers, utils)

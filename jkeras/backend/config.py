@@ -9,9 +9,8 @@ import os
 
 _DEFAULTS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last", "backend": "jax",
              "compilation_cache": True, "check_finite_inputs": False, "default_xla_flags": True,
-             "onednn_convolutions": True, "reuse_freed_memory": False}
-_SWITCHES = ("compilation_cache", "check_finite_inputs", "default_xla_flags", "onednn_convolutions",
-             "reuse_freed_memory")
+             "onednn_convolutions": True}
+_SWITCHES = ("compilation_cache", "check_finite_inputs", "default_xla_flags", "onednn_convolutions")
 _FLOATX = ("float16", "bfloat16", "float32", "float64")
 _FORMATS = ("channels_last", "channels_first")
 _settings = dict(_DEFAULTS)
@@ -118,12 +117,6 @@ def compilation_cache():
 def default_xla_flags():
     """Whether `import jkeras` may set its CPU `XLA_FLAGS` (see `jkeras.backend.xla_flags`)."""
     return _settings["default_xla_flags"]
-
-
-def reuse_freed_memory():
-    """Whether `import jkeras` sets glibc's malloc to keep freed memory for reuse on the CPU
-    (off by default; see `jkeras.backend.cpu_memory`)."""
-    return _settings["reuse_freed_memory"]
 
 
 def onednn_convolutions():

@@ -6,7 +6,8 @@ emitter (docs/performance.md has the measurements). One flag takes convolutions 
 keeps matrix products there. It is set only when the user has not set `XLA_FLAGS`, the
 backend will be the CPU, jax has not started yet, and the jaxlib is one it was tested
 on (XLA aborts the process on a flag it does not know). `"default_xla_flags": false` in
-`jkeras.json`, or `JKERAS_DEFAULT_XLA_FLAGS=0`, turns it off.
+`jkeras.json`, or `JKERAS_DEFAULT_XLA_FLAGS=0`, turns it off. `program_options` are the
+compile options of jkeras's own step programs on the CPU.
 """
 import importlib.metadata
 import importlib.util
@@ -18,7 +19,6 @@ TESTED_JAXLIB = ((0, 10),)     # (major, minor) series with the flag and its mea
 OFF_VARIABLE = "JKERAS_DEFAULT_XLA_FLAGS"
 
 applied = None    # what `apply_default` did in this process: (flags or None, reason)
-
 HEAP_BYTES = 16 << 20   # the largest block of temporaries a step program asks the allocator for at once
 
 
@@ -34,7 +34,7 @@ def _jaxlib_series():
         return None
 
 
-def accelerator_plugin():
+def _accelerator_plugin():
     """Whether a GPU/TPU plugin is installed, so that jax's default backend may not be the CPU."""
     if importlib.util.find_spec("libtpu") or importlib.util.find_spec("jax_plugins"):
         return True
@@ -49,7 +49,7 @@ def backends_started():
     return xla_bridge.backends_are_initialized()
 
 
-def platforms(environ):
+def _platforms(environ):
     """The platforms asked for: `$JAX_PLATFORMS`, else `jax_platforms` if jax is imported."""
     if environ.get("JAX_PLATFORMS"):
         return environ["JAX_PLATFORMS"]
@@ -65,30 +65,22 @@ def choose(environ, enabled, jaxlib_series, backends_started, platforms, acceler
         return None, "XLA_FLAGS is set by the user"
     if jaxlib_series not in TESTED_JAXLIB:
         return None, f"jaxlib {jaxlib_series} is not a tested series {TESTED_JAXLIB}"
-    reason = not_a_fresh_cpu(backends_started, platforms, accelerator_plugin)
-    if reason:
-        return None, reason
-    return CPU_FLAGS, "cpu defaults"
-
-
-def not_a_fresh_cpu(backends_started, platforms, accelerator_plugin):
-    """Why jax's backend may not be a CPU one that has yet to start, or None where it will be."""
     if backends_started:
-        return "jax's backends had started before jkeras was imported"
+        return None, "jax's backends had started before jkeras was imported"
     platforms = platforms.strip().lower()
     if platforms:
         if platforms.split(",")[0] != "cpu":
-            return f"JAX_PLATFORMS={platforms!r} does not start with cpu"
+            return None, f"JAX_PLATFORMS={platforms!r} does not start with cpu"
     elif accelerator_plugin:
-        return "an accelerator plugin is installed"
-    return None
+        return None, "an accelerator plugin is installed"
+    return CPU_FLAGS, "cpu defaults"
 
 
 def apply_default(enabled):
     """Set `XLA_FLAGS` to `CPU_FLAGS` where `choose` says so; records the decision in `applied`."""
     global applied
     flags, reason = choose(os.environ, enabled, _jaxlib_series(), backends_started(),
-                           platforms(os.environ), accelerator_plugin())
+                           _platforms(os.environ), _accelerator_plugin())
     if flags is not None:
         os.environ["XLA_FLAGS"] = flags
     applied = (flags, reason)

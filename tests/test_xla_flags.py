@@ -74,34 +74,3 @@ def test_import_sets_the_flag_and_xla_takes_convolutions_out_of_ynnpack(tmp_path
     off = _probe(tmp_path, stored={"default_xla_flags": False})
     assert off["env"] is None and off["applied"][0] is None and "turned off" in off["applied"][1]
     assert off["ynn_conv"]       # what the flag changes: without it YNNPACK runs the convolution
-
-
-@pytest.mark.skipif(xla_flags._jaxlib_series() not in xla_flags.TESTED_JAXLIB,
-                    reason="the compile option is passed only on the tested jaxlib series")
-def test_step_programs_compile_their_temporaries_in_small_blocks_with_the_same_values():
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
-    import jkeras
-    options = xla_flags.program_options()
-    assert options == {"compiler_options": {"xla_multiheap_size_constraint_per_heap": xla_flags.HEAP_BYTES}}
-    jkeras.utils.set_random_seed(0)
-    model = jkeras.Sequential([jkeras.Input((16, 16, 3)), jkeras.layers.Conv2D(8, 3), jkeras.layers.BatchNormalization(),
-                               jkeras.layers.Flatten(), jkeras.layers.Dense(4)])
-    model.compile(optimizer="adam", loss="mse")
-    x, y = np.ones((64, 16, 16, 3), "float32"), np.zeros((64, 4), "float32")
-    model.train_on_batch(x, y)
-    step = model._jitted["train_batch"]
-    assert dict(step._jit_info.compiler_options_kvs) == options["compiler_options"]   # where jax keeps a jit's options
-
-    def grad(small_blocks):
-        fn = jax.jit(jax.grad(lambda w: jnp.sum(jnp.tanh(jnp.ones((512, 4096)) @ w) ** 2)),
-                     **(options if small_blocks else {}))
-        return np.asarray(fn(jnp.full((4096, 4096), 1e-3)))
-    np.testing.assert_array_equal(grad(True), grad(False))     # blocks of 8 MiB and more: only placement changes
-
-
-def test_no_step_compile_options_on_an_untested_jaxlib(monkeypatch):
-    monkeypatch.setattr(xla_flags, "_jaxlib_series", lambda: (0, 4))
-    assert xla_flags.program_options() == {}

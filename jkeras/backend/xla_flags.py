@@ -6,8 +6,7 @@ emitter (docs/performance.md has the measurements). One flag takes convolutions 
 keeps matrix products there. It is set only when the user has not set `XLA_FLAGS`, the
 backend will be the CPU, jax has not started yet, and the jaxlib is one it was tested
 on (XLA aborts the process on a flag it does not know). `"default_xla_flags": false` in
-`jkeras.json`, or `JKERAS_DEFAULT_XLA_FLAGS=0`, turns it off. `program_options` are the
-compile options of jkeras's own step programs on the CPU.
+`jkeras.json`, or `JKERAS_DEFAULT_XLA_FLAGS=0`, turns it off.
 """
 import importlib.metadata
 import importlib.util
@@ -19,7 +18,6 @@ TESTED_JAXLIB = ((0, 10),)     # (major, minor) series with the flag and its mea
 OFF_VARIABLE = "JKERAS_DEFAULT_XLA_FLAGS"
 
 applied = None    # what `apply_default` did in this process: (flags or None, reason)
-HEAP_BYTES = 16 << 20   # the largest block of temporaries a step program asks the allocator for at once
 
 
 def _jaxlib_series():
@@ -85,15 +83,3 @@ def apply_default(enabled):
         os.environ["XLA_FLAGS"] = flags
     applied = (flags, reason)
     return applied
-
-
-def program_options():
-    """Compile options for jkeras's step programs on the CPU with a tested jaxlib: temporaries in
-    blocks of at most `HEAP_BYTES`. XLA:CPU allocates them at every call; as one block of
-    hundreds of MB, glibc maps it afresh each time and every page faults in again, where
-    blocks this small come back from glibc's arenas (docs/performance.md). Values are unchanged:
-    only where the buffers live is."""
-    import jax
-    if _jaxlib_series() not in TESTED_JAXLIB or jax.default_backend() != "cpu":
-        return {}
-    return {"compiler_options": {"xla_multiheap_size_constraint_per_heap": HEAP_BYTES}}

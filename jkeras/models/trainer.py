@@ -17,7 +17,7 @@ import numpy as np
 
 from jkeras import callbacks as callbacks_mod
 from jkeras import optimizers as optimizers_mod
-from jkeras.backend import placement, xla_flags
+from jkeras.backend import placement
 from jkeras.backend.random import layer_key, root_seed
 from jkeras.layers.base import Variable, collect_metrics
 from jkeras.legacy import interfaces
@@ -208,14 +208,11 @@ class Trainer(TrainStateAccess, Steps, EpochLoops):
         return any(getattr(node, "device", None) is not None for node in getattr(self, "_nodes", []))
 
     def _compile(self, fn, **kwargs):
-        """`jax.jit(fn)` (with jkeras's CPU compile options, `xla_flags.program_options`); op by op
-        for `run_eagerly=True` (debugging) and for placed layers under a distribution; one program
-        per device segment for device-placed models (`models.placed`)."""
+        """`jax.jit(fn)`; op by op for `run_eagerly=True` (debugging) and for placed layers under a
+        distribution; one program per device segment for device-placed models (`models.placed`)."""
         if getattr(self, "_run_eagerly", False) or (self._placed and self._distribution is not None):
             return fn
-        if self._placed:
-            return placed.compile_placed(fn, jax.devices()[0])
-        return jax.jit(fn, **kwargs, **xla_flags.program_options())
+        return placed.compile_placed(fn, jax.devices()[0]) if self._placed else jax.jit(fn, **kwargs)
 
     def _shard_batch(self, batch):
         return batch if self._distribution is None else self._distribution.batch_constraint(batch)

@@ -184,13 +184,6 @@ def _pointwise_transpose_kernel(ct, x, kernel):
     return rows_product_p.bind(x.reshape(rows), ct.reshape(-1, ct.shape[-1]))
 
 
-def _pointwise_batch(args, dims):
-    (x, kernel), (x_dim, kernel_dim) = args, dims
-    if kernel_dim is None:
-        return pointwise_p.bind(jnp.moveaxis(x, x_dim, 0), kernel), 0
-    return jax.vmap(_pointwise, (x_dim, kernel_dim))(x, kernel), 0
-
-
 def _rows_product(a, b):
     """`a.T @ b` for `(rows, i)` and `(rows, o)` operands."""
     return jnp.einsum("pi,po->io", a, b)
@@ -205,7 +198,7 @@ pointwise_p.def_abstract_eval(lambda x, kernel: jax_core.ShapedArray(x.shape[:-1
 pointwise_p.def_impl(_pointwise)
 mlir.register_lowering(pointwise_p, mlir.lower_fun(_pointwise, multiple_results=False))
 ad.defbilinear(pointwise_p, _pointwise_transpose_x, _pointwise_transpose_kernel)
-batching.primitive_batchers[pointwise_p] = _pointwise_batch
+batching.primitive_batchers[pointwise_p] = _batcher(pointwise_p, _pointwise)
 
 rows_product_p = core.Primitive("onednn_rows_product")  # a.T @ b, the kernel gradient of `pointwise`
 rows_product_p.def_abstract_eval(lambda a, b: jax_core.ShapedArray(a.shape[-1:] + b.shape[-1:], a.dtype))
@@ -285,3 +278,5 @@ biased_rows_p.def_impl(jax.jit(biased_rows_p.bind))
 mlir.register_lowering(biased_rows_p, _onednn_call("__onednn$matmul", lambda: {"onednn_matmul_config": {
     "transpose_a": False, "transpose_b": False, "fusions": {"ops": ["BIAS"]}}}), platform="cpu")
 batching.primitive_batchers[biased_rows_p] = _batcher(biased_rows_p, _with_bias(jnp.matmul))
+
+CONVOLUTIONS = (onednn_conv_p.name, biased_conv_p.name)   # the primitives here that are convolutions

@@ -7,6 +7,8 @@ import math
 
 import jax
 
+from jkeras.layers import onednn_conv
+
 
 def uses_convolution(fn, *args):
     """Whether `fn(*args)` runs a convolution."""
@@ -35,7 +37,7 @@ def _sub_jaxprs(eqn):
                 yield inner
 
 
-_CONVOLUTIONS = ("conv_general_dilated", "onednn_conv", "onednn_conv_bias")
+_CONVOLUTIONS = ("conv_general_dilated",) + onednn_conv.CONVOLUTIONS
 
 
 def has_convolution(jaxpr):
